@@ -1,0 +1,232 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/wire"
+)
+
+// Environment variables the client reads.
+const (
+	// EnvAutostart set to "0" stops the client from starting the daemon.
+	EnvAutostart = "CODECOMMITD_AUTOSTART"
+	// EnvDaemon names the codecommitd binary to start or run one-shot.
+	EnvDaemon = "CODECOMMITD_BIN"
+	// EnvReadyFD tells an autostarted daemon which file descriptor to
+	// report readiness on.
+	EnvReadyFD = "CODECOMMITD_READY_FD"
+)
+
+// DefaultStartTimeout is how long the client waits for an autostarted
+// daemon to listen.
+const DefaultStartTimeout = 2 * time.Second
+
+// Auto is a broker.Broker for the helpers: it asks the daemon on Socket;
+// when nobody answers it starts `codecommitd run` detached and asks again;
+// when that fails too it resolves the request through `codecommitd oneshot`
+// in a child process, with a one-line note on Stderr. A git operation never
+// fails just because the daemon is down.
+type Auto struct {
+	// Socket is the daemon's socket path.
+	Socket string
+	// Autostart reports whether to start the daemon when it is down.
+	Autostart bool
+	// Daemon is the codecommitd binary; "" finds it next to this
+	// executable, then on PATH.
+	Daemon string
+	// StartTimeout bounds the wait for an autostarted daemon.
+	StartTimeout time.Duration
+	// Stderr receives the fallback note; nil means os.Stderr.
+	Stderr io.Writer
+
+	once   sync.Once
+	client *Client
+	err    error
+}
+
+var _ broker.Broker = (*Auto)(nil)
+
+func (a *Auto) dial() (*Client, error) {
+	a.once.Do(func() { a.client, a.err = Dial(a.Socket) })
+	return a.client, a.err
+}
+
+// Close releases the connection.
+func (a *Auto) Close() error {
+	if a.client != nil {
+		return a.client.Close()
+	}
+	return nil
+}
+
+func (a *Auto) stderr() io.Writer {
+	if a.Stderr == nil {
+		return os.Stderr
+	}
+	return a.Stderr
+}
+
+// SignURL implements broker.Broker with autostart and fallback.
+func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
+	c, err := a.dial()
+	if err != nil {
+		return a.fallback(ctx, req, err)
+	}
+	s, err := c.SignURL(ctx, req)
+	switch {
+	case !errors.Is(err, broker.ErrUnavailable):
+		return s, err
+	case !a.Autostart:
+		return a.fallback(ctx, req, err)
+	}
+	if err := a.start(ctx); err != nil {
+		return a.fallback(ctx, req, err)
+	}
+	// The first connection failed and is backing off; use a fresh one.
+	c.Close()
+	if c, err = Dial(a.Socket); err != nil {
+		return a.fallback(ctx, req, err)
+	}
+	a.client = c
+	if s, err = c.SignURL(ctx, req); errors.Is(err, broker.ErrUnavailable) {
+		return a.fallback(ctx, req, err)
+	}
+	return s, err
+}
+
+func (a *Auto) fallback(ctx context.Context, req *broker.SignRequest, why error) (*broker.SignedURL, error) {
+	fmt.Fprintf(a.stderr(), "codecommitd: daemon not reachable at %s (%s); resolving in this process\n", a.Socket, oneLine(why))
+	return a.oneshot(ctx, req)
+}
+
+// Status implements broker.Broker; it never starts a daemon.
+func (a *Auto) Status(ctx context.Context) (*broker.Status, error) {
+	c, err := a.dial()
+	if err != nil {
+		return nil, err
+	}
+	return c.Status(ctx)
+}
+
+// Forget implements broker.Broker; it never starts a daemon.
+func (a *Auto) Forget(ctx context.Context, profile string, all bool) (int, error) {
+	c, err := a.dial()
+	if err != nil {
+		return 0, err
+	}
+	return c.Forget(ctx, profile, all)
+}
+
+// FindDaemon returns the codecommitd binary: $CODECOMMITD_BIN, else the one
+// next to this executable, else the one on PATH.
+func FindDaemon() (string, error) {
+	if p := os.Getenv(EnvDaemon); p != "" {
+		return p, nil
+	}
+	name := "codecommitd"
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name+exeSuffix)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("codecommitd is neither next to this program nor on PATH; install it (make install) or set %s", EnvDaemon)
+	}
+	return p, nil
+}
+
+func (a *Auto) daemon() (string, error) {
+	if a.Daemon != "" {
+		return a.Daemon, nil
+	}
+	return FindDaemon()
+}
+
+// start runs `codecommitd run` detached and waits until it says it is
+// listening (or why it is not), at most StartTimeout.
+func (a *Auto) start(ctx context.Context) error {
+	bin, err := a.daemon()
+	if err != nil {
+		return err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	cmd := exec.Command(bin, "run", "--socket", a.Socket, "--autostarted")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Env = append(os.Environ(), EnvReadyFD+"=3")
+	detach(cmd)
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", bin, err)
+	}
+	cmd.Process.Release()
+	timeout := a.StartTimeout
+	if timeout == 0 {
+		timeout = DefaultStartTimeout
+	}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = time.Until(d)
+	}
+	r.SetReadDeadline(time.Now().Add(timeout))
+	msg, err := io.ReadAll(io.LimitReader(r, 4096))
+	line := strings.TrimSpace(string(msg))
+	switch {
+	case line == "ready":
+		return nil
+	case strings.Contains(line, "already running"):
+		return nil // another client started it first: it is there
+	case line != "":
+		return errors.New(line)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("daemon did not start within %s", timeout)
+	}
+	return errors.New("daemon exited before listening")
+}
+
+// oneshot resolves req in a `codecommitd oneshot` child process.
+func (a *Auto) oneshot(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
+	bin, err := a.daemon()
+	if err != nil {
+		return nil, &broker.Error{Kind: broker.ErrUnavailable, Msg: err.Error()}
+	}
+	in, err := wire.EncodeOneshotRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "oneshot")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &out, a.stderr()
+	runErr := cmd.Run()
+	if out.Len() > 0 {
+		return wire.DecodeOneshotResult(out.Bytes())
+	}
+	return nil, &broker.Error{Kind: broker.ErrUnavailable, Msg: fmt.Sprintf("%s oneshot failed: %v", bin, runErr)}
+}
+
+func oneLine(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

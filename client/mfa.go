@@ -1,0 +1,139 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+)
+
+// EnvAskpass names a program that prints an MFA code; it gets the prompt as
+// its only argument, like GIT_ASKPASS.
+const EnvAskpass = "CODECOMMITD_ASKPASS"
+
+// Prompter asks a person for an MFA code, never on git's stdin or stdout.
+// In order it tries: the profile's mfa_process, $CODECOMMITD_ASKPASS,
+// $GIT_ASKPASS, $SSH_ASKPASS, then the terminal.
+type Prompter struct {
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
+	// TTY opens the terminal; nil means the process's controlling terminal.
+	TTY func() (io.ReadWriteCloser, error)
+	// Stderr receives the stderr of the programs run; nil means os.Stderr.
+	Stderr io.Writer
+	// Timeout bounds one program run or terminal read; zero means 2 minutes.
+	Timeout time.Duration
+}
+
+// ErrNoPrompt reports that no way to ask for a code was found.
+var ErrNoPrompt = errors.New("no way to ask for an MFA code")
+
+// Code asks for the code that e (an ErrMFARequired error) needs.
+func (p *Prompter) Code(ctx context.Context, e *broker.Error) (string, error) {
+	getenv := p.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	timeout := p.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	prompt := fmt.Sprintf("MFA code for %s (AWS profile %s): ", e.MFASerial, e.Profile)
+	if e.MFAProcess != "" {
+		return p.run(ctx, shell(ctx, e.MFAProcess), "mfa_process of profile "+e.Profile)
+	}
+	for _, v := range []string{EnvAskpass, "GIT_ASKPASS", "SSH_ASKPASS"} {
+		if prog := getenv(v); prog != "" {
+			return p.run(ctx, exec.CommandContext(ctx, prog, prompt), v+"="+prog)
+		}
+	}
+	open := p.TTY
+	if open == nil {
+		open = openTTY
+	}
+	tty, err := open()
+	if err != nil {
+		return "", fmt.Errorf("%w: MFA device %s (profile %s) needs a code, and there is no terminal (%v); set mfa_process in the profile, or %s to a program that prints the code",
+			ErrNoPrompt, e.MFASerial, e.Profile, err, EnvAskpass)
+	}
+	defer tty.Close()
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		io.WriteString(tty, prompt)
+		line, err := bufio.NewReader(tty).ReadString('\n')
+		ch <- result{line, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil && r.line == "" {
+			return "", fmt.Errorf("reading the MFA code from the terminal: %w", r.err)
+		}
+		return checkCode(r.line, "the terminal")
+	case <-ctx.Done():
+		return "", fmt.Errorf("no MFA code entered for %s within %s", e.MFASerial, timeout)
+	}
+}
+
+func (p *Prompter) run(ctx context.Context, cmd *exec.Cmd, what string) (string, error) {
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = p.Stderr
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s failed: %w", what, err)
+	}
+	return checkCode(out.String(), what)
+}
+
+func checkCode(s, from string) (string, error) {
+	code := strings.TrimSpace(s)
+	if code == "" {
+		return "", fmt.Errorf("no MFA code from %s", from)
+	}
+	if strings.ContainsAny(code, " \t\r\n") {
+		return "", fmt.Errorf("%s printed more than one word; it must print only the MFA code", from)
+	}
+	return code, nil
+}
+
+func shell(ctx context.Context, command string) *exec.Cmd {
+	if runtime.GOOS == "windows" {
+		return exec.CommandContext(ctx, "cmd.exe", "/C", command)
+	}
+	return exec.CommandContext(ctx, "sh", "-c", command)
+}
+
+// SignWithMFA calls b.SignURL and, when the broker answers that an MFA code
+// is needed, asks prompter for it and tries once more with the code. A
+// wrong code is reported, not retried.
+func SignWithMFA(ctx context.Context, b broker.Broker, req *broker.SignRequest, prompter *Prompter) (*broker.SignedURL, error) {
+	s, err := b.SignURL(ctx, req)
+	var be *broker.Error
+	if prompter == nil || !errors.Is(err, broker.ErrMFARequired) || !errors.As(err, &be) {
+		return s, err
+	}
+	code, err := prompter.Code(ctx, be)
+	if err != nil {
+		return nil, err
+	}
+	again := *req
+	again.MFACode = code
+	return b.SignURL(ctx, &again)
+}

@@ -1,0 +1,223 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/codecommitd/codecommitd/internal/awsprofile"
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
+)
+
+// Config configures a daemon run.
+type Config struct {
+	// Socket is the Unix socket path; "" means sockpath.Default.
+	Socket string
+	// Log receives the audit log and refresh outcomes.
+	Log *slog.Logger
+	// Version is reported by status.
+	Version string
+	// Clock is the time source; nil means the real clock.
+	Clock clockwork.Clock
+	// Ready, if set, is called once: with nil when the socket is listening,
+	// or with the error that stopped the daemon before that.
+	Ready func(error)
+	// Store persists credentials; nil keeps them in memory.
+	Store Store
+	// CachePath and KeySource describe Store for status.
+	CachePath, KeySource string
+	// ShutdownGrace bounds how long in-flight requests may take to finish
+	// at shutdown; zero means 10 seconds.
+	ShutdownGrace time.Duration
+}
+
+// CheckAndSetDefaults fills in defaults.
+func (c *Config) CheckAndSetDefaults() error {
+	if c.Socket == "" {
+		c.Socket = sockpath.Default(os.Getenv)
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = 10 * time.Second
+	}
+	if c.Ready == nil {
+		c.Ready = func(error) {}
+	}
+	return sockpath.Check(c.Socket)
+}
+
+// ScrubEnvironment removes from this process's environment the variables a
+// request carries (broker.EnvVars, but HOME), so that the daemon's own
+// environment (inherited from whatever started it) never decides a profile,
+// region or credentials; each request's environment does.
+func ScrubEnvironment() {
+	for _, k := range broker.EnvVars {
+		if k != "HOME" {
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// NewService returns a Service with the given store, ready to use.
+func NewService(clock clockwork.Clock, log *slog.Logger, store Store) (*Service, error) {
+	svc := &Service{
+		Clock:    clock,
+		Log:      log,
+		Resolver: &awsprofile.Resolver{},
+		Manager:  &Manager{Store: store},
+	}
+	return svc, svc.CheckAndSetDefaults()
+}
+
+// Run runs the daemon until ctx ends: it listens on the socket, serves
+// requests, keeps recently used credentials warm and re-reads configuration
+// on SIGHUP. At the end, in-flight requests finish and the socket goes.
+func Run(ctx context.Context, cfg Config) (err error) {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		cfg.Ready(err)
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	svc, err := NewService(cfg.Clock, cfg.Log, cfg.Store)
+	if err != nil {
+		cfg.Ready(err)
+		return err
+	}
+	svc.Manager.Context = ctx
+	sock, err := listen(cfg.Socket)
+	if err != nil {
+		cfg.Ready(err)
+		return err
+	}
+	defer sock.Close()
+	svc.Info = broker.Status{
+		PID: os.Getpid(), StartedAt: cfg.Clock.Now(), Socket: cfg.Socket, Version: cfg.Version,
+		CachePath: cfg.CachePath, KeySource: cfg.KeySource,
+	}
+	srv := NewGRPCServer(svc, cfg.Log)
+
+	services := []Runner{
+		&grpcService{srv: srv, sock: sock, grace: cfg.ShutdownGrace, log: cfg.Log},
+		&warmer{m: svc.Manager, clock: cfg.Clock},
+		&reloader{svc: svc, log: cfg.Log},
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, s := range services {
+		g.Go(func() error {
+			if err := s.Run(gctx); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+			return nil
+		})
+	}
+	cfg.Log.Info("codecommitd listening", "socket", cfg.Socket, "pid", os.Getpid(), "version", cfg.Version)
+	cfg.Ready(nil)
+	err = g.Wait()
+	cfg.Log.Info("codecommitd stopped", "error", err)
+	return err
+}
+
+// Runner is a long-running part of the daemon. Run returns nil when its
+// context is cancelled.
+type Runner interface {
+	String() string
+	Run(ctx context.Context) error
+}
+
+type grpcService struct {
+	srv   *grpc.Server
+	sock  *socket
+	grace time.Duration
+	log   *slog.Logger
+}
+
+func (s *grpcService) String() string { return "grpc server" }
+
+func (s *grpcService) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.sock) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	done := make(chan struct{})
+	go func() { s.srv.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.grace):
+		s.log.Warn("in-flight requests did not finish in time; stopping", "grace", s.grace)
+		s.srv.Stop()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return err
+	}
+	return nil
+}
+
+// warmer refreshes recently used credentials before they are due, so a
+// warm request never waits on STS.
+type warmer struct {
+	m     *Manager
+	clock clockwork.Clock
+}
+
+func (w *warmer) String() string { return "credential warmer" }
+
+// maxWarmSleep bounds the warmer's sleep, so entries created meanwhile are
+// seen.
+const maxWarmSleep = time.Minute
+
+func (w *warmer) Run(ctx context.Context) error {
+	for {
+		wait := maxWarmSleep
+		if next := w.m.NextDue(); !next.IsZero() {
+			wait = min(max(next.Sub(w.clock.Now()), time.Second), maxWarmSleep)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.clock.After(wait):
+		}
+		w.m.RefreshDue(ctx)
+	}
+}
+
+// reloader re-reads configuration on SIGHUP.
+type reloader struct {
+	svc *Service
+	log *slog.Logger
+}
+
+func (r *reloader) String() string { return "SIGHUP handler" }
+
+func (r *reloader) Run(ctx context.Context) error {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ch:
+			r.svc.Resolver.Flush()
+			r.log.Info("SIGHUP: AWS config files will be read again on the next request")
+		}
+	}
+}

@@ -1,0 +1,372 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/sigv4"
+)
+
+// Refresh policy. A signed password is good for 15 minutes, so credentials
+// are never handed out with less than MinRemaining left, and a refresh
+// starts RefreshAhead (plus up to RefreshJitter) before expiry.
+const (
+	MinRemaining  = 5 * time.Minute
+	RefreshAhead  = 15 * time.Minute
+	RefreshJitter = 5 * time.Minute
+	// NoExpiryTTL is how long credentials without an expiry (static keys,
+	// a credential_process that gives no Expiration) are kept before the
+	// source is asked again.
+	NoExpiryTTL = time.Hour
+	// MinBackoff and MaxBackoff bound the wait between failed background
+	// refreshes (doubling, with ±50% jitter).
+	MinBackoff = 5 * time.Second
+	MaxBackoff = 5 * time.Minute
+	// RefreshTimeout bounds one refresh, whoever waits for it.
+	RefreshTimeout = 2 * time.Minute
+)
+
+// FetchFunc obtains fresh credentials from a source.
+type FetchFunc func(ctx context.Context) (sigv4.Credentials, error)
+
+// Store persists credentials between daemon runs. Implementations must
+// never keep long-term keys; the Manager only offers them temporary ones.
+type Store interface {
+	// Load returns the stored credentials of key, if any are unexpired.
+	Load(key string) (sigv4.Credentials, bool)
+	// Save stores credentials for key, which belongs to profile.
+	Save(key, profile string, c sigv4.Credentials) error
+	// Delete removes key.
+	Delete(key string) error
+}
+
+// Manager keeps one entry of credentials per resolved-profile key: it
+// refreshes them ahead of expiry, runs one refresh per key however many
+// callers wait, keeps serving still-valid credentials when a refresh fails
+// and backs off, and rejects credentials that arrive expired.
+type Manager struct {
+	// Clock is the time source; nil means the real clock.
+	Clock clockwork.Clock
+	// Log receives refresh outcomes; nil discards them.
+	Log *slog.Logger
+	// Store persists temporary credentials; nil keeps them in memory only.
+	Store Store
+	// WarmFor is how long after its last use an entry is refreshed in the
+	// background; zero means 24 hours.
+	WarmFor time.Duration
+	// Jitter returns a random duration in [0, max); nil means math/rand.
+	Jitter func(max time.Duration) time.Duration
+	// Context bounds every fetch: cancel it to abort them at shutdown. A
+	// fetch is never cancelled because the caller that started it went
+	// away, since others may be waiting for it. Nil means Background.
+	Context context.Context
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	flights singleflight.Group
+}
+
+type entry struct {
+	key, profile, source string
+	// interactive entries (MFA sessions) need a person to refresh them,
+	// so the background loop leaves them alone.
+	interactive bool
+	fetch       FetchFunc
+
+	creds     sigv4.Credentials
+	refreshAt time.Time
+	retryAt   time.Time
+	failures  int
+	lastErr   string
+	requests  int64
+	lastUsed  time.Time
+}
+
+// CheckAndSetDefaults fills in defaults.
+func (m *Manager) CheckAndSetDefaults() error {
+	if m.Clock == nil {
+		m.Clock = clockwork.NewRealClock()
+	}
+	if m.Log == nil {
+		m.Log = slog.New(slog.DiscardHandler)
+	}
+	if m.WarmFor == 0 {
+		m.WarmFor = 24 * time.Hour
+	}
+	if m.Context == nil {
+		m.Context = context.Background()
+	}
+	if m.Jitter == nil {
+		m.Jitter = func(max time.Duration) time.Duration {
+			if max <= 0 {
+				return 0
+			}
+			return rand.N(max)
+		}
+	}
+	return nil
+}
+
+// Usable reports whether c may be handed out at now.
+func Usable(c sigv4.Credentials, now time.Time) bool {
+	return c.HasKeys() && (c.Expires.IsZero() || c.Expires.Sub(now) >= MinRemaining)
+}
+
+// Spec describes the entry a Get call creates when key is new.
+type Spec struct {
+	Key, Profile, Source string
+	Interactive          bool
+	Fetch                FetchFunc
+}
+
+// Get returns usable credentials for spec.Key, fetching them if needed. A
+// call that finds usable credentials due for refresh starts one in the
+// background and returns at once.
+func (m *Manager) Get(ctx context.Context, spec Spec) (sigv4.Credentials, error) {
+	now := m.Clock.Now()
+	m.mu.Lock()
+	e := m.entryLocked(spec)
+	e.requests++
+	e.lastUsed = now
+	c := e.creds
+	due := !e.interactive && !now.Before(e.refreshAt) && !now.Before(e.retryAt)
+	m.mu.Unlock()
+	if Usable(c, now) {
+		if due {
+			go m.refresh(m.Context, e) //nolint:errcheck // outcome is recorded on the entry
+		}
+		return c, nil
+	}
+	return m.refresh(ctx, e)
+}
+
+// Peek returns the credentials of key if it has usable ones, without
+// counting a use or fetching.
+func (m *Manager) Peek(key string) (sigv4.Credentials, bool) {
+	now := m.Clock.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[key]
+	if !ok {
+		return sigv4.Credentials{}, false
+	}
+	return e.creds, Usable(e.creds, now)
+}
+
+func (m *Manager) entryLocked(spec Spec) *entry {
+	if e, ok := m.entries[spec.Key]; ok {
+		if e.interactive && spec.Fetch != nil {
+			e.fetch = spec.Fetch // it carries this caller's MFA code
+		}
+		return e
+	}
+	if m.entries == nil {
+		m.entries = make(map[string]*entry)
+	}
+	e := &entry{key: spec.Key, profile: spec.Profile, source: spec.Source, interactive: spec.Interactive, fetch: spec.Fetch}
+	if m.Store != nil {
+		if c, ok := m.Store.Load(spec.Key); ok && Usable(c, m.Clock.Now()) {
+			e.creds = c
+			e.refreshAt = m.refreshTime(c, m.Clock.Now())
+		}
+	}
+	m.entries[spec.Key] = e
+	return e
+}
+
+// refresh runs e's fetch once for all concurrent callers; ctx bounds only
+// this caller's wait.
+func (m *Manager) refresh(ctx context.Context, e *entry) (sigv4.Credentials, error) {
+	ch := m.flights.DoChan(e.key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(m.Context, RefreshTimeout)
+		defer cancel()
+		c, err := e.fetch(fctx)
+		now := m.Clock.Now()
+		if err == nil {
+			err = checkArrived(c, now, e)
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if err != nil {
+			e.failures++
+			e.lastErr = err.Error()
+			e.retryAt = now.Add(m.backoff(e.failures))
+			m.Log.LogAttrs(fctx, slog.LevelWarn, "credential refresh failed", slog.String("profile", e.profile),
+				slog.String("key", short(e.key)), slog.Int("failures", e.failures), slog.Time("retry_at", e.retryAt),
+				slog.Bool("serving_old", Usable(e.creds, now)), slog.String("error", e.lastErr))
+			return nil, err
+		}
+		e.creds, e.failures, e.lastErr, e.retryAt = c, 0, "", time.Time{}
+		e.refreshAt = m.refreshTime(c, now)
+		m.Log.LogAttrs(fctx, slog.LevelInfo, "credentials refreshed", slog.String("profile", e.profile),
+			slog.String("key", short(e.key)), slog.Any("credentials", c), slog.Time("next_refresh", e.refreshAt))
+		if m.Store != nil && c.SessionToken != "" && !c.Expires.IsZero() {
+			if err := m.Store.Save(e.key, e.profile, c); err != nil {
+				m.Log.LogAttrs(fctx, slog.LevelWarn, "cannot persist credentials", slog.String("profile", e.profile), slog.String("error", err.Error()))
+			}
+		}
+		return c, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return sigv4.Credentials{}, r.Err
+		}
+		return r.Val.(sigv4.Credentials), nil
+	case <-ctx.Done():
+		return sigv4.Credentials{}, ctx.Err()
+	}
+}
+
+// checkArrived rejects credentials that cannot be handed out.
+func checkArrived(c sigv4.Credentials, now time.Time, e *entry) error {
+	switch {
+	case !c.HasKeys():
+		return broker.Errorf(broker.ErrNoCredentials, e.profile, fmt.Sprintf("the credential source of profile %s returned no keys", e.profile))
+	case c.Expires.IsZero():
+		return nil
+	case !now.Before(c.Expires):
+		return broker.Errorf(broker.ErrSourceFailed, e.profile, fmt.Sprintf(
+			"the credential source of profile %s returned credentials that had already expired (at %s); check the source and this machine's clock",
+			e.profile, c.Expires.UTC().Format(time.RFC3339)))
+	case c.Expires.Sub(now) < MinRemaining:
+		return broker.Errorf(broker.ErrSourceFailed, e.profile, fmt.Sprintf(
+			"the credential source of profile %s returned credentials that expire in %s, less than the %s a signed password needs; make the source issue longer-lived credentials",
+			e.profile, c.Expires.Sub(now).Round(time.Second), MinRemaining))
+	}
+	return nil
+}
+
+// refreshTime is when credentials obtained at now should be replaced:
+// RefreshAhead plus jitter before expiry, but no earlier than half their
+// lifetime, so short-lived credentials are not refreshed in a loop.
+func (m *Manager) refreshTime(c sigv4.Credentials, now time.Time) time.Time {
+	if c.Expires.IsZero() {
+		return now.Add(NoExpiryTTL)
+	}
+	ahead := RefreshAhead + m.Jitter(RefreshJitter)
+	if half := c.Expires.Sub(now) / 2; ahead > half {
+		ahead = half
+	}
+	return c.Expires.Add(-ahead)
+}
+
+func (m *Manager) backoff(failures int) time.Duration {
+	d := MinBackoff
+	for i := 1; i < failures && d < MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, MaxBackoff)
+	return d/2 + m.Jitter(d)
+}
+
+// RefreshDue refreshes, in the background of the caller, every entry used
+// within WarmFor whose refresh time or retry time has come, and returns how
+// many refreshes it started. Expired entries nobody uses are dropped.
+func (m *Manager) RefreshDue(ctx context.Context) int {
+	now := m.Clock.Now()
+	var due []*entry
+	m.mu.Lock()
+	for k, e := range m.entries {
+		if now.Sub(e.lastUsed) > m.WarmFor && !Usable(e.creds, now) && !e.interactive {
+			delete(m.entries, k)
+			continue
+		}
+		if e.interactive || now.Sub(e.lastUsed) > m.WarmFor || now.Before(e.refreshAt) || now.Before(e.retryAt) {
+			continue
+		}
+		due = append(due, e)
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, e := range due {
+		wg.Go(func() { m.refresh(ctx, e) }) //nolint:errcheck // recorded on the entry
+	}
+	wg.Wait()
+	return len(due)
+}
+
+// NextDue returns the earliest time RefreshDue has work, or the zero time.
+func (m *Manager) NextDue() time.Time {
+	now := m.Clock.Now()
+	var next time.Time
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.entries {
+		if e.interactive || now.Sub(e.lastUsed) > m.WarmFor {
+			continue
+		}
+		t := e.refreshAt
+		if e.retryAt.After(t) {
+			t = e.retryAt
+		}
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	return next
+}
+
+// Forget drops the entries of profile (every entry when all is set) from
+// memory and the store, and returns how many it dropped.
+func (m *Manager) Forget(profile string, all bool) int {
+	m.mu.Lock()
+	var keys []string
+	for k, e := range m.entries {
+		if all || e.profile == profile {
+			keys = append(keys, k)
+			delete(m.entries, k)
+		}
+	}
+	m.mu.Unlock()
+	for _, k := range keys {
+		m.flights.Forget(k)
+		if m.Store != nil {
+			if err := m.Store.Delete(k); err != nil {
+				m.Log.Warn("cannot delete persisted credentials", "key", short(k), "error", err)
+			}
+		}
+	}
+	return len(keys)
+}
+
+// Statuses describes every entry, most recently used first.
+func (m *Manager) Statuses() []broker.ProfileStatus {
+	m.mu.Lock()
+	out := make([]broker.ProfileStatus, 0, len(m.entries))
+	for _, e := range m.entries {
+		ps := broker.ProfileStatus{
+			Profile: e.profile, ConfigKey: short(e.key), Source: e.source, Expires: e.creds.Expires,
+			LastError: e.lastErr, Requests: e.requests, LastUsed: e.lastUsed,
+		}
+		if e.creds.HasKeys() {
+			ps.AccessKeyID = sigv4.Redact(e.creds.AccessKeyID)
+			if !e.interactive {
+				ps.NextRefresh = e.refreshAt
+				if e.retryAt.After(ps.NextRefresh) {
+					ps.NextRefresh = e.retryAt
+				}
+			}
+		}
+		out = append(out, ps)
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b broker.ProfileStatus) int { return b.LastUsed.Compare(a.LastUsed) })
+	return out
+}
+
+func short(key string) string {
+	if len(key) > 12 {
+		return key[:12]
+	}
+	return key
+}

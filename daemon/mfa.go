@@ -1,0 +1,163 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/codecommitd/codecommitd/internal/awsprofile"
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/sigv4"
+)
+
+// DefaultMFAPromptTimeout is how long the daemon waits for the one client
+// asking a person for an MFA code before other waiting clients give up.
+const DefaultMFAPromptTimeout = 2 * time.Minute
+
+// mfaSession is one MFA session a profile's chain needs: GetSessionToken
+// for serial, made with the source credentials src.
+type mfaSession struct {
+	key, serial, profile string
+	ext                  awsprofile.Extensions
+	src                  aws.CredentialsProvider
+	sts                  *sts.Client
+}
+
+// required is the error that asks the client for a code.
+func (s *mfaSession) required() error {
+	return &broker.Error{
+		Kind: broker.ErrMFARequired, Profile: s.profile, MFASerial: s.serial, MFAProcess: s.ext.MFAProcess,
+		Msg: fmt.Sprintf("MFA required for %s (profile %s)", s.serial, s.profile),
+	}
+}
+
+// mfaGate lets exactly one client prompt for an MFA device's code while
+// the others wait for its outcome.
+type mfaGate struct {
+	mu      sync.Mutex
+	pending map[string]*prompt // by session key
+}
+
+type prompt struct {
+	done     chan struct{}
+	err      error // set before done is closed
+	deadline time.Time
+}
+
+// claim makes the caller the prompter for key and returns nil, or returns
+// the prompt another caller already claimed.
+func (g *mfaGate) claim(key string, now time.Time, timeout time.Duration) *prompt {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if p, ok := g.pending[key]; ok && now.Before(p.deadline) {
+		return p
+	}
+	if g.pending == nil {
+		g.pending = make(map[string]*prompt)
+	}
+	g.pending[key] = &prompt{done: make(chan struct{}), deadline: now.Add(timeout)}
+	return nil
+}
+
+// finish ends the prompt for key, if any, with err.
+func (g *mfaGate) finish(key string, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if p, ok := g.pending[key]; ok {
+		p.err = err
+		close(p.done)
+		delete(g.pending, key)
+	}
+}
+
+// ensureMFA makes sure the session s is usable, so the role credentials
+// built on it can be fetched. Without a code, the first caller gets
+// ErrMFARequired (and should prompt); later callers wait for its outcome.
+func (svc *Service) ensureMFA(ctx context.Context, s *mfaSession, code string) error {
+	for {
+		if _, ok := svc.Manager.Peek(s.key); ok {
+			return nil
+		}
+		if code != "" {
+			_, err := svc.Manager.Get(ctx, svc.mfaSpec(s, code))
+			svc.mfa.finish(s.key, err)
+			return err
+		}
+		p := svc.mfa.claim(s.key, svc.Clock.Now(), svc.MFAPromptTimeout)
+		if p == nil {
+			return s.required()
+		}
+		select {
+		case <-p.done:
+			if p.err != nil {
+				return &broker.Error{
+					Kind: broker.ErrMFAInvalid, Profile: s.profile, MFASerial: s.serial,
+					Msg: fmt.Sprintf("the MFA code entered in another git process for %s (profile %s) failed: %v; run the command again", s.serial, s.profile, p.err),
+				}
+			}
+		case <-svc.Clock.After(p.deadline.Sub(svc.Clock.Now())):
+			return broker.Errorf(broker.ErrSourceFailed, s.profile, fmt.Sprintf(
+				"gave up after %s waiting for the MFA code another git process is asking for (%s, profile %s); run the command again",
+				svc.MFAPromptTimeout, s.serial, s.profile))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (svc *Service) mfaSpec(s *mfaSession, code string) Spec {
+	duration := s.ext.MFASessionDuration
+	if duration == 0 {
+		duration = awsprofile.DefaultMFASessionDuration
+	}
+	return Spec{
+		Key: s.key, Profile: s.profile, Source: "MFA session " + s.serial, Interactive: true,
+		Fetch: func(ctx context.Context) (sigv4.Credentials, error) {
+			if code == "" {
+				return sigv4.Credentials{}, s.required()
+			}
+			out, err := s.sts.GetSessionToken(ctx, &sts.GetSessionTokenInput{
+				SerialNumber: aws.String(s.serial), TokenCode: aws.String(code),
+				DurationSeconds: aws.Int32(int32(duration / time.Second)),
+			}, func(o *sts.Options) { o.Credentials = s.src })
+			if err != nil {
+				var api smithy.APIError
+				if errors.As(err, &api) && api.ErrorCode() == "AccessDenied" && strings.Contains(strings.ToLower(api.ErrorMessage()), "mfa") {
+					return sigv4.Credentials{}, &broker.Error{
+						Kind: broker.ErrMFAInvalid, Profile: s.profile, MFASerial: s.serial,
+						Msg: fmt.Sprintf("AWS rejected the MFA code for %s (profile %s): %s; wait for the next code and run the command again", s.serial, s.profile, api.ErrorMessage()),
+					}
+				}
+				return sigv4.Credentials{}, err
+			}
+			c := out.Credentials
+			return sigv4.Credentials{
+				AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey),
+				SessionToken: aws.ToString(c.SessionToken), Expires: aws.ToTime(c.Expiration), Source: "MFA session " + s.serial,
+			}, nil
+		},
+	}
+}
+
+// mfaProvider serves an MFA session's credentials to the role provider
+// built on it; it never prompts, it only reports that a code is needed.
+type mfaProvider struct {
+	svc *Service
+	s   *mfaSession
+}
+
+func (p *mfaProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, ok := p.svc.Manager.Peek(p.s.key)
+	if !ok {
+		return aws.Credentials{}, p.s.required()
+	}
+	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+		CanExpire: !c.Expires.IsZero(), Expires: c.Expires, Source: c.Source}, nil
+}

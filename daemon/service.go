@@ -1,0 +1,216 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/codecommitd/codecommitd/internal/awsprofile"
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/sigv4"
+)
+
+// Service is the credential broker itself: it resolves profiles, keeps
+// their credentials in a Manager and signs passwords. It implements
+// broker.Broker; the gRPC adapter serves it, and `codecommitd` runs it
+// in-process for one request when no daemon can be reached.
+type Service struct {
+	Resolver *awsprofile.Resolver
+	Manager  *Manager
+	Signer   *sigv4.Signer
+	Clock    clockwork.Clock
+	Log      *slog.Logger
+	// MFAPromptTimeout bounds how long callers wait for another caller's
+	// MFA prompt.
+	MFAPromptTimeout time.Duration
+	// Info fills the daemon-wide fields of Status.
+	Info broker.Status
+
+	mfa mfaGate
+}
+
+var _ broker.Broker = (*Service)(nil)
+
+// CheckAndSetDefaults fills in defaults and checks the parts.
+func (svc *Service) CheckAndSetDefaults() error {
+	if svc.Clock == nil {
+		svc.Clock = clockwork.NewRealClock()
+	}
+	if svc.Log == nil {
+		svc.Log = slog.New(slog.DiscardHandler)
+	}
+	if svc.Resolver == nil {
+		svc.Resolver = &awsprofile.Resolver{}
+	}
+	if err := svc.Resolver.CheckAndSetDefaults(); err != nil {
+		return err
+	}
+	if svc.Manager == nil {
+		svc.Manager = &Manager{}
+	}
+	if svc.Manager.Clock == nil {
+		svc.Manager.Clock = svc.Clock
+	}
+	if svc.Manager.Log == nil {
+		svc.Manager.Log = svc.Log
+	}
+	if err := svc.Manager.CheckAndSetDefaults(); err != nil {
+		return err
+	}
+	if svc.Signer == nil {
+		svc.Signer = &sigv4.Signer{}
+	}
+	if svc.MFAPromptTimeout == 0 {
+		svc.MFAPromptTimeout = DefaultMFAPromptTimeout
+	}
+	return nil
+}
+
+// SignURL implements broker.Broker.
+func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
+	if err := codecommit.ValidateRepositoryName(req.Repository); err != nil {
+		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, err.Error())
+	}
+	if req.Region != "" && !codecommit.ValidRegionName(req.Region) {
+		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, fmt.Sprintf("%q is not an AWS region name (like us-east-1)", req.Region))
+	}
+	p, err := svc.Resolver.Resolve(ctx, req.Profile, req.Env)
+	if err != nil {
+		return nil, err
+	}
+	region, host, warnings, err := svc.where(p, req)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := svc.credentials(ctx, p, region, req.MFACode)
+	if err != nil {
+		return nil, err
+	}
+	path := codecommit.RepositoryPath(req.Repository)
+	signed := svc.Signer.Sign(creds, region, host, path, svc.Clock.Now())
+	return &broker.SignedURL{
+		URL: "https://" + host + path, Username: signed.Username, Password: signed.Password, Expires: signed.Expires,
+		Profile: p.Name, Region: region, Warnings: warnings,
+	}, nil
+}
+
+// where decides the region and host of a request.
+func (svc *Service) where(p *awsprofile.Profile, req *broker.SignRequest) (region, host string, warnings []string, err error) {
+	region = req.Region
+	if req.Host != "" {
+		if h, ok := codecommit.ParseHost(req.Host); ok && region == "" {
+			region = h.Region
+		}
+		host = req.Host
+	}
+	if region == "" {
+		region = p.Region
+	}
+	if region == "" {
+		return "", "", nil, broker.Errorf(broker.ErrRegionMissing, p.Name, fmt.Sprintf(
+			"no region for profile %s: add `region = us-east-1` (your region) to [%s] in %s, or name it in the URL as codecommit::<region>://%s@<repository>",
+			p.Name, sectionName(p.Name), p.Files.Config[0], p.Name))
+	}
+	if !codecommit.ValidRegionName(region) {
+		return "", "", nil, broker.Errorf(broker.ErrInvalidRequest, p.Name, fmt.Sprintf(
+			"region %q of profile %s is not an AWS region name (like us-east-1); fix it", region, p.Name))
+	}
+	if w := codecommit.UnknownRegionWarning(region); w != "" {
+		warnings = append(warnings, w)
+	}
+	if host == "" {
+		if p.Endpoint != "" {
+			if err := codecommit.ValidateEndpointOverride(p.Endpoint); err != nil {
+				return "", "", nil, broker.Errorf(broker.ErrInvalidRequest, p.Name, err.Error())
+			}
+		}
+		host = codecommit.Endpoint(region, p.FIPS, p.Endpoint)
+	}
+	return region, host, warnings, nil
+}
+
+func sectionName(profile string) string {
+	if profile == "default" {
+		return "default"
+	}
+	return "profile " + profile
+}
+
+// credentials returns usable credentials for p, asking for MFA sessions
+// first when the chain needs them and the cached credentials are gone.
+func (svc *Service) credentials(ctx context.Context, p *awsprofile.Profile, region, mfaCode string) (sigv4.Credentials, error) {
+	spec := Spec{Key: p.Key, Profile: p.Name, Source: awsprofile.Describe(p), Fetch: svc.fetcher(p, region)}
+	if _, ok := svc.Manager.Peek(p.Key); ok {
+		return svc.Manager.Get(ctx, spec) // counts the use, refreshes in the background if due
+	}
+	_, sessions, err := svc.provider(ctx, p, region)
+	if err != nil {
+		return sigv4.Credentials{}, awsprofile.Classify(p, err)
+	}
+	for _, s := range sessions {
+		if err := svc.ensureMFA(ctx, s, mfaCode); err != nil {
+			return sigv4.Credentials{}, awsprofile.Classify(p, err)
+		}
+	}
+	c, err := svc.Manager.Get(ctx, spec)
+	return c, awsprofile.Classify(p, err)
+}
+
+// provider builds p's credential provider and lists the MFA sessions it
+// relies on.
+func (svc *Service) provider(ctx context.Context, p *awsprofile.Profile, region string) (aws.CredentialsProvider, []*mfaSession, error) {
+	var sessions []*mfaSession
+	prov, err := svc.Resolver.Provider(ctx, p, region, func(key, serial, prof string, ext awsprofile.Extensions, src aws.CredentialsProvider, stsClient *sts.Client) aws.CredentialsProvider {
+		s := &mfaSession{key: "mfa:" + key + ":" + serial, serial: serial, profile: prof, ext: ext, src: src, sts: stsClient}
+		sessions = append(sessions, s)
+		return &mfaProvider{svc: svc, s: s}
+	})
+	return prov, sessions, err
+}
+
+// fetcher returns the FetchFunc of p's entry: build the provider, retrieve.
+func (svc *Service) fetcher(p *awsprofile.Profile, region string) FetchFunc {
+	return func(ctx context.Context) (sigv4.Credentials, error) {
+		prov, _, err := svc.provider(ctx, p, region)
+		if err != nil {
+			return sigv4.Credentials{}, err
+		}
+		c, err := prov.Retrieve(ctx)
+		if err != nil {
+			return sigv4.Credentials{}, awsprofile.Classify(p, err)
+		}
+		out := sigv4.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Source: c.Source}
+		if c.CanExpire {
+			out.Expires = c.Expires
+		}
+		return out, nil
+	}
+}
+
+// Status implements broker.Broker.
+func (svc *Service) Status(ctx context.Context) (*broker.Status, error) {
+	st := svc.Info
+	if st.PID == 0 {
+		st.PID = os.Getpid()
+	}
+	st.Profiles = svc.Manager.Statuses()
+	return &st, nil
+}
+
+// Forget implements broker.Broker.
+func (svc *Service) Forget(ctx context.Context, profile string, all bool) (int, error) {
+	if !all && profile == "" {
+		return 0, broker.Errorf(broker.ErrInvalidRequest, "", "name a profile to forget, or ask to forget all")
+	}
+	n := svc.Manager.Forget(profile, all)
+	svc.Resolver.Flush()
+	svc.Log.InfoContext(ctx, "forgot cached credentials", "profile", profile, "all", all, "entries", n)
+	return n, nil
+}

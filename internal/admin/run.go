@@ -1,0 +1,124 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/codecommitd/codecommitd/client"
+	"github.com/codecommitd/codecommitd/daemon"
+	"github.com/codecommitd/codecommitd/internal/paths"
+	"github.com/codecommitd/codecommitd/internal/version"
+)
+
+type runFlags struct {
+	logFile     string
+	logLevel    string
+	logFormat   string
+	autostarted bool
+}
+
+func newRunCommand(g *globals) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the daemon in the foreground (what the service manager runs)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDaemon(cmd.Context(), g, &f, cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&f.logFile, "log-file", "", "append logs to this file instead of stderr")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	cmd.Flags().BoolVar(&f.autostarted, "autostarted", false, "started by a client: log to the default log file")
+	cmd.Flags().MarkHidden("autostarted")
+	return cmd
+}
+
+func runDaemon(ctx context.Context, g *globals, f *runFlags, stderr io.Writer) error {
+	ready := readyReporter()
+	fail := func(err error) error {
+		ready(err)
+		return err
+	}
+	if f.autostarted && f.logFile == "" {
+		f.logFile = paths.LogFile()
+	}
+	log, closeLog, err := newLogger(f, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	defer closeLog()
+	daemon.ScrubEnvironment()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return daemon.Run(ctx, daemon.Config{
+		Socket:  g.socketPath(),
+		Log:     log,
+		Version: version.Version,
+		Ready:   ready,
+	})
+}
+
+func newLogger(f *runFlags, stderr io.Writer) (*slog.Logger, func(), error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	w, closeFn := stderr, func() {}
+	if f.logFile != "" {
+		if err := os.MkdirAll(filepath.Dir(f.logFile), 0o700); err != nil {
+			return nil, nil, err
+		}
+		file, err := os.OpenFile(f.logFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, nil, err
+		}
+		w, closeFn = file, func() { file.Close() }
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch f.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), closeFn, nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), closeFn, nil
+	}
+	closeFn()
+	return nil, nil, fmt.Errorf("--log-format %q: want text or json", f.logFormat)
+}
+
+// readyReporter returns the function that tells an autostarting client
+// whether the daemon is listening, through the descriptor it passed in
+// CODECOMMITD_READY_FD; it is a no-op otherwise.
+func readyReporter() func(error) {
+	v := os.Getenv(client.EnvReadyFD)
+	os.Unsetenv(client.EnvReadyFD)
+	fd, err := strconv.Atoi(v)
+	if v == "" || err != nil || fd < 3 {
+		return func(error) {}
+	}
+	f := os.NewFile(uintptr(fd), "ready")
+	done := false
+	return func(err error) {
+		if done || f == nil {
+			return
+		}
+		done = true
+		msg := "ready"
+		if err != nil {
+			msg = strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		fmt.Fprintln(f, msg)
+		f.Close()
+	}
+}

@@ -1,0 +1,50 @@
+package admin
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/codecommitd/codecommitd/client"
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/sigv4"
+)
+
+func newSignURLCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "sign-url <codecommit-url>",
+		Short: "Print a signed https:// URL for a codecommit:// URL (for npm, pip git+https, …)",
+		Long: `sign-url prints an https:// URL with a signed password for a CodeCommit
+repository, for tools that cannot use codecommit:// URLs. The password is
+valid for 15 minutes. The URL forms are those of git-remote-codecommit,
+including codecommit::<region>://<profile>@<repository>.`,
+		Example: "  pip install git+$(codecommitd sign-url codecommit::eu-west-1://dev@my-lib)",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw := strings.TrimPrefix(args[0], "codecommit::")
+			remote, err := codecommit.ParseRemote(raw)
+			if err != nil {
+				return err
+			}
+			auto := &client.Auto{Socket: g.socketPath(), Autostart: os.Getenv(client.EnvAutostart) != "0", Stderr: cmd.ErrOrStderr()}
+			defer auto.Close()
+			req := &broker.SignRequest{
+				Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository,
+				Env: broker.Environ(os.LookupEnv), Client: "codecommitd sign-url",
+			}
+			s, err := client.SignWithMFA(cmd.Context(), auto, req, &client.Prompter{Stderr: cmd.ErrOrStderr()})
+			if err != nil {
+				return err
+			}
+			for _, w := range s.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), w)
+			}
+			host, path, _ := strings.Cut(strings.TrimPrefix(s.URL, "https://"), "/")
+			fmt.Fprintln(cmd.OutOrStdout(), sigv4.Signed{Username: s.Username, Password: s.Password}.URL(host, "/"+path))
+			return nil
+		},
+	}
+}

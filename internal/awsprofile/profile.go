@@ -1,0 +1,367 @@
+package awsprofile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"gopkg.in/ini.v1"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+)
+
+// Extensions are codecommitd's own keys in a profile section, which the
+// SDK ignores.
+type Extensions struct {
+	// MFAProcess is a command whose stdout is the current MFA code
+	// (mfa_process, as aws-vault names it).
+	MFAProcess string `json:",omitempty"`
+	// MFASessionDuration is how long a GetSessionToken session lasts
+	// (mfa_session_duration, seconds or a Go duration; default 12h, max 36h).
+	MFASessionDuration time.Duration `json:",omitempty"`
+}
+
+// Default and limits of MFA sessions.
+const (
+	DefaultMFASessionDuration = 12 * time.Hour
+	MaxMFASessionDuration     = 36 * time.Hour
+)
+
+// Profile is one profile as a request resolves it.
+type Profile struct {
+	// Name of the profile.
+	Name string
+	// Explicit reports whether the profile was named (by the URL or
+	// AWS_PROFILE). Environment credentials apply only when it was not.
+	Explicit bool
+	// Exists reports whether the files define the profile.
+	Exists bool
+	// Config is the SDK's parse of the profile and its source chain.
+	Config config.SharedConfig
+	// Ext holds our extension keys, per profile name in the chain.
+	Ext map[string]Extensions
+	// Files the profile was read from.
+	Files Files
+	// Region from AWS_REGION, AWS_DEFAULT_REGION or the profile, in that
+	// order; "" when none says.
+	Region string
+	// FIPS reports whether AWS_USE_FIPS_ENDPOINT or use_fips_endpoint asks
+	// for FIPS endpoints.
+	FIPS bool
+	// Endpoint is CODE_COMMIT_ENDPOINT, if set.
+	Endpoint string
+	// Key fingerprints everything that decides the credentials.
+	Key string
+	// Profiles lists every profile the files define.
+	Profiles []string
+
+	env map[string]string
+}
+
+// EnvCredentials returns the credentials in the caller's environment
+// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+func (p *Profile) EnvCredentials() aws.Credentials {
+	return aws.Credentials{
+		AccessKeyID: p.env["AWS_ACCESS_KEY_ID"], SecretAccessKey: p.env["AWS_SECRET_ACCESS_KEY"],
+		SessionToken: p.env["AWS_SESSION_TOKEN"], Source: "EnvironmentVariables",
+	}
+}
+
+// usesEnvCredentials reports whether the caller's environment credentials
+// (keys, or a web identity token file and role) decide this request, as they
+// do in the SDK and botocore when no profile is named.
+func (p *Profile) usesEnvCredentials() bool {
+	if p.Explicit {
+		return false
+	}
+	return p.EnvCredentials().HasKeys() || (p.env["AWS_WEB_IDENTITY_TOKEN_FILE"] != "" && p.env["AWS_ROLE_ARN"] != "")
+}
+
+// Resolver resolves profiles and builds their credential providers. The
+// zero value is not usable: set SessionName, or call CheckAndSetDefaults.
+type Resolver struct {
+	// SessionName is the role_session_name used when a profile sets none.
+	SessionName string
+	// ProcessTimeout bounds one credential_process or mfa_process run.
+	ProcessTimeout time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cachedProfile
+}
+
+type cachedProfile struct {
+	stamps  []stamp
+	profile *Profile
+}
+
+// CheckAndSetDefaults fills in defaults.
+func (r *Resolver) CheckAndSetDefaults() error {
+	if r.SessionName == "" {
+		r.SessionName = DefaultSessionName()
+	}
+	if r.ProcessTimeout == 0 {
+		r.ProcessTimeout = time.Minute
+	}
+	return nil
+}
+
+// Flush forgets every parsed file, so the next request reads them again.
+func (r *Resolver) Flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cache = nil
+}
+
+// Resolve returns the profile a request means: urlProfile if non-empty,
+// else AWS_PROFILE from env, else "default". The result is shared; do not
+// modify it.
+func (r *Resolver) Resolve(ctx context.Context, urlProfile string, env map[string]string) (*Profile, error) {
+	name, explicit := urlProfile, urlProfile != ""
+	if !explicit {
+		if v := env["AWS_PROFILE"]; v != "" {
+			name, explicit = v, true
+		} else {
+			name = "default"
+		}
+	}
+	files := filesFor(env)
+	stamps, err := stampsOf(files)
+	if err != nil {
+		return nil, broker.Errorf(broker.ErrInvalidRequest, name, fmt.Sprintf("cannot read AWS config files for profile %s: %v", name, err))
+	}
+	ck := cacheKey(name, explicit, files, env)
+	r.mu.Lock()
+	c, ok := r.cache[ck]
+	r.mu.Unlock()
+	if ok && sameStamps(c.stamps, stamps) {
+		return c.profile, nil
+	}
+	p, err := load(ctx, name, explicit, files, env)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.cache == nil {
+		r.cache = make(map[string]cachedProfile)
+	}
+	r.cache[ck] = cachedProfile{stamps, p}
+	r.mu.Unlock()
+	return p, nil
+}
+
+func cacheKey(name string, explicit bool, files Files, env map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q %v %q %q", name, explicit, files.Config, files.Credentials)
+	for _, k := range broker.EnvVars {
+		fmt.Fprintf(&b, " %s=%q", k, env[k])
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return string(sum[:])
+}
+
+func load(ctx context.Context, name string, explicit bool, files Files, env map[string]string) (*Profile, error) {
+	p := &Profile{Name: name, Explicit: explicit, Files: files, env: env, Endpoint: env["CODE_COMMIT_ENDPOINT"]}
+	sections, err := readSections(files)
+	if err != nil {
+		return nil, broker.Errorf(broker.ErrInvalidRequest, name, fmt.Sprintf("cannot parse AWS config for profile %s: %v; fix the file", name, err))
+	}
+	p.Profiles = sections.names()
+	sc, err := config.LoadSharedConfigProfile(ctx, name, func(o *config.LoadSharedConfigOptions) {
+		o.ConfigFiles, o.CredentialsFiles = files.Config, files.Credentials
+	})
+	var notExist config.SharedConfigProfileNotExistError
+	switch {
+	case errors.As(err, &notExist) && notExist.Profile == name:
+		if explicit {
+			return nil, p.notFound()
+		}
+	case errors.As(err, &notExist):
+		return nil, broker.Errorf(broker.ErrProfileNotFound, name, fmt.Sprintf(
+			"profile %s names source_profile %s, which does not exist in %s; add it or fix source_profile",
+			name, notExist.Profile, strings.Join(append(files.Config, files.Credentials...), " or ")))
+	case err != nil:
+		return nil, broker.Errorf(broker.ErrInvalidRequest, name, fmt.Sprintf("profile %s: %v; fix it in %s", name, err, strings.Join(files.Config, ", ")))
+	default:
+		p.Exists = true
+		p.Config = sc
+	}
+	p.Ext = map[string]Extensions{}
+	for c := &p.Config; c != nil && p.Exists; c = c.Source {
+		ext, err := sections.extensions(c.Profile)
+		if err != nil {
+			return nil, broker.Errorf(broker.ErrInvalidRequest, name, fmt.Sprintf("profile %s: %v", c.Profile, err))
+		}
+		p.Ext[c.Profile] = ext
+	}
+
+	switch {
+	case env["AWS_REGION"] != "":
+		p.Region = env["AWS_REGION"]
+	case env["AWS_DEFAULT_REGION"] != "":
+		p.Region = env["AWS_DEFAULT_REGION"]
+	default:
+		p.Region = p.Config.Region
+	}
+	if v := env["AWS_USE_FIPS_ENDPOINT"]; v != "" {
+		p.FIPS, _ = strconv.ParseBool(v)
+	} else {
+		p.FIPS = p.Config.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled
+	}
+	p.Key = fingerprint(p)
+	return p, nil
+}
+
+func (p *Profile) notFound() error {
+	msg := fmt.Sprintf("profile %s not found in %s", p.Name, strings.Join(append(append([]string(nil), p.Files.Config...), p.Files.Credentials...), " or "))
+	if len(p.Profiles) > 0 {
+		msg += "; profiles that exist: " + strings.Join(p.Profiles, ", ")
+	} else {
+		msg += "; no profiles exist: create one with `aws configure --profile " + p.Name + "`"
+	}
+	return &broker.Error{Kind: broker.ErrProfileNotFound, Profile: p.Name, Profiles: p.Profiles, Msg: msg}
+}
+
+// fingerprint hashes what decides a profile's credentials: its name, the
+// files, the SDK's parse of the profile and its source chain, our
+// extensions, and (when they apply) the caller's environment credentials.
+func fingerprint(p *Profile) string {
+	envCreds := map[string]string{}
+	if p.usesEnvCredentials() {
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME"} {
+			envCreds[k] = p.env[k]
+		}
+	}
+	if p.Config.CredentialSource == "Environment" || sourceUsesEnv(&p.Config) {
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+			envCreds[k] = p.env[k]
+		}
+	}
+	b, err := json.Marshal(struct {
+		Name     string
+		Explicit bool
+		Exists   bool
+		Files    Files
+		Config   config.SharedConfig
+		Ext      map[string]Extensions
+		Env      map[string]string
+	}{p.Name, p.Explicit, p.Exists, p.Files, p.Config, p.Ext, envCreds})
+	if err != nil {
+		// SharedConfig is plain data; this cannot happen, but a key
+		// must never collide, so fall back to something unique.
+		b = []byte(fmt.Sprintf("%p", p))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func sourceUsesEnv(c *config.SharedConfig) bool {
+	for ; c != nil; c = c.Source {
+		if c.CredentialSource == "Environment" {
+			return true
+		}
+	}
+	return false
+}
+
+// sections are the raw INI sections of the config and credentials files,
+// for what the SDK does not expose: the list of profiles and our keys.
+type sections struct {
+	config, credentials []*ini.File
+}
+
+func readSections(files Files) (*sections, error) {
+	var s sections
+	opts := ini.LoadOptions{Loose: true, Insensitive: false, AllowNestedValues: true, SpaceBeforeInlineComment: true, AllowPythonMultilineValues: false}
+	for _, p := range files.Config {
+		f, err := ini.LoadSources(opts, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		s.config = append(s.config, f)
+	}
+	for _, p := range files.Credentials {
+		f, err := ini.LoadSources(opts, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		s.credentials = append(s.credentials, f)
+	}
+	return &s, nil
+}
+
+func (s *sections) names() []string {
+	seen := map[string]bool{}
+	for _, f := range s.config {
+		for _, sec := range f.SectionStrings() {
+			switch {
+			case sec == "default":
+				seen[sec] = true
+			case strings.HasPrefix(sec, "profile "):
+				seen[strings.TrimSpace(strings.TrimPrefix(sec, "profile "))] = true
+			}
+		}
+	}
+	for _, f := range s.credentials {
+		for _, sec := range f.SectionStrings() {
+			if sec != ini.DefaultSection {
+				seen[sec] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *sections) extensions(profile string) (Extensions, error) {
+	var ext Extensions
+	for _, f := range s.config {
+		for _, name := range []string{"profile " + profile, profile} {
+			if name == profile && profile != "default" {
+				continue // in the config file only [default] goes without "profile "
+			}
+			sec, err := f.GetSection(name)
+			if err != nil {
+				continue
+			}
+			if k, err := sec.GetKey("mfa_process"); err == nil {
+				ext.MFAProcess = strings.TrimSpace(k.String())
+			}
+			if k, err := sec.GetKey("mfa_session_duration"); err == nil {
+				d, err := parseDuration(k.String())
+				if err != nil {
+					return ext, fmt.Errorf("mfa_session_duration = %q: %v", k.String(), err)
+				}
+				ext.MFASessionDuration = d
+			}
+		}
+	}
+	return ext, nil
+}
+
+func parseDuration(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if d, err = time.ParseDuration(v); err != nil {
+		return 0, errors.New("want seconds (43200) or a duration (12h)")
+	}
+	if d < 15*time.Minute || d > MaxMFASessionDuration {
+		return 0, fmt.Errorf("must be between 15m and %s", MaxMFASessionDuration)
+	}
+	return d, nil
+}

@@ -1,0 +1,331 @@
+package awsprofile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// DefaultRoleDuration is how long assumed roles last when the profile sets
+// no duration_seconds (the SDK's own default is 15 minutes).
+const DefaultRoleDuration = time.Hour
+
+// DefaultSessionName returns "codecommitd-<local user>", trimmed to what STS
+// accepts, so CodeCommit's logs show who pushed.
+func DefaultSessionName() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	} else if v := os.Getenv("USER"); v != "" {
+		name = v
+	}
+	if i := strings.LastIndexAny(name, `\`); i >= 0 { // DOMAIN\user on Windows
+		name = name[i+1:]
+	}
+	s := "codecommitd-" + strings.Map(func(r rune) rune {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', strings.ContainsRune("+=,.@_-", r):
+			return r
+		}
+		return '-'
+	}, name)
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
+}
+
+// MFASessionFunc returns the provider of MFA session credentials for the
+// device serial, obtained with GetSessionToken from src, lasting duration.
+// key identifies the source's configuration, so profiles that share a source
+// and a serial share a session. prof names the profile asking.
+type MFASessionFunc func(key, serial, prof string, ext Extensions, src aws.CredentialsProvider, stsClient *sts.Client) aws.CredentialsProvider
+
+// Describe names p's credential source for people (status output).
+func Describe(p *Profile) string {
+	switch {
+	case p.usesEnvCredentials() && p.EnvCredentials().HasKeys():
+		return "environment variables"
+	case p.usesEnvCredentials():
+		return "web identity " + p.env["AWS_ROLE_ARN"] + " (environment)"
+	case !p.Exists:
+		return "default chain (container or instance metadata)"
+	}
+	return describe(&p.Config)
+}
+
+// Provider returns the credential provider for p. region is the region STS
+// is called in. mfa is called for each profile of the chain with an
+// mfa_serial.
+func (r *Resolver) Provider(ctx context.Context, p *Profile, region string, mfa MFASessionFunc) (aws.CredentialsProvider, error) {
+	b := builder{r: r, p: p, region: region, mfa: mfa}
+	switch {
+	case p.usesEnvCredentials() && p.EnvCredentials().HasKeys():
+		return credentials.StaticCredentialsProvider{Value: p.EnvCredentials()}, nil
+	case p.usesEnvCredentials():
+		base, err := b.baseConfig(ctx, aws.AnonymousCredentials{})
+		if err != nil {
+			return nil, err
+		}
+		session := p.env["AWS_ROLE_SESSION_NAME"]
+		if session == "" {
+			session = r.SessionName
+		}
+		return stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(base), p.env["AWS_ROLE_ARN"],
+			stscreds.IdentityTokenFile(p.env["AWS_WEB_IDENTITY_TOKEN_FILE"]), func(o *stscreds.WebIdentityRoleOptions) {
+				o.RoleSessionName = session
+			}), nil
+	case !p.Exists:
+		// No such profile: what the SDK finds without one (container or
+		// instance credentials). Naming it keeps the daemon's own
+		// AWS_PROFILE and environment keys out of the answer.
+		return b.sdk(ctx, p.Name)
+	}
+	return b.build(ctx, &p.Config)
+}
+
+type builder struct {
+	r      *Resolver
+	p      *Profile
+	region string
+	mfa    MFASessionFunc
+}
+
+// needsOwn reports whether the chain from c down has a link the SDK does
+// not handle the way we want.
+func needsOwn(c *config.SharedConfig) bool {
+	for ; c != nil; c = c.Source {
+		if c.MFASerial != "" || c.CredentialSource == "Environment" || c.CredentialProcess != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// build returns the provider for c, following the SDK's order: a source
+// profile, static keys, a credential_source, then the profile's own kind of
+// credentials; then the role, if c has one.
+func (b *builder) build(ctx context.Context, c *config.SharedConfig) (aws.CredentialsProvider, error) {
+	if !needsOwn(c) {
+		return b.sdk(ctx, c.Profile)
+	}
+	var src aws.CredentialsProvider
+	var err error
+	switch {
+	case c.Source != nil:
+		src, err = b.build(ctx, c.Source)
+	case c.Credentials.HasKeys():
+		src = credentials.StaticCredentialsProvider{Value: c.Credentials}
+	case c.CredentialSource == "Environment":
+		env := b.p.EnvCredentials()
+		if !env.HasKeys() {
+			return nil, fmt.Errorf("profile %s has credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set in git's environment", c.Profile)
+		}
+		src = credentials.StaticCredentialsProvider{Value: env}
+	case c.CredentialProcess != "":
+		src = b.process(c)
+	default:
+		// Only mfa_serial made this profile ours, and its credentials are
+		// of a kind the SDK resolves (SSO, web identity, metadata): let it.
+		return b.sdk(ctx, c.Profile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.MFASerial != "" && b.mfa != nil {
+		stsClient, err := b.stsClient(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		key := fingerprintOf(c.Source, c)
+		src = b.mfa(key, c.MFASerial, b.p.Name, b.p.Ext[c.Profile], src, stsClient)
+	}
+	if c.RoleARN == "" {
+		return src, nil
+	}
+	stsClient, err := b.stsClient(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	return stscreds.NewAssumeRoleProvider(stsClient, c.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = c.RoleSessionName
+		if c.RoleDurationSeconds != nil {
+			o.Duration = *c.RoleDurationSeconds
+		}
+		if c.ExternalID != "" {
+			o.ExternalID = aws.String(c.ExternalID)
+		}
+		b.roleDefaults(o)
+	}), nil
+}
+
+// fingerprintOf identifies the source of an MFA session: the source chain
+// when there is one, else the profile's own static keys or process.
+func fingerprintOf(src, self *config.SharedConfig) string {
+	if src != nil {
+		return fingerprint(&Profile{Name: src.Profile, Exists: true, Config: *src})
+	}
+	c := *self
+	c.RoleARN, c.RoleSessionName, c.RoleDurationSeconds, c.ExternalID, c.Region = "", "", nil, "", ""
+	return fingerprint(&Profile{Name: self.Profile, Exists: true, Config: c})
+}
+
+func (b *builder) roleDefaults(o *stscreds.AssumeRoleOptions) {
+	if o.RoleSessionName == "" {
+		o.RoleSessionName = b.r.SessionName
+	}
+	if o.Duration == 0 {
+		o.Duration = DefaultRoleDuration
+		for c := &b.p.Config; c != nil; c = c.Source {
+			if c.RoleARN == o.RoleARN && c.RoleDurationSeconds != nil {
+				o.Duration = *c.RoleDurationSeconds
+			}
+		}
+	}
+}
+
+// sdk returns the SDK's provider for profile.
+func (b *builder) sdk(ctx context.Context, profile string) (aws.CredentialsProvider, error) {
+	opts := append(b.loadOptions(), config.WithSharedConfigProfile(profile),
+		config.WithAssumeRoleCredentialOptions(b.roleDefaults),
+		config.WithWebIdentityRoleCredentialOptions(func(o *stscreds.WebIdentityRoleOptions) {
+			if o.RoleSessionName == "" {
+				o.RoleSessionName = b.r.SessionName
+			}
+		}),
+	)
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Credentials, nil
+}
+
+func (b *builder) loadOptions() []func(*config.LoadOptions) error {
+	return []func(*config.LoadOptions) error{
+		config.WithSharedConfigFiles(b.p.Files.Config),
+		config.WithSharedCredentialsFiles(b.p.Files.Credentials),
+		config.WithRegion(b.region),
+	}
+}
+
+func (b *builder) baseConfig(ctx context.Context, creds aws.CredentialsProvider) (aws.Config, error) {
+	opts := append(b.loadOptions(), config.WithCredentialsProvider(creds), config.WithSharedConfigProfile(b.p.Name))
+	return config.LoadDefaultConfig(ctx, opts...)
+}
+
+func (b *builder) stsClient(ctx context.Context, creds aws.CredentialsProvider) (*sts.Client, error) {
+	cfg, err := b.baseConfig(ctx, creds)
+	if err != nil {
+		return nil, err
+	}
+	return sts.NewFromConfig(cfg), nil
+}
+
+// process returns a credential_process provider that runs the command with
+// the daemon's environment, no stdin, and its stderr captured for errors.
+func (b *builder) process(c *config.SharedConfig) aws.CredentialsProvider {
+	return &processProvider{command: c.CredentialProcess, profile: c.Profile, timeout: b.r.ProcessTimeout}
+}
+
+// ProcessError reports a credential_process that failed, with its stderr.
+type ProcessError struct {
+	Profile string
+	Command string
+	Err     error
+	Stderr  string
+}
+
+func (e *ProcessError) Error() string {
+	msg := fmt.Sprintf("credential_process of profile %s failed: %v", e.Profile, e.Err)
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		msg += "; it said: " + oneLine(s, 300)
+	}
+	return msg
+}
+
+func (e *ProcessError) Unwrap() error { return e.Err }
+
+type processProvider struct {
+	command, profile string
+	timeout          time.Duration
+}
+
+func (p *processProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	var stderr bytes.Buffer
+	prov := processcreds.NewProviderCommand(processcreds.NewCommandBuilderFunc(func(ctx context.Context) (*exec.Cmd, error) {
+		shell := []string{"sh", "-c"}
+		if runtime.GOOS == "windows" {
+			shell = []string{"cmd.exe", "/C"}
+		}
+		cmd := exec.CommandContext(ctx, shell[0], shell[1], p.command)
+		cmd.Stderr = &stderr
+		return cmd, nil
+	}), func(o *processcreds.Options) { o.Timeout = p.timeout })
+	creds, err := prov.Retrieve(ctx)
+	if err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			err = fmt.Errorf("exit status %d", exitErr.ExitCode())
+		}
+		return creds, &ProcessError{Profile: p.profile, Command: p.command, Err: err, Stderr: stderr.String()}
+	}
+	creds.Source = "ProcessProvider"
+	return creds, nil
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
+
+// describe names a profile's credential source for people.
+func describe(c *config.SharedConfig) string {
+	var parts []string
+	for ; c != nil; c = c.Source {
+		var kind string
+		switch {
+		case c.RoleARN != "" && c.WebIdentityTokenFile != "":
+			kind = "web identity " + c.RoleARN
+		case c.RoleARN != "":
+			kind = "role " + c.RoleARN
+		case c.Credentials.HasKeys():
+			kind = "static keys"
+		case c.SSOSessionName != "" || c.SSOStartURL != "":
+			kind = "SSO " + c.SSOAccountID + "/" + c.SSORoleName
+		case c.LoginSession != "":
+			kind = "aws login"
+		case c.CredentialProcess != "":
+			kind = "credential_process"
+		case c.CredentialSource != "":
+			kind = c.CredentialSource
+		default:
+			kind = "default chain"
+		}
+		if c.MFASerial != "" {
+			kind += " (MFA " + c.MFASerial + ")"
+		}
+		if c.RoleARN != "" && c.Source == nil && c.CredentialSource != "" {
+			kind += " from " + c.CredentialSource
+		}
+		parts = append(parts, kind)
+	}
+	return strings.Join(parts, " ← ")
+}

@@ -1,0 +1,144 @@
+// Package broker defines what a CodeCommit credential broker does, in terms
+// both sides of the socket share: the Broker interface, its request and
+// result types, and the errors callers test with errors.Is and errors.As.
+//
+// The daemon implements Broker with real credentials; package client
+// implements it over gRPC; the gRPC adapter in package daemon serves any
+// Broker. Nothing here imports the AWS SDK, gRPC or protobuf, so the thin
+// helpers pay nothing for it at start-up.
+package broker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Broker signs CodeCommit git passwords and manages the credentials behind
+// them.
+type Broker interface {
+	// SignURL returns a freshly signed password for one repository.
+	SignURL(ctx context.Context, req *SignRequest) (*SignedURL, error)
+	// Status reports the broker and every profile it keeps.
+	Status(ctx context.Context) (*Status, error)
+	// Forget drops the cached credentials of profile, or of every profile
+	// when all is set, and returns how many entries it dropped.
+	Forget(ctx context.Context, profile string, all bool) (int, error)
+}
+
+// SignRequest asks for a signed password. Only Repository is required.
+type SignRequest struct {
+	// Profile named by the URL; "" means AWS_PROFILE from Env, else
+	// "default".
+	Profile string
+	// Region named by the URL; "" means AWS_REGION, AWS_DEFAULT_REGION,
+	// then the profile's region.
+	Region string
+	// Repository is the CodeCommit repository name.
+	Repository string
+	// Host to sign for when the caller already knows it (credential-helper
+	// mode); "" derives it from the region and Env.
+	Host string
+	// Env holds the caller's values of EnvVars (and only those).
+	Env map[string]string
+	// MFACode is a code the caller collected after ErrMFARequired.
+	MFACode string
+	// Client names the calling program, for the audit log.
+	Client string
+}
+
+// LogValue leaves the MFA code and the environment's secrets out of logs.
+func (r *SignRequest) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("profile", r.Profile),
+		slog.String("region", r.Region),
+		slog.String("repository", r.Repository),
+		slog.String("host", r.Host),
+		slog.String("client", r.Client),
+		slog.Bool("mfa_code", r.MFACode != ""),
+	)
+}
+
+// SignedURL is a signed CodeCommit password and where to use it.
+type SignedURL struct {
+	// URL is https://<host>/v1/repos/<repository>, without credentials.
+	URL string
+	// Username is the access key id, plus "%" and the session token when
+	// there is one. It is not URL-encoded.
+	Username string
+	// Password is the signing timestamp, "Z" and the signature.
+	Password string
+	// Expires is when the password stops working.
+	Expires time.Time
+	// Profile and Region are what the password was resolved and signed for.
+	Profile, Region string
+	// Warnings are one-line notes for the user.
+	Warnings []string
+}
+
+// LogValue keeps the session token and password out of logs.
+func (s *SignedURL) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", s.URL), slog.String("profile", s.Profile),
+		slog.String("region", s.Region), slog.Time("expires", s.Expires))
+}
+
+// String keeps secrets out of fmt output.
+func (s *SignedURL) String() string {
+	return "SignedURL{" + s.URL + " profile=" + s.Profile + " expires=" + s.Expires.UTC().Format(time.RFC3339) + "}"
+}
+
+// Status describes a broker.
+type Status struct {
+	PID       int
+	StartedAt time.Time
+	Socket    string
+	Version   string
+	CachePath string
+	KeySource string
+	Profiles  []ProfileStatus
+}
+
+// ProfileStatus describes one resolved profile a broker keeps.
+type ProfileStatus struct {
+	Profile     string
+	ConfigKey   string
+	Source      string
+	AccessKeyID string // redacted to its first four characters
+	Expires     time.Time
+	NextRefresh time.Time
+	LastError   string
+	Requests    int64
+	LastUsed    time.Time
+}
+
+// EnvVars are the variables of the caller's environment a SignRequest
+// carries: what decides the profile, region, config files, endpoint and
+// environment credentials. Everything else the daemon takes from its own
+// environment.
+var EnvVars = []string{
+	"AWS_PROFILE",
+	"AWS_REGION",
+	"AWS_DEFAULT_REGION",
+	"AWS_CONFIG_FILE",
+	"AWS_SHARED_CREDENTIALS_FILE",
+	"AWS_USE_FIPS_ENDPOINT",
+	"CODE_COMMIT_ENDPOINT",
+	"AWS_ACCESS_KEY_ID",
+	"AWS_SECRET_ACCESS_KEY",
+	"AWS_SESSION_TOKEN",
+	"AWS_WEB_IDENTITY_TOKEN_FILE",
+	"AWS_ROLE_ARN",
+	"AWS_ROLE_SESSION_NAME",
+	"HOME",
+}
+
+// Environ returns the EnvVars set in the environment getenv reads.
+func Environ(getenv func(string) (string, bool)) map[string]string {
+	env := make(map[string]string, 8)
+	for _, k := range EnvVars {
+		if v, ok := getenv(k); ok {
+			env[k] = v
+		}
+	}
+	return env
+}

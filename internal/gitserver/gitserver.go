@@ -1,0 +1,234 @@
+// Package gitserver is a stand-in for a CodeCommit git endpoint: real
+// `git http-backend` behind net/http/cgi over HTTPS, guarded the way
+// CodeCommit guards it. Every request must carry HTTP Basic credentials whose
+// username is an access key id (plus "%" and its session token) that the fake
+// STS issued or knows, and whose password is a CodeCommit SigV4 signature
+// that this package recomputes with its own code (it shares nothing with the
+// signer under test). No credentials get 401 with a Basic challenge, as
+// CodeCommit answers; wrong ones get 403.
+//
+// Like package fakests it is test infrastructure, shared by the end-to-end
+// tests and `make demo`.
+package gitserver
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codecommitd/codecommitd/internal/fakests"
+)
+
+// Request records one request the server answered.
+type Request struct {
+	Path      string
+	Status    int
+	Principal string // ARN of the signer, "" when unauthenticated
+	// Session is the role session name of an assumed-role principal.
+	Session string
+	// Reason says why a request was refused.
+	Reason string
+}
+
+// Server is a fake CodeCommit git endpoint.
+type Server struct {
+	// Host is host:port, the value for CODE_COMMIT_ENDPOINT.
+	Host string
+	// CAFile is a PEM file to trust, the value for GIT_SSL_CAINFO.
+	CAFile string
+	// Root holds the bare repositories, at Root/v1/repos/<name>.
+	Root string
+
+	region string
+	sts    *fakests.Server
+	git    string
+	http   *httptest.Server
+	now    func() time.Time
+
+	mu       sync.Mutex
+	requests []Request
+}
+
+// New starts a server in dir that accepts signatures for region made with
+// credentials known to sts.
+func New(dir, region string, sts *fakests.Server) (*Server, error) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return nil, fmt.Errorf("gitserver needs git on PATH: %w", err)
+	}
+	s := &Server{Root: filepath.Join(dir, "srv"), region: region, sts: sts, git: git, now: time.Now}
+	if err := os.MkdirAll(filepath.Join(s.Root, "v1", "repos"), 0o755); err != nil {
+		return nil, err
+	}
+	s.http = httptest.NewTLSServer(s)
+	s.Host = strings.TrimPrefix(s.http.URL, "https://")
+	s.CAFile = filepath.Join(dir, "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.http.Certificate().Raw})
+	if err := os.WriteFile(s.CAFile, pemBytes, 0o644); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.http.Close() }
+
+// SetClock replaces the server's clock, for signature-age checks.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// CreateRepo makes an empty bare repository that accepts pushes.
+func (s *Server) CreateRepo(name string) error {
+	dir := filepath.Join(s.Root, "v1", "repos", name)
+	for _, args := range [][]string{
+		{"init", "--quiet", "--bare", "--initial-branch=main", dir},
+		{"-C", dir, "config", "http.receivepack", "true"},
+	} {
+		if out, err := exec.Command(s.git, args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// RepoDir returns the directory of repository name.
+func (s *Server) RepoDir(name string) string { return filepath.Join(s.Root, "v1", "repos", name) }
+
+// Requests returns every request answered so far, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+func (s *Server) record(r Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, r)
+}
+
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
+// ServeHTTP authenticates the request and hands it to git http-backend.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const prefix = "/v1/repos/"
+	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+	repo, _, _ := strings.Cut(rest, "/")
+	if !ok || repo == "" {
+		s.record(Request{Path: r.URL.Path, Status: 404, Reason: "not a repository path"})
+		http.NotFound(w, r)
+		return
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		s.record(Request{Path: r.URL.Path, Status: 401, Reason: "no credentials"})
+		w.Header().Set("WWW-Authenticate", `Basic realm="AWS CodeCommit"`)
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	id, err := s.authenticate(user, pass, r.Host, prefix+repo)
+	if err != nil {
+		s.record(Request{Path: r.URL.Path, Status: 403, Reason: err.Error()})
+		http.Error(w, "Forbidden: "+err.Error(), http.StatusForbidden)
+		return
+	}
+	if _, err := os.Stat(s.RepoDir(repo)); err != nil {
+		s.record(Request{Path: r.URL.Path, Status: 404, Principal: id.ARN, Session: id.RoleSessionName, Reason: "no such repository"})
+		http.Error(w, "repository "+repo+" does not exist", http.StatusNotFound)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	h := &cgi.Handler{
+		Path: s.git,
+		Args: []string{"http-backend"},
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + s.Root,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"REMOTE_USER=" + id.ARN,
+			"GIT_CONFIG_NOSYSTEM=1",
+			"HOME=" + s.Root,
+		},
+		InheritEnv: []string{"PATH"},
+	}
+	h.ServeHTTP(rec, r)
+	s.record(Request{Path: r.URL.Path, Status: rec.status, Principal: id.ARN, Session: id.RoleSessionName})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// authenticate checks a CodeCommit username and signed password.
+func (s *Server) authenticate(user, pass, host, path string) (fakests.Identity, error) {
+	akid, token, _ := strings.Cut(user, "%")
+	id, ok := s.sts.Lookup(akid)
+	now := s.clock()
+	switch {
+	case !ok:
+		return id, fmt.Errorf("unknown access key id")
+	case id.SessionToken != token:
+		return id, fmt.Errorf("session token does not match the access key id")
+	case !id.Expires.IsZero() && !now.Before(id.Expires):
+		return id, fmt.Errorf("credentials expired at %s", id.Expires.Format(time.RFC3339))
+	}
+	ts, sig, ok := strings.Cut(pass, "Z")
+	if !ok || len(ts) != 15 || len(sig) != 64 {
+		return id, fmt.Errorf("password is not <timestamp>Z<signature>")
+	}
+	at, err := time.Parse("20060102T150405", ts)
+	if err != nil {
+		return id, fmt.Errorf("bad timestamp %q", ts)
+	}
+	if age := now.Sub(at); age > 15*time.Minute || age < -5*time.Minute {
+		return id, fmt.Errorf("signature timestamp %s is outside the 15-minute window", ts)
+	}
+	canonical := "GIT\n" + path + "\n\nhost:" + host + "\n\nhost\n"
+	digest := sha256.Sum256([]byte(canonical))
+	scope := ts[:8] + "/" + s.region + "/codecommit/aws4_request"
+	toSign := "AWS4-HMAC-SHA256\n" + ts + "\n" + scope + "\n" + hex.EncodeToString(digest[:])
+	key := []byte("AWS4" + id.SecretAccessKey)
+	for _, part := range []string{ts[:8], s.region, "codecommit", "aws4_request"} {
+		key = mac(key, part)
+	}
+	if want := hex.EncodeToString(mac(key, toSign)); !hmac.Equal([]byte(want), []byte(sig)) {
+		return id, fmt.Errorf("signature does not match (host %s, path %s, region %s)", host, path, s.region)
+	}
+	return id, nil
+}
+
+func mac(key []byte, data string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(data))
+	return h.Sum(nil)
+}

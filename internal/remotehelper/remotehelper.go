@@ -1,0 +1,120 @@
+// Package remotehelper is git-remote-codecommit: git runs it as
+// `git-remote-codecommit <remote-name> <url>` for codecommit:// remotes. It
+// parses the URL exactly as AWS's helper does, asks the daemon (through
+// package client) for a signed password, and replaces itself with
+// `git remote-http`, which speaks the rest of git's remote-helper protocol.
+package remotehelper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/codecommitd/codecommitd/client"
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
+	"github.com/codecommitd/codecommitd/internal/version"
+)
+
+// ErrUsage reports wrong arguments.
+var ErrUsage = errors.New("usage: git-remote-codecommit <remote-name> <url>; git runs this for codecommit:// remotes (see git-remote-codecommit --help)")
+
+const help = `git-remote-codecommit: git remote helper for AWS CodeCommit, backed by codecommitd.
+
+git runs it for remotes such as:
+  codecommit://<repository>                    profile from AWS_PROFILE, else default
+  codecommit://<profile>@<repository>
+  codecommit::<region>://<repository>
+  codecommit::<region>://<profile>@<repository>
+
+  git clone codecommit://my-profile@my-repo
+
+It asks the codecommitd daemon for a signed password (starting it when it is
+not running, and resolving in-process when it cannot be started), then hands
+the connection to git remote-http.
+
+Flags: --help, --version. Environment: see README (AWS_PROFILE, AWS_REGION,
+AWS_DEFAULT_REGION, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
+AWS_USE_FIPS_ENDPOINT, CODE_COMMIT_ENDPOINT, CODECOMMITD_SOCKET,
+CODECOMMITD_AUTOSTART, CODECOMMITD_BIN, CODECOMMITD_ASKPASS).
+`
+
+// Config is what the helper needs from its process.
+type Config struct {
+	Args   []string
+	Getenv func(string) string
+	Lookup func(string) (string, bool)
+	Stdout io.Writer
+	Stderr io.Writer
+	// Exec replaces the process with git; tests substitute it.
+	Exec func(argv0 string, argv, env []string) error
+}
+
+// CheckAndSetDefaults fills in the process's own environment and streams.
+func (c *Config) CheckAndSetDefaults() error {
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
+	if c.Lookup == nil {
+		c.Lookup = os.LookupEnv
+	}
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+	if c.Exec == nil {
+		c.Exec = execGit
+	}
+	return nil
+}
+
+// Run is the whole helper.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return err
+	}
+	if len(cfg.Args) == 1 {
+		switch cfg.Args[0] {
+		case "--version", "-V", "version":
+			fmt.Fprintln(cfg.Stdout, "git-remote-codecommit", version.Version)
+			return nil
+		case "--help", "-h", "help":
+			io.WriteString(cfg.Stdout, help)
+			return nil
+		}
+	}
+	if len(cfg.Args) != 2 {
+		return ErrUsage
+	}
+	remoteName, rawURL := cfg.Args[0], cfg.Args[1]
+	remote, err := codecommit.ParseRemote(rawURL)
+	if err != nil {
+		return err
+	}
+	auto := &client.Auto{
+		Socket:    sockpath.Default(cfg.Getenv),
+		Autostart: cfg.Getenv(client.EnvAutostart) != "0",
+		Stderr:    cfg.Stderr,
+	}
+	defer auto.Close()
+	req := &broker.SignRequest{
+		Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository,
+		Env: broker.Environ(cfg.Lookup), Client: "git-remote-codecommit",
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	signed, err := client.SignWithMFA(ctx, auto, req, &client.Prompter{Getenv: cfg.Getenv, Stderr: cfg.Stderr})
+	if err != nil {
+		return err
+	}
+	for _, w := range signed.Warnings {
+		fmt.Fprintln(cfg.Stderr, w)
+	}
+	return launch(cfg, remoteName, signed)
+}

@@ -1,0 +1,56 @@
+// Package sockpath decides where codecommitd's socket lives. Client and
+// daemon both call Default, so they agree without configuration. It uses
+// only the standard library: the helpers call it on every git operation.
+package sockpath
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+)
+
+// EnvVar overrides the socket path.
+const EnvVar = "CODECOMMITD_SOCKET"
+
+// MaxLen is the longest socket path the kernel takes: sun_path is 104 bytes
+// on macOS and the BSDs (108 on Linux), including the final NUL.
+var MaxLen = func() int {
+	if runtime.GOOS == "linux" {
+		return 107
+	}
+	return 103
+}()
+
+// Default returns $CODECOMMITD_SOCKET, else
+// $XDG_RUNTIME_DIR/codecommitd/codecommitd.sock, else
+// <temp dir>/codecommitd-<uid>/codecommitd.sock.
+func Default(getenv func(string) string) string {
+	if p := getenv(EnvVar); p != "" {
+		return p
+	}
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" && runtime.GOOS != "windows" {
+		return filepath.Join(d, "codecommitd", "codecommitd.sock")
+	}
+	return filepath.Join(os.TempDir(), "codecommitd-"+userID(), "codecommitd.sock")
+}
+
+func userID() string {
+	if uid := os.Getuid(); uid >= 0 {
+		return strconv.Itoa(uid)
+	}
+	// Windows has no uid; the user name keeps users apart.
+	if u := os.Getenv("USERNAME"); u != "" {
+		return u
+	}
+	return "user"
+}
+
+// Check reports a socket path the kernel would refuse.
+func Check(path string) error {
+	if len(path) > MaxLen {
+		return fmt.Errorf("socket path %s is %d bytes, longer than the %d this system allows; set %s to a shorter path", path, len(path), MaxLen, EnvVar)
+	}
+	return nil
+}

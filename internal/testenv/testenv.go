@@ -1,0 +1,181 @@
+// Package testenv builds a throw-away world for the helpers to run in: a
+// HOME with AWS config files, a fake STS (package fakests), a CodeCommit
+// git endpoint that verifies signatures (package gitserver), the built
+// binaries first on PATH, and a private daemon socket. The end-to-end tests
+// and `make demo` both use it.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/codecommitd/codecommitd/internal/fakests"
+	"github.com/codecommitd/codecommitd/internal/gitserver"
+)
+
+// Region is the region the fake endpoint expects signatures for.
+const Region = "us-east-1"
+
+// Env is one throw-away world.
+type Env struct {
+	Dir    string // everything lives under it
+	Home   string
+	Bin    string // directory of the built binaries
+	Socket string
+	STS    *fakests.Server
+	Git    *gitserver.Server
+	// Extra is added to the environment of every command.
+	Extra []string
+}
+
+// New makes a world under dir, with the binaries in bin.
+func New(dir, bin string) (*Env, error) {
+	e := &Env{Dir: dir, Home: filepath.Join(dir, "home"), Bin: bin}
+	// Keep the socket path short: the temp dir can be long.
+	e.Socket = filepath.Join(dir, "run", "d.sock")
+	for _, d := range []string{e.Home, filepath.Join(e.Home, ".aws"), filepath.Join(dir, "run")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	e.STS = fakests.New()
+	git, err := gitserver.New(dir, Region, e.STS)
+	if err != nil {
+		e.STS.Close()
+		return nil, err
+	}
+	e.Git = git
+	return e, nil
+}
+
+// Close stops the daemon, if one runs, and the servers.
+func (e *Env) Close() {
+	e.StopDaemon()
+	e.Git.Close()
+	e.STS.Close()
+}
+
+// WriteAWS writes ~/.aws/config and ~/.aws/credentials.
+func (e *Env) WriteAWS(config, credentials string) error {
+	if err := os.WriteFile(filepath.Join(e.Home, ".aws", "config"), []byte(config), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(e.Home, ".aws", "credentials"), []byte(credentials), 0o600)
+}
+
+// Environ is the environment commands run with: nothing of the caller's
+// but PATH (after Bin), so the host's AWS settings never leak in.
+func (e *Env) Environ() []string {
+	env := []string{
+		"HOME=" + e.Home,
+		"PATH=" + e.Bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"XDG_RUNTIME_DIR=" + filepath.Join(e.Dir, "run"),
+		"XDG_STATE_HOME=" + filepath.Join(e.Dir, "state"),
+		"XDG_CONFIG_HOME=" + filepath.Join(e.Home, ".config"),
+		"CODECOMMITD_SOCKET=" + e.Socket,
+		"AWS_ENDPOINT_URL_STS=" + e.STS.URL,
+		"AWS_ENDPOINT_URL_SSO=" + e.STS.URL,
+		"AWS_ENDPOINT_URL_SSO_OIDC=" + e.STS.URL,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"CODE_COMMIT_ENDPOINT=" + e.Git.Host,
+		"GIT_SSL_CAINFO=" + e.Git.CAFile,
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL=" + filepath.Join(e.Home, ".gitconfig"),
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
+		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
+		"LANG=C",
+	}
+	return append(env, e.Extra...)
+}
+
+// Command returns a command that runs in the world, in directory dir
+// (relative to Dir).
+func (e *Env) Command(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = filepath.Join(e.Dir, dir)
+	cmd.Env = e.Environ()
+	return cmd
+}
+
+// Run runs a command in the world and returns its stdout and stderr.
+func (e *Env) Run(ctx context.Context, dir, name string, args ...string) (stdout, stderr string, err error) {
+	var out, errb bytes.Buffer
+	cmd := e.Command(ctx, dir, name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// DaemonPID returns the pid recorded in the daemon's lock file, or 0.
+func (e *Env) DaemonPID() int {
+	b, err := os.ReadFile(e.Socket + ".lock")
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// StopDaemon stops a daemon started in the world, if any, and waits until
+// it has exited (it holds its lock file until then).
+func (e *Env) StopDaemon() {
+	pid := e.DaemonPID()
+	if pid <= 0 {
+		return
+	}
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Signal(syscall.SIGTERM)
+	}
+	waitUnlocked(e.Socket+".lock", 10*time.Second, pid)
+}
+
+// waitUnlocked blocks until nobody holds the lock on path, at most d, then
+// kills pid if it still holds it.
+func waitUnlocked(path string, d time.Duration, pid int) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	done := make(chan struct{})
+	go func() {
+		unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		syscall.Kill(pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// Seed creates repository name on the server with one commit on main.
+func (e *Env) Seed(ctx context.Context, name string) error {
+	if err := e.Git.CreateRepo(name); err != nil {
+		return err
+	}
+	src := filepath.Join(e.Dir, "seed-"+name)
+	steps := [][]string{
+		{"git", "init", "--quiet", "--initial-branch=main", src},
+		{"git", "-C", src, "commit", "--quiet", "--allow-empty", "-m", "seed"},
+		{"git", "-C", src, "push", "--quiet", e.Git.RepoDir(name), "main"},
+	}
+	for _, s := range steps {
+		if _, stderr, err := e.Run(ctx, "", s[0], s[1:]...); err != nil {
+			return fmt.Errorf("%s: %v: %s", strings.Join(s, " "), err, stderr)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+// Package wire translates between package broker's domain types and the
+// codecommitd.v1 protobuf messages, and owns the one mapping between broker
+// errors and gRPC statuses: ToStatus on the server side, FromStatus on the
+// client side. Both directions live here so they cannot drift apart.
+package wire
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
+)
+
+type mapping struct {
+	kind   error
+	code   codes.Code
+	reason codecommitdv1.ErrorDetail_Reason
+}
+
+// mappings is the single table both directions use.
+var mappings = []mapping{
+	{broker.ErrInvalidRequest, codes.InvalidArgument, codecommitdv1.ErrorDetail_REASON_INVALID_REQUEST},
+	{broker.ErrProfileNotFound, codes.NotFound, codecommitdv1.ErrorDetail_REASON_PROFILE_NOT_FOUND},
+	{broker.ErrRegionMissing, codes.FailedPrecondition, codecommitdv1.ErrorDetail_REASON_REGION_MISSING},
+	{broker.ErrNoCredentials, codes.FailedPrecondition, codecommitdv1.ErrorDetail_REASON_NO_CREDENTIALS},
+	{broker.ErrMFARequired, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_MFA_REQUIRED},
+	{broker.ErrMFAInvalid, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_MFA_INVALID},
+	{broker.ErrSSOExpired, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_SSO_EXPIRED},
+	{broker.ErrLoginExpired, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_LOGIN_EXPIRED},
+	{broker.ErrAccessDenied, codes.PermissionDenied, codecommitdv1.ErrorDetail_REASON_ACCESS_DENIED},
+	{broker.ErrSourceFailed, codes.Unavailable, codecommitdv1.ErrorDetail_REASON_SOURCE_FAILED},
+	{broker.ErrClockSkew, codes.FailedPrecondition, codecommitdv1.ErrorDetail_REASON_CLOCK_SKEW},
+}
+
+// ToStatus converts a broker error into a gRPC status error carrying an
+// ErrorDetail. Errors of no known kind become codes.Internal; context
+// errors keep their codes.
+func ToStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	var be *broker.Error
+	errors.As(err, &be)
+	for _, m := range mappings {
+		if !errors.Is(err, m.kind) {
+			continue
+		}
+		detail := &codecommitdv1.ErrorDetail{Reason: m.reason}
+		if be != nil {
+			detail.Profile, detail.Profiles = be.Profile, be.Profiles
+			detail.MfaSerial, detail.MfaProcess = be.MFASerial, be.MFAProcess
+		}
+		st, derr := status.New(m.code, err.Error()).WithDetails(detail)
+		if derr != nil {
+			return status.Error(m.code, err.Error())
+		}
+		return st.Err()
+	}
+	return status.Error(codes.Internal, err.Error())
+}
+
+// FromStatus converts a gRPC status error back into a *broker.Error whose
+// Kind the caller can test with errors.Is. A status without an ErrorDetail
+// maps by code: PermissionDenied → ErrPermissionDenied (the daemon refused
+// the caller), Unavailable → ErrUnavailable, anything else → ErrSourceFailed.
+func FromStatus(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || err == nil {
+		return err
+	}
+	for _, d := range st.Details() {
+		detail, ok := d.(*codecommitdv1.ErrorDetail)
+		if !ok {
+			continue
+		}
+		for _, m := range mappings {
+			if m.reason == detail.GetReason() {
+				return &broker.Error{
+					Kind: m.kind, Msg: st.Message(), Profile: detail.GetProfile(), Profiles: detail.GetProfiles(),
+					MFASerial: detail.GetMfaSerial(), MFAProcess: detail.GetMfaProcess(),
+				}
+			}
+		}
+	}
+	kind := broker.ErrSourceFailed
+	switch st.Code() {
+	case codes.PermissionDenied:
+		kind = broker.ErrPermissionDenied
+	case codes.Unavailable:
+		kind = broker.ErrUnavailable
+	case codes.Canceled:
+		return context.Canceled
+	case codes.DeadlineExceeded:
+		return context.DeadlineExceeded
+	}
+	return &broker.Error{Kind: kind, Msg: st.Message()}
+}
+
+// SignRequestToProto converts a domain request to its message.
+func SignRequestToProto(r *broker.SignRequest) *codecommitdv1.SignURLRequest {
+	return &codecommitdv1.SignURLRequest{
+		Profile: r.Profile, Region: r.Region, Repository: r.Repository, Env: r.Env,
+		MfaCode: r.MFACode, Host: r.Host, Client: r.Client,
+	}
+}
+
+// SignRequestFromProto converts a message to a domain request.
+func SignRequestFromProto(m *codecommitdv1.SignURLRequest) *broker.SignRequest {
+	return &broker.SignRequest{
+		Profile: m.GetProfile(), Region: m.GetRegion(), Repository: m.GetRepository(), Env: m.GetEnv(),
+		MFACode: m.GetMfaCode(), Host: m.GetHost(), Client: m.GetClient(),
+	}
+}
+
+// SignedURLToProto converts a domain result to its message.
+func SignedURLToProto(s *broker.SignedURL) *codecommitdv1.SignURLResponse {
+	return &codecommitdv1.SignURLResponse{
+		Url: s.URL, Username: s.Username, Password: s.Password, ExpiresAt: ts(s.Expires),
+		Profile: s.Profile, Region: s.Region, Warnings: s.Warnings,
+	}
+}
+
+// SignedURLFromProto converts a message to a domain result.
+func SignedURLFromProto(m *codecommitdv1.SignURLResponse) *broker.SignedURL {
+	return &broker.SignedURL{
+		URL: m.GetUrl(), Username: m.GetUsername(), Password: m.GetPassword(), Expires: tm(m.GetExpiresAt()),
+		Profile: m.GetProfile(), Region: m.GetRegion(), Warnings: m.GetWarnings(),
+	}
+}
+
+// StatusToProto converts a domain status to its message.
+func StatusToProto(s *broker.Status) *codecommitdv1.GetStatusResponse {
+	m := &codecommitdv1.GetStatusResponse{
+		Pid: int64(s.PID), StartedAt: ts(s.StartedAt), Socket: s.Socket, Version: s.Version,
+		CachePath: s.CachePath, KeySource: s.KeySource,
+	}
+	for _, p := range s.Profiles {
+		m.Profiles = append(m.Profiles, &codecommitdv1.ProfileStatus{
+			Profile: p.Profile, ConfigKey: p.ConfigKey, Source: p.Source, AccessKeyId: p.AccessKeyID,
+			ExpiresAt: ts(p.Expires), NextRefresh: ts(p.NextRefresh), LastError: p.LastError,
+			Requests: p.Requests, LastUsed: ts(p.LastUsed),
+		})
+	}
+	return m
+}
+
+// StatusFromProto converts a message to a domain status.
+func StatusFromProto(m *codecommitdv1.GetStatusResponse) *broker.Status {
+	s := &broker.Status{
+		PID: int(m.GetPid()), StartedAt: tm(m.GetStartedAt()), Socket: m.GetSocket(), Version: m.GetVersion(),
+		CachePath: m.GetCachePath(), KeySource: m.GetKeySource(),
+	}
+	for _, p := range m.GetProfiles() {
+		s.Profiles = append(s.Profiles, broker.ProfileStatus{
+			Profile: p.GetProfile(), ConfigKey: p.GetConfigKey(), Source: p.GetSource(), AccessKeyID: p.GetAccessKeyId(),
+			Expires: tm(p.GetExpiresAt()), NextRefresh: tm(p.GetNextRefresh()), LastError: p.GetLastError(),
+			Requests: p.GetRequests(), LastUsed: tm(p.GetLastUsed()),
+		})
+	}
+	return s
+}
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func tm(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime()
+}
