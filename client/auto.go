@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,13 +192,30 @@ func (a *Auto) start(ctx context.Context) error {
 	case line == "ready":
 		return nil
 	case strings.Contains(line, "already running"):
-		return nil // another client started it first: it is there
+		// Another client started it first; it may still be binding.
+		return waitListening(a.Socket, time.Now().Add(timeout))
 	case line != "":
 		return errors.New(line)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("daemon did not start within %s", timeout)
 	}
 	return errors.New("daemon exited before listening")
+}
+
+// waitListening polls until something accepts connections on socket, or
+// the deadline passes.
+func waitListening(socket string, deadline time.Time) error {
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		c, err := net.DialTimeout("unix", socket, time.Until(deadline))
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return fmt.Errorf("the daemon another process started is not listening: %w", err)
+		}
+		time.Sleep(delay)
+	}
 }
 
 // oneshot resolves req in a `codecommitd oneshot` child process.

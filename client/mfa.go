@@ -64,7 +64,7 @@ func (p *Prompter) Code(ctx context.Context, e *broker.Error) (string, error) {
 	}
 	tty, err := open()
 	if err != nil {
-		return "", fmt.Errorf("%w: MFA device %s (profile %s) needs a code, and there is no terminal (%v); set mfa_process in the profile, or %s to a program that prints the code",
+		return "", fmt.Errorf("%w: MFA device %s (profile %s) needs a code, and there is no terminal (%w); set mfa_process in the profile, or %s to a program that prints the code",
 			ErrNoPrompt, e.MFASerial, e.Profile, err, EnvAskpass)
 	}
 	defer tty.Close()

@@ -105,7 +105,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		cfg.Ready(err)
 		return err
 	}
-	defer sock.Close()
+	defer func() {
+		if err := sock.Close(); err != nil {
+			cfg.Log.Warn("closing the socket", "error", err)
+		}
+	}()
 	svc.Info = broker.Status{
 		PID: os.Getpid(), StartedAt: cfg.Clock.Now(), Socket: cfg.Socket, Version: cfg.Version,
 		CachePath: cfg.CachePath, KeySource: cfg.KeySource,

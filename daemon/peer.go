@@ -59,7 +59,7 @@ func (peerCreds) OverrideServerName(string) error { return nil }
 func authorize(p Peer) error {
 	switch {
 	case p.Err != nil:
-		return fmt.Errorf("codecommitd could not identify the connecting process (%v), so it refuses it", p.Err)
+		return fmt.Errorf("codecommitd could not identify the connecting process (%w), so it refuses it", p.Err)
 	case p.UID != os.Getuid():
 		return fmt.Errorf("codecommitd serves only its own user (uid %d); this connection comes from uid %d (pid %d %s); run your own daemon as that user",
 			os.Getuid(), p.UID, p.PID, p.Exe)

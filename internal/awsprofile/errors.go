@@ -63,7 +63,7 @@ func classifyAPI(p *Profile, api smithy.APIError, e func(error, string, ...any) 
 	name, code, msg := p.Name, api.ErrorCode(), api.ErrorMessage()
 	switch code {
 	case "AccessDenied", "AccessDeniedException":
-		return e(broker.ErrAccessDenied, "profile %s: STS denied the request: %s; check the role's trust policy and the profile's role_arn", name, msg)
+		return e(broker.ErrAccessDenied, "profile %s: STS denied the request (%s): %s; check the role's trust policy and the profile's role_arn", name, code, msg)
 	case "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException":
 		return e(broker.ErrNoCredentials, "profile %s: AWS rejected the source credentials (%s: %s); update them, e.g. with `aws configure --profile %s`", name, code, msg, name)
 	case "SignatureDoesNotMatch", "RequestExpired", "InvalidSignatureException":

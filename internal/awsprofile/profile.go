@@ -159,14 +159,32 @@ func (r *Resolver) Resolve(ctx context.Context, urlProfile string, env map[strin
 	return p, nil
 }
 
+// cacheKey identifies a request's view of the files: the profile, whether
+// it was named, the file paths and the request's environment.
 func cacheKey(name string, explicit bool, files Files, env map[string]string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%q %v %q %q", name, explicit, files.Config, files.Credentials)
-	for _, k := range broker.EnvVars {
-		fmt.Fprintf(&b, " %s=%q", k, env[k])
+	b.Grow(256)
+	b.WriteString(name)
+	if explicit {
+		b.WriteString("\x00explicit")
 	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return string(sum[:])
+	for _, p := range files.Config {
+		b.WriteString("\x00c=")
+		b.WriteString(p)
+	}
+	for _, p := range files.Credentials {
+		b.WriteString("\x00k=")
+		b.WriteString(p)
+	}
+	for _, k := range broker.EnvVars {
+		if v, ok := env[k]; ok {
+			b.WriteString("\x00")
+			b.WriteString(k)
+			b.WriteString("=")
+			b.WriteString(v)
+		}
+	}
+	return b.String()
 }
 
 func load(ctx context.Context, name string, explicit bool, files Files, env map[string]string) (*Profile, error) {
@@ -343,7 +361,7 @@ func (s *sections) extensions(profile string) (Extensions, error) {
 			if k, err := sec.GetKey("mfa_session_duration"); err == nil {
 				d, err := parseDuration(k.String())
 				if err != nil {
-					return ext, fmt.Errorf("mfa_session_duration = %q: %v", k.String(), err)
+					return ext, fmt.Errorf("mfa_session_duration = %q: %w", k.String(), err)
 				}
 				ext.MFASessionDuration = d
 			}

@@ -100,10 +100,17 @@ func ValidateRepositoryName(name string) error {
 		return fmt.Errorf("%w: %q is a host name; give the repository name only", ErrInvalidRepositoryName, name)
 	}
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+		if !repositoryChar(name[i]) {
 			return fmt.Errorf("%w: %q may hold only letters, digits, '.', '_' and '-'", ErrInvalidRepositoryName, name)
 		}
 	}
 	return nil
+}
+
+func repositoryChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return c == '.' || c == '_' || c == '-'
 }

@@ -100,7 +100,7 @@ func (s *Server) CreateRepo(name string) error {
 		{"-C", dir, "config", "http.receivepack", "true"},
 	} {
 		if out, err := exec.Command(s.git, args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, out)
+			return fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,6 +103,10 @@ func (e *Env) Environ() []string {
 // Command returns a command that runs in the world, in directory dir
 // (relative to Dir).
 func (e *Env) Command(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
+	// The world's PATH starts with Bin; exec looks names up in ours.
+	if p := filepath.Join(e.Bin, name); !strings.ContainsRune(name, filepath.Separator) && fileExists(p) {
+		name = p
+	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = filepath.Join(e.Dir, dir)
 	cmd.Env = e.Environ()
@@ -115,6 +120,39 @@ func (e *Env) Run(ctx context.Context, dir, name string, args ...string) (stdout
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
 	return out.String(), errb.String(), err
+}
+
+// StartDaemon runs `codecommitd run` in the world and returns once it
+// listens. StopDaemon (or Close) stops it.
+func (e *Env) StartDaemon(ctx context.Context, args ...string) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var stderr bytes.Buffer
+	cmd := e.Command(ctx, "", filepath.Join(e.Bin, "codecommitd"), append([]string{"run", "--log-file", filepath.Join(e.Dir, "daemon.log")}, args...)...)
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Env = append(cmd.Env, "CODECOMMITD_READY_FD=3")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return err
+	}
+	w.Close()
+	go cmd.Wait() //nolint:errcheck // reaped; StopDaemon waits on the lock
+	line, _ := io.ReadAll(r)
+	if msg := strings.TrimSpace(string(line)); msg != "ready" {
+		return fmt.Errorf("daemon did not start: %q %s", msg, stderr.String())
+	}
+	return nil
+}
+
+// DaemonLog returns what the daemon logged so far.
+func (e *Env) DaemonLog() string {
+	b, _ := os.ReadFile(filepath.Join(e.Dir, "daemon.log"))
+	auto, _ := os.ReadFile(filepath.Join(e.Dir, "state", "codecommitd", "codecommitd.log"))
+	return string(b) + string(auto)
 }
 
 // DaemonPID returns the pid recorded in the daemon's lock file, or 0.
@@ -174,8 +212,13 @@ func (e *Env) Seed(ctx context.Context, name string) error {
 	}
 	for _, s := range steps {
 		if _, stderr, err := e.Run(ctx, "", s[0], s[1:]...); err != nil {
-			return fmt.Errorf("%s: %v: %s", strings.Join(s, " "), err, stderr)
+			return fmt.Errorf("%s: %w: %s", strings.Join(s, " "), err, stderr)
 		}
 	}
 	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

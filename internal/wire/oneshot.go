@@ -65,7 +65,11 @@ func DecodeOneshotResult(b []byte) (*broker.SignedURL, error) {
 		if err := proto.Unmarshal(b[1:], &st); err != nil {
 			return nil, fmt.Errorf("decoding one-shot error: %w", err)
 		}
-		return nil, FromStatus(status.FromProto(&st).Err())
+		err := status.FromProto(&st).Err()
+		if err == nil {
+			return nil, errors.New("one-shot result reports a failure with status OK")
+		}
+		return nil, FromStatus(err)
 	}
 	return nil, fmt.Errorf("one-shot result starts with unknown byte %d", b[0])
 }

@@ -1,0 +1,68 @@
+# codecommitd — see README.md. `make help` lists the targets.
+
+PREFIX   ?= $(HOME)/.local
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO       ?= go
+RACE     ?= -race
+TOOLS    := bin/tools
+# grpcnotrace keeps golang.org/x/net/trace (and html/template) out of the
+# binaries: less to initialise on every git call.
+TAGS     := grpcnotrace
+LDFLAGS  := -s -w -X github.com/codecommitd/codecommitd/internal/version.Version=$(VERSION)
+BINARIES := codecommitd git-remote-codecommit git-credential-codecommit
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build the binaries into bin/
+	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+
+.PHONY: test
+test: ## run every test (with the race detector; RACE= to turn it off)
+	$(GO) test $(RACE) -count=1 -timeout 20m ./...
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
+	./scripts/fuzz.sh $${FUZZTIME:-20s}
+
+.PHONY: lint
+lint: $(TOOLS)/golangci-lint $(TOOLS)/buf ## run golangci-lint and buf lint
+	$(TOOLS)/golangci-lint run ./...
+	$(TOOLS)/buf lint
+
+.PHONY: bench
+bench: build ## run the benchmarks, including helper start-up against a no-op program
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/bench-helper.sh
+
+.PHONY: protos
+protos: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## regenerate the protobuf code
+	$(TOOLS)/buf lint
+	$(TOOLS)/buf generate
+
+.PHONY: check-protos
+check-protos: protos ## fail if the committed generated code is stale
+	@git diff --exit-code -- proto/ || { echo "generated code is stale: run make protos and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- proto/)" || { git status --porcelain -- proto/; echo "untracked generated files: run make protos and commit"; exit 1; }
+
+.PHONY: install
+install: build ## install the binaries to PREFIX/bin (default ~/.local/bin) and start the user service
+	./scripts/install.sh "$(PREFIX)"
+
+.PHONY: demo
+demo: build ## clone and push through the helpers against a local stand-in for AWS
+	$(GO) run ./internal/cmd/demo -bin bin
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf bin dist
+
+# Tools are pinned in tools/go.mod (Go tool directives) and built from it,
+# so they need nothing but the module proxy.
+$(TOOLS)/%: tools/go.mod tools/go.sum
+	@mkdir -p $(TOOLS)
+	cd tools && $(GO) build -o ../$(TOOLS)/ $$(grep -E '^\s+[a-z].*/$*$$' go.mod | awk '{print $$1}' | head -1)

@@ -1,0 +1,270 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/codecommitd/codecommitd/internal/fakests"
+	"github.com/codecommitd/codecommitd/internal/testenv"
+)
+
+// roleEnv is a world whose "dev" profile assumes a role from static keys.
+func roleEnv(t *testing.T) (*testenv.Env, string) {
+	e := newEnv(t)
+	u := e.STS.AddUser("alice")
+	role := e.STS.AddRole(fakests.Role{ARN: "Dev"})
+	if err := e.WriteAWS("[profile base]\n[profile dev]\nrole_arn = "+role+"\nsource_profile = base\nregion = us-east-1\n",
+		"[base]\naws_access_key_id = "+u.AccessKeyID+"\naws_secret_access_key = "+u.SecretAccessKey+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Seed(ctx(t), "repo"); err != nil {
+		t.Fatal(err)
+	}
+	return e, role
+}
+
+func TestConcurrentColdCallersMakeOneSTSCall(t *testing.T) {
+	e, _ := roleEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// A slow STS makes the 32 callers overlap the one refresh.
+	e.STS.SetLatency(300 * time.Millisecond)
+	var wg sync.WaitGroup
+	errs := make(chan string, 32)
+	for i := range 32 {
+		wg.Go(func() {
+			_, stderr, err := e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
+			if err != nil {
+				errs <- fmt.Sprintf("caller %d: %v: %s", i, err, stderr)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+	if n := e.STS.Calls("AssumeRole"); n != 1 {
+		t.Fatalf("AssumeRole calls = %d, want exactly 1 for 32 concurrent cold callers", n)
+	}
+}
+
+func TestAutostartAndFallback(t *testing.T) {
+	e, _ := roleEnv(t)
+	// No daemon yet: the helper starts one.
+	_, stderr, err := e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
+	if err != nil {
+		t.Fatalf("first call: %v\n%s", err, stderr)
+	}
+	if strings.Contains(stderr, "resolving in this process") {
+		t.Fatalf("first call fell back instead of autostarting:\n%s", stderr)
+	}
+	pid := e.DaemonPID()
+	if pid == 0 {
+		t.Fatal("no daemon was autostarted")
+	}
+	// Killed mid-way: the next call starts another.
+	syscall.Kill(pid, syscall.SIGKILL)
+	e.StopDaemon() // waits until the killed daemon's lock is released
+	_, stderr, err = e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
+	if err != nil || strings.Contains(stderr, "resolving in this process") {
+		t.Fatalf("call after kill -9: %v\n%s", err, stderr)
+	}
+	if p := e.DaemonPID(); p == 0 || p == pid {
+		t.Fatalf("daemon pid after restart = %d (was %d)", p, pid)
+	}
+	e.StopDaemon()
+	if _, err := os.Stat(e.Socket); !os.IsNotExist(err) {
+		t.Errorf("socket left behind after SIGTERM: %v", err)
+	}
+	// Autostart off and no daemon: resolved in-process, with a note.
+	e.Extra = []string{"CODECOMMITD_AUTOSTART=0"}
+	_, stderr, err = e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
+	if err != nil {
+		t.Fatalf("fallback call: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "resolving in this process") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+		t.Errorf("fallback note = %q, want one line", stderr)
+	}
+	if e.DaemonPID() != 0 {
+		if _, err := net.Dial("unix", e.Socket); err == nil {
+			t.Error("a daemon was started although CODECOMMITD_AUTOSTART=0")
+		}
+	}
+}
+
+func TestSocketOwnership(t *testing.T) {
+	e, _ := roleEnv(t)
+	// A stale socket file (a daemon that died without cleaning up).
+	if err := os.MkdirAll(filepath.Dir(e.Socket), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", e.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatalf("daemon refused to replace a stale socket: %v", err)
+	}
+	fi, err := os.Stat(e.Socket)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	if di, _ := os.Stat(filepath.Dir(e.Socket)); di.Mode().Perm() != 0o700 {
+		t.Errorf("socket directory mode = %v, want 0700", di.Mode().Perm())
+	}
+	// A second daemon on the same socket refuses and leaves the first alone.
+	_, stderr, err := e.Run(ctx(t), "", filepath.Join(bin, "codecommitd"), "run")
+	if err == nil || !strings.Contains(stderr, "already running") {
+		t.Fatalf("second daemon: %v, %q; want a refusal saying it is already running", err, stderr)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+}
+
+func TestOtherUserIsRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a client as another user")
+	}
+	e, _ := roleEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Open the socket up, as a careless admin might, and copy the client
+	// where nobody can run it.
+	pub, err := os.MkdirTemp("", "pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(pub)
+	for _, p := range []string{pub, e.Dir, filepath.Dir(e.Socket)} {
+		os.Chmod(p, 0o755)
+	}
+	os.Chmod(e.Socket, 0o666)
+	exe := filepath.Join(pub, "codecommitd")
+	data, _ := os.ReadFile(filepath.Join(bin, "codecommitd"))
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "status", "--socket", e.Socket)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Env = []string{"HOME=/"}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "serves only its own user (uid 0)") || !strings.Contains(string(out), "uid 65534") {
+		t.Fatalf("client as nobody: %v\n%s\nwant a refusal naming both uids", err, out)
+	}
+	if log := e.DaemonLog(); !strings.Contains(log, "request refused") || !strings.Contains(log, "uid=65534") {
+		t.Errorf("refusal not in the audit log:\n%s", log)
+	}
+}
+
+func TestStatusAuditHealthAndSignURL(t *testing.T) {
+	e, role := roleEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+
+	out, stderr, err := e.Run(ctx(t), "", "codecommitd", "status", "--json")
+	if err != nil {
+		t.Fatalf("status: %v %s", err, stderr)
+	}
+	var st struct {
+		PID      int `json:"pid"`
+		Profiles []struct {
+			Profile  string    `json:"profile"`
+			Source   string    `json:"source"`
+			Requests int64     `json:"requests"`
+			Expires  time.Time `json:"expires"`
+		} `json:"profiles"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status --json is not JSON: %v\n%s", err, out)
+	}
+	if st.PID != e.DaemonPID() || len(st.Profiles) != 1 || st.Profiles[0].Profile != "dev" ||
+		st.Profiles[0].Requests != 2 || !strings.Contains(st.Profiles[0].Source, role) || time.Until(st.Profiles[0].Expires) < 50*time.Minute {
+		t.Errorf("status = %+v", st)
+	}
+	text, _, _ := e.Run(ctx(t), "", "codecommitd", "status")
+	if !strings.Contains(text, "dev") || !strings.Contains(text, e.Socket) {
+		t.Errorf("status text lacks the profile or socket:\n%s", text)
+	}
+
+	// The audit log names the caller's pid, uid and executable.
+	log := e.DaemonLog()
+	if !strings.Contains(log, "peer.pid=") || !strings.Contains(log, "peer.exe=") ||
+		!strings.Contains(log, "git-remote-codecommit") || !strings.Contains(log, "repository=repo") {
+		t.Errorf("audit log lacks caller details:\n%s", log)
+	}
+	for _, id := range e.STS.Issued() {
+		if strings.Contains(log, id.SecretAccessKey) || strings.Contains(log, id.SessionToken) {
+			t.Fatal("the daemon log contains a secret")
+		}
+	}
+
+	// Health, for grpcurl -unix and service managers.
+	conn, err := grpc.NewClient("unix://"+e.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	h, err := healthpb.NewHealthClient(conn).Check(ctx(t), &healthpb.HealthCheckRequest{Service: "codecommitd.v1.BrokerService"})
+	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health = %v, %v", h, err)
+	}
+
+	// sign-url prints a URL git can use directly.
+	signed, stderr, err := e.Run(ctx(t), "", "codecommitd", "sign-url", "codecommit::us-east-1://dev@repo")
+	if err != nil {
+		t.Fatalf("sign-url: %v %s", err, stderr)
+	}
+	signed = strings.TrimSpace(signed)
+	if !strings.HasPrefix(signed, "https://ASIA") || !strings.Contains(signed, "@"+e.Git.Host+"/v1/repos/repo") {
+		t.Fatalf("sign-url printed %q", signed)
+	}
+	git(t, e, "", "ls-remote", signed)
+}
+
+func TestConfigEditsTakeEffectAndForget(t *testing.T) {
+	e, _ := roleEnv(t)
+	other := e.STS.AddRole(fakests.Role{ARN: "Other"})
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+	cfg, _ := os.ReadFile(filepath.Join(e.Home, ".aws", "config"))
+	edited := strings.Replace(string(cfg), "role/Dev", "role/Other", 1)
+	if err := os.WriteFile(filepath.Join(e.Home, ".aws", "config"), []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+	reqs := e.Git.Requests()
+	if p := reqs[len(reqs)-1].Principal; !strings.Contains(p, ":assumed-role/Other/") {
+		t.Fatalf("after editing role_arn to %s the request was signed by %s", other, p)
+	}
+	calls := e.STS.Calls("AssumeRole")
+	out, stderr, err := e.Run(ctx(t), "", "codecommitd", "forget", "dev")
+	if err != nil || !strings.Contains(out, "forgot 2") {
+		t.Fatalf("forget dev: %q %v %s", out, err, stderr)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+	if n := e.STS.Calls("AssumeRole"); n != calls+1 {
+		t.Fatalf("AssumeRole calls after forget = %d, want %d", n, calls+1)
+	}
+}

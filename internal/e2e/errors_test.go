@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/fakests"
+)
+
+// assertClean fails if stderr shows a crash rather than a message.
+func assertClean(t *testing.T, stderr string) {
+	t.Helper()
+	for _, bad := range []string{"panic:", "goroutine ", "Traceback", ".go:"} {
+		if strings.Contains(stderr, bad) {
+			t.Fatalf("stderr shows a crash (%q):\n%s", bad, stderr)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	e := newEnv(t)
+	u := e.STS.AddUser("alice")
+	denied := e.STS.AddRole(fakests.Role{ARN: "Locked", DenyFrom: []string{u.ARN}})
+	cfg := `[profile dev]
+region = us-east-1
+[profile noregion]
+[profile denied]
+role_arn = ` + denied + `
+source_profile = dev
+region = us-east-1
+[profile proc]
+credential_process = sh -c 'echo "token for proc expired, log in again" >&2; exit 3'
+region = us-east-1
+[profile sso]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = Dev
+region = us-east-1
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+[profile empty]
+region = us-east-1
+`
+	creds := "[dev]\naws_access_key_id = " + u.AccessKeyID + "\naws_secret_access_key = " + u.SecretAccessKey + "\n" +
+		"[noregion]\naws_access_key_id = " + u.AccessKeyID + "\naws_secret_access_key = " + u.SecretAccessKey + "\n"
+	if err := e.WriteAWS(cfg, creds); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Seed(ctx(t), "repo"); err != nil {
+		t.Fatal(err)
+	}
+	malformed := "The following URL is malformed: %s. A URL must be in one of the two following formats: " +
+		"codecommit://<profile>@<repository> or codecommit::<region>://<profile>@<repository>"
+	tests := []struct {
+		name string
+		url  string
+		want []string
+	}{
+		{"malformed", "codecommit:///repo", []string{strings.Replace(malformed, "%s", "codecommit:///repo", 1)}},
+		{"bad repository", "codecommit://dev@bad%20name", []string{"The following URL is malformed"}},
+		{"unknown profile", "codecommit://nope@repo", []string{"profile nope not found", "profiles that exist: denied, dev, empty, noregion, proc, sso"}},
+		{"no region", "codecommit://noregion@repo", []string{"no region for profile noregion", "region = ", "[profile noregion]", "codecommit::<region>://noregion@<repository>"}},
+		{"access denied", "codecommit://denied@repo", []string{"profile denied", "AccessDenied", denied, u.ARN}},
+		{"credential_process", "codecommit://proc@repo", []string{"credential_process of profile proc failed", "exit status 3", "token for proc expired, log in again"}},
+		{"sso expired", "codecommit://sso@repo", []string{"SSO session of profile sso", "aws sso login --profile sso"}},
+		{"no credentials", "codecommit://empty@repo", []string{"profile empty has no credentials", "aws configure --profile empty"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stderr := gitFails(t, e, "", "ls-remote", tt.url)
+			assertClean(t, stderr)
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			for _, secret := range []string{u.SecretAccessKey} {
+				if strings.Contains(stderr, secret) {
+					t.Errorf("stderr leaks a secret:\n%s", stderr)
+				}
+			}
+		})
+	}
+
+	t.Run("unknown region warns", func(t *testing.T) {
+		// The stand-in only accepts us-east-1 signatures, so git fails;
+		// what matters is the warning, not an error.
+		stderr := gitFails(t, e, "", "ls-remote", "codecommit::xx-mars-7://dev@repo")
+		if !strings.Contains(stderr, "warning: region xx-mars-7") {
+			t.Errorf("no warning for an unknown region:\n%s", stderr)
+		}
+		if strings.Contains(stderr, "malformed") {
+			t.Errorf("a well-formed unknown region was refused:\n%s", stderr)
+		}
+	})
+}
+
+func TestHelperArguments(t *testing.T) {
+	helper := filepath.Join(bin, "git-remote-codecommit")
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 1, "usage: git-remote-codecommit <remote-name> <url>"},
+		{[]string{"origin"}, 1, "usage:"},
+		{[]string{"a", "b", "c"}, 1, "usage:"},
+		{[]string{"--version"}, 0, "git-remote-codecommit "},
+		{[]string{"--help"}, 0, "codecommit::<region>://<profile>@<repository>"},
+	} {
+		cmd := exec.Command(helper, tt.args...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != tt.code || !strings.Contains(string(out), tt.want) {
+			t.Errorf("git-remote-codecommit %v: exit %d, output %q; want exit %d with %q", tt.args, code, out, tt.code, tt.want)
+		}
+		if tt.code != 0 && strings.Count(strings.TrimSpace(string(out)), "\n") > 1 {
+			t.Errorf("git-remote-codecommit %v: more than two lines:\n%s", tt.args, out)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+)
+
+func TestErrorsRoundTrip(t *testing.T) {
+	for _, kind := range broker.Kinds {
+		if errors.Is(kind, broker.ErrPermissionDenied) || errors.Is(kind, broker.ErrUnavailable) {
+			continue // client-side kinds: the daemon never returns them
+		}
+		t.Run(kind.Error(), func(t *testing.T) {
+			in := &broker.Error{Kind: kind, Msg: "profile dev: something; do this", Profile: "dev",
+				Profiles: []string{"a", "b"}, MFASerial: "arn:aws:iam::1:mfa/me", MFAProcess: "otp dev"}
+			st := ToStatus(in)
+			if status.Code(st) == codes.Internal || status.Code(st) == codes.OK {
+				t.Fatalf("ToStatus code = %v", status.Code(st))
+			}
+			out := FromStatus(st)
+			if !errors.Is(out, kind) {
+				t.Fatalf("FromStatus(ToStatus(%v)) = %v, lost its kind", kind, out)
+			}
+			var be *broker.Error
+			if !errors.As(out, &be) {
+				t.Fatalf("not a *broker.Error: %T", out)
+			}
+			if be.Msg != in.Msg || be.Profile != in.Profile || !reflect.DeepEqual(be.Profiles, in.Profiles) ||
+				be.MFASerial != in.MFASerial || be.MFAProcess != in.MFAProcess {
+				t.Fatalf("round trip = %+v, want %+v", be, in)
+			}
+		})
+	}
+}
+
+func TestStatusWithoutDetail(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want error
+	}{
+		{status.Error(codes.Unavailable, "connection refused"), broker.ErrUnavailable},
+		{status.Error(codes.PermissionDenied, "other uid"), broker.ErrPermissionDenied},
+		{status.Error(codes.Internal, "boom"), broker.ErrSourceFailed},
+		{status.Error(codes.Canceled, "x"), context.Canceled},
+		{status.Error(codes.DeadlineExceeded, "x"), context.DeadlineExceeded},
+	} {
+		if got := FromStatus(tt.err); !errors.Is(got, tt.want) {
+			t.Errorf("FromStatus(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+	if got := status.Code(ToStatus(errors.New("plain"))); got != codes.Internal {
+		t.Errorf("ToStatus(plain) code = %v, want Internal", got)
+	}
+	if got := status.Code(ToStatus(context.Canceled)); got != codes.Canceled {
+		t.Errorf("ToStatus(Canceled) code = %v", got)
+	}
+}
+
+func TestMessagesRoundTrip(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	req := &broker.SignRequest{Profile: "p", Region: "eu-west-1", Repository: "r", Host: "h:1",
+		Env: map[string]string{"AWS_PROFILE": "x"}, MFACode: "123456", Client: "c"}
+	if got := SignRequestFromProto(SignRequestToProto(req)); !reflect.DeepEqual(got, req) {
+		t.Errorf("request round trip = %+v", got)
+	}
+	s := &broker.SignedURL{URL: "https://h/v1/repos/r", Username: "A%T", Password: "P", Expires: now,
+		Profile: "p", Region: "eu-west-1", Warnings: []string{"w"}}
+	if got := SignedURLFromProto(SignedURLToProto(s)); !reflect.DeepEqual(got, s) {
+		t.Errorf("signed URL round trip = %+v", got)
+	}
+	st := &broker.Status{PID: 7, StartedAt: now, Socket: "/s", Version: "v", CachePath: "/c", KeySource: "k",
+		Profiles: []broker.ProfileStatus{{Profile: "p", ConfigKey: "abc", Source: "s", AccessKeyID: "ASIA****",
+			Expires: now, NextRefresh: now, LastError: "e", Requests: 3, LastUsed: now}}}
+	if got := StatusFromProto(StatusToProto(st)); !reflect.DeepEqual(got, st) {
+		t.Errorf("status round trip = %+v", got)
+	}
+}
+
+func TestOneshotRoundTrip(t *testing.T) {
+	req := &broker.SignRequest{Profile: "p", Repository: "r", Env: map[string]string{"A": "b"}}
+	b, err := EncodeOneshotRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeOneshotRequest(b); err != nil || !reflect.DeepEqual(got, req) {
+		t.Fatalf("request = %+v, %v", got, err)
+	}
+	ok := &broker.SignedURL{URL: "https://h/v1/repos/r", Username: "u", Password: "p", Expires: time.Unix(100, 0).UTC()}
+	b, _ = EncodeOneshotResult(ok, nil)
+	if got, err := DecodeOneshotResult(b); err != nil || !reflect.DeepEqual(got, ok) {
+		t.Fatalf("ok result = %+v, %v", got, err)
+	}
+	b, _ = EncodeOneshotResult(nil, broker.Errorf(broker.ErrRegionMissing, "dev", "no region for dev"))
+	if _, err := DecodeOneshotResult(b); !errors.Is(err, broker.ErrRegionMissing) || err.Error() != "no region for dev" {
+		t.Fatalf("error result = %v", err)
+	}
+}
+
+func FuzzDecodeOneshotResult(f *testing.F) {
+	ok, _ := EncodeOneshotResult(&broker.SignedURL{URL: "https://h/x", Username: "u"}, nil)
+	bad, _ := EncodeOneshotResult(nil, broker.Errorf(broker.ErrMFARequired, "p", "m"))
+	f.Add(ok)
+	f.Add(bad)
+	f.Add([]byte{})
+	f.Add([]byte{7, 1, 2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := DecodeOneshotResult(b)
+		if (s == nil) == (err == nil) {
+			t.Fatalf("DecodeOneshotResult = %v, %v: want exactly one of result and error", s, err)
+		}
+	})
+}
+
+func FuzzDecodeOneshotRequest(f *testing.F) {
+	b, _ := EncodeOneshotRequest(&broker.SignRequest{Repository: "r", Env: map[string]string{"K": "V"}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeOneshotRequest(b)
+		if (r == nil) == (err == nil) {
+			t.Fatalf("want exactly one of request and error")
+		}
+	})
+}
