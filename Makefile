@@ -37,7 +37,7 @@ lint: $(TOOLS)/golangci-lint $(TOOLS)/buf ## run golangci-lint and buf lint
 .PHONY: bench
 bench: build ## run the benchmarks, including helper start-up against a no-op program
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	./scripts/bench-helper.sh
+	$(GO) run ./internal/cmd/bench -bin bin
 
 .PHONY: protos
 protos: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## regenerate the protobuf code

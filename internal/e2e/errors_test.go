@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -114,7 +115,8 @@ func TestHelperArguments(t *testing.T) {
 		cmd := exec.Command(helper, tt.args...)
 		out, err := cmd.CombinedOutput()
 		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			code = ee.ExitCode()
 		}
 		if code != tt.code || !strings.Contains(string(out), tt.want) {

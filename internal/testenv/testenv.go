@@ -140,7 +140,7 @@ func (e *Env) StartDaemon(ctx context.Context, args ...string) error {
 		return err
 	}
 	w.Close()
-	go cmd.Wait() //nolint:errcheck // reaped; StopDaemon waits on the lock
+	go cmd.Wait() // reaps it; StopDaemon waits on the lock
 	line, _ := io.ReadAll(r)
 	if msg := strings.TrimSpace(string(line)); msg != "ready" {
 		return fmt.Errorf("daemon did not start: %q %s", msg, stderr.String())

@@ -104,14 +104,16 @@ func run(binDir string, runs, clients int, duration time.Duration) error {
 	}
 	// (a) helper start-up.
 	stubDir := filepath.Join(dir, "stubgit")
-	os.MkdirAll(stubDir, 0o755)
+	if err := os.MkdirAll(stubDir, 0o755); err != nil {
+		return err
+	}
 	if err := copyFile(stub, filepath.Join(stubDir, "git")); err != nil {
 		return err
 	}
 	helper := exec.Command(filepath.Join(bin, "git-remote-codecommit"), "origin", "codecommit://bench@repo")
 	helper.Env = append(e.Environ(), "PATH="+stubDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	if out, err := helper.CombinedOutput(); err != nil { // warms the daemon
-		return fmt.Errorf("helper warm-up: %v: %s", err, out)
+		return fmt.Errorf("helper warm-up: %w: %s", err, out)
 	}
 	tNoop := median(timeRuns(runs, func() *exec.Cmd { return exec.Command(noop) }))
 	tStub := median(timeRuns(runs, func() *exec.Cmd { return exec.Command(stub) }))
@@ -164,18 +166,25 @@ func goVersion() string {
 // copy of the no-op.
 func buildBaselines(dir string) (noop, stub string, err error) {
 	src := filepath.Join(dir, "noop")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module noop\ngo 1.26\n"), 0o644)
-	os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", "", err
+	}
+	for name, text := range map[string]string{"go.mod": "module noop\ngo 1.26\n", "main.go": "package main\n\nfunc main() {}\n"} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(text), 0o644); err != nil {
+			return "", "", err
+		}
+	}
 	noop = filepath.Join(dir, "noop.bin")
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", noop, ".")
 	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("building the no-op program: %v: %s", err, out)
+		return "", "", fmt.Errorf("building the no-op program: %w: %s", err, out)
 	}
 	stub = filepath.Join(dir, "stub.bin")
 	csrc := filepath.Join(dir, "stub.c")
-	os.WriteFile(csrc, []byte("int main(void) { return 0; }\n"), 0o644)
+	if err := os.WriteFile(csrc, []byte("int main(void) { return 0; }\n"), 0o644); err != nil {
+		return "", "", err
+	}
 	if out, err := exec.Command("cc", "-O2", "-static", "-o", stub, csrc).CombinedOutput(); err != nil {
 		fmt.Printf("note: no static C stub (%v %s); the git stub is the no-op Go program\n", err, strings.TrimSpace(string(out)))
 		stub = noop
@@ -185,7 +194,7 @@ func buildBaselines(dir string) (noop, stub string, err error) {
 
 func timeRuns(n int, mk func() *exec.Cmd) []time.Duration {
 	for range 10 { // warm the page cache
-		mk().Run()
+		_ = mk().Run() // failures show in the timed runs
 	}
 	out := make([]time.Duration, 0, n)
 	for range n {
