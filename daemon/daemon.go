@@ -32,10 +32,11 @@ type Config struct {
 	// Ready, if set, is called once: with nil when the socket is listening,
 	// or with the error that stopped the daemon before that.
 	Ready func(error)
-	// Store persists credentials; nil keeps them in memory.
-	Store Store
-	// CachePath and KeySource describe Store for status.
-	CachePath, KeySource string
+	// OpenStore, if set, opens the persistent credential cache. Run calls
+	// it once it holds the socket, so a second daemon fails on the socket
+	// rather than waiting for the cache. A nil Store keeps credentials in
+	// memory only.
+	OpenStore func() (StoreInfo, error)
 	// ShutdownGrace bounds how long in-flight requests may take to finish
 	// at shutdown; zero means 10 seconds.
 	ShutdownGrace time.Duration
@@ -59,6 +60,15 @@ func (c *Config) CheckAndSetDefaults() error {
 		c.Ready = func(error) {}
 	}
 	return sockpath.Check(c.Socket)
+}
+
+// StoreInfo is an opened persistent cache.
+type StoreInfo struct {
+	Store Store
+	// Path and KeySource describe it for status.
+	Path, KeySource string
+	// Close closes it.
+	Close func() error
 }
 
 // ScrubEnvironment removes from this process's environment the variables a
@@ -94,12 +104,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	svc, err := NewService(cfg.Clock, cfg.Log, cfg.Store)
-	if err != nil {
-		cfg.Ready(err)
-		return err
-	}
-	svc.Manager.Context = ctx
 	sock, err := listen(cfg.Socket)
 	if err != nil {
 		cfg.Ready(err)
@@ -110,9 +114,25 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			cfg.Log.Warn("closing the socket", "error", err)
 		}
 	}()
+	var store StoreInfo
+	if cfg.OpenStore != nil {
+		if store, err = cfg.OpenStore(); err != nil {
+			cfg.Ready(err)
+			return err
+		}
+		if store.Close != nil {
+			defer store.Close()
+		}
+	}
+	svc, err := NewService(cfg.Clock, cfg.Log, store.Store)
+	if err != nil {
+		cfg.Ready(err)
+		return err
+	}
+	svc.Manager.Context = ctx
 	svc.Info = broker.Status{
 		PID: os.Getpid(), StartedAt: cfg.Clock.Now(), Socket: cfg.Socket, Version: cfg.Version,
-		CachePath: cfg.CachePath, KeySource: cfg.KeySource,
+		CachePath: store.Path, KeySource: store.KeySource,
 	}
 	srv := NewGRPCServer(svc, cfg.Log)
 

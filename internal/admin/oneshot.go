@@ -2,7 +2,9 @@ package admin
 
 import (
 	"io"
+	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,8 +15,9 @@ import (
 // newOneshotCommand is the fallback the helpers use when no daemon can be
 // reached: one request on stdin, one result on stdout (package wire's
 // one-shot protocol), resolved in this process.
-func newOneshotCommand() *cobra.Command {
-	return &cobra.Command{
+func newOneshotCommand(g *globals) *cobra.Command {
+	var f cacheFlags
+	cmd := &cobra.Command{
 		Use:    "oneshot",
 		Short:  "Resolve one request from stdin without a daemon (used by the helpers)",
 		Hidden: true,
@@ -29,7 +32,16 @@ func newOneshotCommand() *cobra.Command {
 				return err
 			}
 			daemon.ScrubEnvironment()
-			svc, err := daemon.NewService(nil, nil, nil)
+			// The daemon is down, so the cache is free; it keeps MFA
+			// sessions and roles across fallback runs. Any trouble
+			// with it just means memory only.
+			log := slog.New(slog.DiscardHandler)
+			var store daemon.Store
+			if s, _, err := f.openCache(g.socketPath(), log, 100*time.Millisecond); err == nil && s != nil {
+				defer s.Close()
+				store = s
+			}
+			svc, err := daemon.NewService(nil, log, store)
 			if err != nil {
 				return err
 			}
@@ -41,4 +53,6 @@ func newOneshotCommand() *cobra.Command {
 			return err
 		},
 	}
+	f.register(cmd)
+	return cmd
 }

@@ -51,7 +51,7 @@ and git-credential-codecommit over a private Unix socket.`,
 		newStatusCommand(g),
 		newSignURLCommand(g),
 		newForgetCommand(g),
-		newOneshotCommand(),
+		newOneshotCommand(g),
 	)
 	return root
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,7 @@ import (
 )
 
 type runFlags struct {
+	cacheFlags
 	logFile     string
 	logLevel    string
 	logFormat   string
@@ -41,6 +43,7 @@ func newRunCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.logFile, "log-file", "", "append logs to this file instead of stderr")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	f.cacheFlags.register(cmd)
 	cmd.Flags().BoolVar(&f.autostarted, "autostarted", false, "started by a client: log to the default log file")
 	_ = cmd.Flags().MarkHidden("autostarted") // fails only for unknown flags
 	return cmd
@@ -67,14 +70,22 @@ func runDaemon(ctx context.Context, g *globals, f *runFlags, stderr io.Writer) e
 		// percent of throughput (README, Performance).
 		debug.SetGCPercent(50)
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return daemon.Run(ctx, daemon.Config{
+	cfg := daemon.Config{
 		Socket:  g.socketPath(),
 		Log:     log,
 		Version: version.Version,
 		Ready:   ready,
-	})
+		OpenStore: func() (daemon.StoreInfo, error) {
+			store, keySource, err := f.openCache(g.socketPath(), log, time.Second)
+			if err != nil || store == nil {
+				return daemon.StoreInfo{}, err
+			}
+			return daemon.StoreInfo{Store: store, Path: store.Path(), KeySource: keySource, Close: store.Close}, nil
+		},
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return daemon.Run(ctx, cfg)
 }
 
 func newLogger(f *runFlags, stderr io.Writer) (*slog.Logger, func(), error) {

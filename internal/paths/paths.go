@@ -30,5 +30,8 @@ func LogDir() string {
 	return StateDir()
 }
 
+// CacheFile is the default encrypted credential cache.
+func CacheFile() string { return filepath.Join(StateDir(), "cache.db") }
+
 // LogFile is the log file of an autostarted daemon.
 func LogFile() string { return filepath.Join(LogDir(), "codecommitd.log") }

@@ -96,6 +96,7 @@ func (e *Env) Environ() []string {
 		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
 		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
 		"LANG=C",
+		"CODECOMMITD_KEYRING=0",
 	}
 	return append(env, e.Extra...)
 }
