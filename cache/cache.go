@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
@@ -97,8 +98,7 @@ func Open(path string, key []byte, opts Options) (*Store, error) {
 	}
 	s.db = db
 	if _, err := s.Prune(); err != nil {
-		db.Close()
-		return nil, err
+		return nil, errors.Join(err, db.Close())
 	}
 	return s, nil
 }
@@ -123,11 +123,11 @@ func (s *Store) open(timeout time.Duration) (_ *bbolt.DB, err error) {
 			err = fmt.Errorf("corrupt database: %v", r)
 		}
 		if err != nil && db != nil {
-			db.Close()
+			err = errors.Join(err, db.Close())
 		}
 	}()
 	db, err = bbolt.Open(s.path, 0o600, &bbolt.Options{Timeout: timeout})
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s (is another codecommitd running with the same --cache?)", ErrLocked, s.path)
 	}
 	if err != nil {

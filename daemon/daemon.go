@@ -121,7 +121,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return err
 		}
 		if store.Close != nil {
-			defer store.Close()
+			defer func() {
+				if err := store.Close(); err != nil {
+					cfg.Log.Warn("closing the credential cache", "error", err)
+				}
+			}()
 		}
 	}
 	svc, err := NewService(cfg.Clock, cfg.Log, store.Store)

@@ -38,7 +38,7 @@ func newOneshotCommand(g *globals) *cobra.Command {
 			log := slog.New(slog.DiscardHandler)
 			var store daemon.Store
 			if s, _, err := f.openCache(g.socketPath(), log, 100*time.Millisecond); err == nil && s != nil {
-				defer s.Close()
+				defer s.Close() //nolint:errcheck // every write already committed; the process exits next
 				store = s
 			}
 			svc, err := daemon.NewService(nil, log, store)

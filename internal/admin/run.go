@@ -43,7 +43,7 @@ func newRunCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.logFile, "log-file", "", "append logs to this file instead of stderr")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	f.cacheFlags.register(cmd)
+	f.register(cmd)
 	cmd.Flags().BoolVar(&f.autostarted, "autostarted", false, "started by a client: log to the default log file")
 	_ = cmd.Flags().MarkHidden("autostarted") // fails only for unknown flags
 	return cmd
