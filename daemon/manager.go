@@ -150,36 +150,56 @@ func (m *Manager) Get(ctx context.Context, spec Spec) (sigv4.Credentials, error)
 }
 
 // Peek returns the credentials of key if it has usable ones, without
-// counting a use or fetching.
+// counting a use or fetching. Credentials persisted by an earlier run count.
 func (m *Manager) Peek(key string) (sigv4.Credentials, bool) {
 	now := m.Clock.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.entries[key]
 	if !ok {
-		return sigv4.Credentials{}, false
+		if e = m.restoreLocked(key, now); e == nil {
+			return sigv4.Credentials{}, false
+		}
 	}
 	return e.creds, Usable(e.creds, now)
 }
 
-func (m *Manager) entryLocked(spec Spec) *entry {
-	if e, ok := m.entries[spec.Key]; ok {
-		if e.interactive && spec.Fetch != nil {
-			e.fetch = spec.Fetch // it carries this caller's MFA code
-		}
-		return e
+// restoreLocked makes an entry for key from the Store's usable
+// credentials, or returns nil. Its fetch comes with the first Get.
+func (m *Manager) restoreLocked(key string, now time.Time) *entry {
+	if m.Store == nil {
+		return nil
+	}
+	c, ok := m.Store.Load(key)
+	if !ok || !Usable(c, now) {
+		return nil
 	}
 	if m.entries == nil {
 		m.entries = make(map[string]*entry)
 	}
-	e := &entry{key: spec.Key, profile: spec.Profile, source: spec.Source, interactive: spec.Interactive, fetch: spec.Fetch}
-	if m.Store != nil {
-		if c, ok := m.Store.Load(spec.Key); ok && Usable(c, m.Clock.Now()) {
-			e.creds = c
-			e.refreshAt = m.refreshTime(c, m.Clock.Now())
-		}
+	e := &entry{key: key, creds: c, refreshAt: m.refreshTime(c, now)}
+	m.entries[key] = e
+	return e
+}
+
+func (m *Manager) entryLocked(spec Spec) *entry {
+	e, ok := m.entries[spec.Key]
+	if !ok {
+		e = m.restoreLocked(spec.Key, m.Clock.Now())
 	}
-	m.entries[spec.Key] = e
+	if e == nil {
+		e = &entry{key: spec.Key}
+		if m.entries == nil {
+			m.entries = make(map[string]*entry)
+		}
+		m.entries[spec.Key] = e
+	}
+	if e.fetch == nil || (spec.Interactive && spec.Fetch != nil) {
+		// A restored entry gets its fetch now; an MFA session takes
+		// each caller's fetch, which carries that caller's code.
+		e.fetch = spec.Fetch
+		e.profile, e.source, e.interactive = spec.Profile, spec.Source, spec.Interactive
+	}
 	return e
 }
 

@@ -93,6 +93,9 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	if err != nil {
 		return nil, err
 	}
+	if w := svc.Resolver.SkewWarning(); w != "" {
+		warnings = append(warnings, "warning: "+w)
+	}
 	path := codecommit.RepositoryPath(req.Repository)
 	signed := svc.Signer.Sign(creds, region, host, path, svc.Clock.Now())
 	return &broker.SignedURL{
@@ -152,15 +155,15 @@ func (svc *Service) credentials(ctx context.Context, p *awsprofile.Profile, regi
 	}
 	_, sessions, err := svc.provider(ctx, p, region)
 	if err != nil {
-		return sigv4.Credentials{}, awsprofile.Classify(p, err)
+		return sigv4.Credentials{}, svc.Resolver.Classify(p, err)
 	}
 	for _, s := range sessions {
 		if err := svc.ensureMFA(ctx, s, mfaCode); err != nil {
-			return sigv4.Credentials{}, awsprofile.Classify(p, err)
+			return sigv4.Credentials{}, svc.Resolver.Classify(p, err)
 		}
 	}
 	c, err := svc.Manager.Get(ctx, spec)
-	return c, awsprofile.Classify(p, err)
+	return c, svc.Resolver.Classify(p, err)
 }
 
 // provider builds p's credential provider and lists the MFA sessions it
@@ -184,7 +187,7 @@ func (svc *Service) fetcher(p *awsprofile.Profile, region string) FetchFunc {
 		}
 		c, err := prov.Retrieve(ctx)
 		if err != nil {
-			return sigv4.Credentials{}, awsprofile.Classify(p, err)
+			return sigv4.Credentials{}, svc.Resolver.Classify(p, err)
 		}
 		out := sigv4.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Source: c.Source}
 		if c.CanExpire {

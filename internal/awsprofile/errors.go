@@ -15,7 +15,7 @@ import (
 // Classify turns an error from resolving p's credentials into a broker
 // error that names the profile, says what failed and what to do. Errors
 // that already are broker errors pass through.
-func Classify(p *Profile, err error) error {
+func (r *Resolver) Classify(p *Profile, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -43,7 +43,7 @@ func Classify(p *Profile, err error) error {
 		strings.Contains(msg, "load login token"):
 		return e(broker.ErrLoginExpired, "the `aws login` session of profile %s has expired or was never started; run `aws login --profile %s`", name, name)
 	case errors.As(err, &api):
-		return classifyAPI(p, api, e)
+		return r.classifyAPI(p, api, e)
 	case strings.Contains(msg, "no EC2 IMDS role found"), strings.Contains(msg, "failed to refresh cached credentials"),
 		strings.Contains(msg, "EC2 IMDS"):
 		if !p.Exists {
@@ -59,7 +59,7 @@ func Classify(p *Profile, err error) error {
 	return e(broker.ErrSourceFailed, "cannot get credentials for profile %s: %s", name, oneLine(msg, 300))
 }
 
-func classifyAPI(p *Profile, api smithy.APIError, e func(error, string, ...any) error) error {
+func (r *Resolver) classifyAPI(p *Profile, api smithy.APIError, e func(error, string, ...any) error) error {
 	name, code, msg := p.Name, api.ErrorCode(), api.ErrorMessage()
 	switch code {
 	case "AccessDenied", "AccessDeniedException":
@@ -67,6 +67,9 @@ func classifyAPI(p *Profile, api smithy.APIError, e func(error, string, ...any) 
 	case "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException":
 		return e(broker.ErrNoCredentials, "profile %s: AWS rejected the source credentials (%s: %s); update them, e.g. with `aws configure --profile %s`", name, code, msg, name)
 	case "SignatureDoesNotMatch", "RequestExpired", "InvalidSignatureException":
+		if skew, at := r.ClockSkew(); !at.IsZero() && (skew >= MaxClockSkew || skew <= -MaxClockSkew) {
+			return e(broker.ErrClockSkew, "profile %s: AWS refused the request (%s): %s", name, code, SkewMessage(skew, at))
+		}
 		return e(broker.ErrNoCredentials, "profile %s: AWS rejected the signature (%s: %s); check the secret key, and that this machine's clock is right", name, code, msg)
 	case "InvalidIdentityToken", "IDPRejectedClaim", "IDPCommunicationError":
 		return e(broker.ErrSourceFailed, "profile %s: STS rejected the web identity token (%s: %s); refresh the token file", name, code, msg)

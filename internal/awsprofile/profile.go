@@ -97,6 +97,7 @@ type Resolver struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedProfile
+	skew  skewRecorder
 }
 
 type cachedProfile struct {

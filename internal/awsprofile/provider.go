@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // DefaultRoleDuration is how long assumed roles last when the profile sets
@@ -220,6 +221,7 @@ func (b *builder) loadOptions() []func(*config.LoadOptions) error {
 		config.WithSharedConfigFiles(b.p.Files.Config),
 		config.WithSharedCredentialsFiles(b.p.Files.Credentials),
 		config.WithRegion(b.region),
+		config.WithAPIOptions([]func(*middleware.Stack) error{b.r.recordDate}),
 	}
 }
 

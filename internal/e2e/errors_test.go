@@ -4,8 +4,10 @@ import (
 	"errors"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/codecommitd/codecommitd/internal/fakests"
 )
@@ -125,5 +127,17 @@ func TestHelperArguments(t *testing.T) {
 		if tt.code != 0 && strings.Count(strings.TrimSpace(string(out)), "\n") > 1 {
 			t.Errorf("git-remote-codecommit %v: more than two lines:\n%s", tt.args, out)
 		}
+	}
+}
+
+func TestClockSkewIsReported(t *testing.T) {
+	e, _ := roleEnv(t)
+	// AWS's clock (the fake STS's Date header and signature check) runs
+	// 10 minutes ahead of this machine's.
+	e.STS.SetClock(func() time.Time { return time.Now().Add(10 * time.Minute) })
+	_, stderr, _ := e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
+	assertClean(t, stderr)
+	if !regexp.MustCompile(`this machine's clock is (9m5[0-9]s|10m0s) behind AWS's`).MatchString(stderr) || !strings.Contains(stderr, "fix the clock") {
+		t.Fatalf("stderr does not report the clock skew:\n%s", stderr)
 	}
 }

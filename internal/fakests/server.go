@@ -110,16 +110,24 @@ func (s *Server) record(action, caller string) (Fault, bool, time.Duration) {
 	return Fault{}, false, s.latency
 }
 
-// ServeHTTP answers STS query-protocol requests and, under /federation/ and
-// /token, the SSO portal and SSO OIDC APIs.
+// ServeHTTP answers STS query-protocol requests; under /federation/ and
+// /token the SSO portal and SSO OIDC APIs; under /latest/ instance metadata;
+// /container-credentials for containers; and the sign-in service.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Date", s.clock().UTC().Format(http.TimeFormat))
 	if strings.HasPrefix(r.URL.Path, "/federation/") {
 		s.serveSSO(w, r)
 		return
 	}
-	if r.URL.Path == "/token" {
+	switch {
+	case r.URL.Path == "/token":
 		s.serveOIDC(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, "/latest/"), r.URL.Path == "/container-credentials":
+		s.serveMetadata(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, "/v1/token"), strings.Contains(r.URL.Path, "OAuth2"), r.Header.Get("Dpop") != "":
+		s.serveSignin(w, r)
 		return
 	}
 	body, err := io.ReadAll(r.Body)
@@ -143,6 +151,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			writeError(w, 403, "Sender", code, err.Error())
 			return
+		}
+		// Like AWS, refuse signatures more than five minutes off.
+		if signed, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date")); err == nil {
+			if now := s.clock(); signed.Before(now.Add(-5*time.Minute)) || signed.After(now.Add(5*time.Minute)) {
+				writeError(w, 403, "Sender", "SignatureDoesNotMatch", fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
+					r.Header.Get("X-Amz-Date"), now.Add(-5*time.Minute).UTC().Format("20060102T150405Z"), now.UTC().Format("20060102T150405Z")))
+				return
+			}
 		}
 	}
 	fault, failing, latency := s.record(action, caller.ARN)

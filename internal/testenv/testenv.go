@@ -87,6 +87,7 @@ func (e *Env) Environ() []string {
 		"AWS_ENDPOINT_URL_STS=" + e.STS.URL,
 		"AWS_ENDPOINT_URL_SSO=" + e.STS.URL,
 		"AWS_ENDPOINT_URL_SSO_OIDC=" + e.STS.URL,
+		"AWS_ENDPOINT_URL_SIGNIN=" + e.STS.URL,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"CODE_COMMIT_ENDPOINT=" + e.Git.Host,
 		"GIT_SSL_CAINFO=" + e.Git.CAFile,
