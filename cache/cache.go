@@ -30,6 +30,7 @@ const KeySize = 32
 var (
 	bucketMeta        = []byte("meta")
 	bucketCredentials = []byte("credentials")
+	bucketUsage       = []byte("usage")
 	keySchemaVersion  = []byte("schema_version")
 	keyKeyCheck       = []byte("key_check")
 	keyCheckPlaintext = []byte("codecommitd cache key check")
@@ -330,4 +331,47 @@ func putUint64(b *bbolt.Bucket, key []byte, v uint64) error {
 	var buf [8]byte
 	binary.BigEndian.PutUint64(buf[:], v)
 	return b.Put(key, buf[:])
+}
+
+// Touch records that profile was used at when.
+func (s *Store) Touch(profile string, when time.Time) error {
+	plain, err := json.Marshal(struct {
+		LastUsed time.Time `json:"last_used"`
+	}{when})
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketUsage)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(profile), s.seal(SchemaVersion, bucketUsage, []byte(profile), plain))
+	})
+}
+
+// Recent returns the profiles used since since, with when they were last
+// used. Records that do not open are skipped.
+func (s *Store) Recent(since time.Time) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketUsage)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			plain, err := s.unseal(SchemaVersion, bucketUsage, k, v)
+			if err != nil {
+				return nil
+			}
+			var u struct {
+				LastUsed time.Time `json:"last_used"`
+			}
+			if json.Unmarshal(plain, &u) == nil && !u.LastUsed.Before(since) {
+				out[string(k)] = u.LastUsed
+			}
+			return nil
+		})
+	})
+	return out, err
 }

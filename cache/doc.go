@@ -14,6 +14,8 @@
 //	  key_check        sealed constant: opens only with the right key
 //	credentials/
 //	  <entry key>      sealed record (JSON: profile, keys, token, expiry)
+//	usage/
+//	  <profile name>   sealed JSON: when a request last used the profile
 //
 // An entry key is the daemon's fingerprint of a resolved profile (or of an
 // MFA session's source and device), never a secret. Every record is sealed

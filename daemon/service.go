@@ -33,7 +33,8 @@ type Service struct {
 	// Info fills the daemon-wide fields of Status.
 	Info broker.Status
 
-	mfa mfaGate
+	mfa   mfaGate
+	usage usage
 }
 
 var _ broker.Broker = (*Service)(nil)
@@ -98,6 +99,7 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	}
 	path := codecommit.RepositoryPath(req.Repository)
 	signed := svc.Signer.Sign(creds, region, host, path, svc.Clock.Now())
+	svc.usage.touch(svc.Manager.Store, p.Name, svc.Clock.Now(), svc.Log)
 	return &broker.SignedURL{
 		URL: "https://" + host + path, Username: signed.Username, Password: signed.Password, Expires: signed.Expires,
 		Profile: p.Name, Region: region, Warnings: warnings,
@@ -204,6 +206,9 @@ func (svc *Service) Status(ctx context.Context) (*broker.Status, error) {
 		st.PID = os.Getpid()
 	}
 	st.Profiles = svc.Manager.Statuses()
+	st.RecentProfiles = svc.usage.recent(svc.Manager.Store, svc.Clock.Now().Add(-RecentWindow))
+	st.Environment = daemonEnvironment()
+	st.ClockSkew, st.ClockSkewAt = svc.Resolver.ClockSkew()
 	return &st, nil
 }
 

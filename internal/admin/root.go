@@ -52,6 +52,7 @@ and git-credential-codecommit over a private Unix socket.`,
 		newSignURLCommand(g),
 		newForgetCommand(g),
 		newOneshotCommand(g),
+		newDoctorCommand(g),
 	)
 	return root
 }

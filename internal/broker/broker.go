@@ -96,6 +96,21 @@ type Status struct {
 	CachePath string
 	KeySource string
 	Profiles  []ProfileStatus
+	// RecentProfiles were used in the last seven days, most recent first.
+	RecentProfiles []RecentProfile
+	// Environment holds the daemon's own values of the variables that
+	// change what it does; never secrets.
+	Environment map[string]string
+	// ClockSkew is how far AWS's clock was ahead of the daemon's at its
+	// last AWS call, observed at ClockSkewAt (zero when never).
+	ClockSkew   time.Duration
+	ClockSkewAt time.Time
+}
+
+// RecentProfile is a profile and when it was last used.
+type RecentProfile struct {
+	Profile  string
+	LastUsed time.Time
 }
 
 // ProfileStatus describes one resolved profile a broker keeps.

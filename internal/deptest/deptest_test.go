@@ -24,6 +24,7 @@ var forbidden = []string{
 func TestHelpersAreThin(t *testing.T) {
 	for _, pkg := range []string{
 		"github.com/codecommitd/codecommitd/cmd/git-remote-codecommit",
+		"github.com/codecommitd/codecommitd/cmd/git-credential-codecommit",
 	} {
 		for _, goos := range []string{"linux", "darwin", "windows"} {
 			cmd := exec.Command("go", "list", "-tags", "grpcnotrace", "-deps", pkg)

@@ -1,24 +1,135 @@
 package remotehelper
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/codecommit"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
-// launch hands the connection to `git remote-http`.
-func launch(cfg Config, remoteName string, s *broker.SignedURL) error {
+// EnvPasswordInArgv set to "1" makes the helper put the signed password in
+// git remote-http's command line, as AWS's helper does, where every local
+// user can read it; only for git older than 2.31.
+const EnvPasswordInArgv = "CODECOMMITD_PASSWORD_IN_ARGV"
+
+// Git versions that change how the password reaches git.
+var (
+	// configEnvGit reads GIT_CONFIG_COUNT/KEY_n/VALUE_n.
+	configEnvGit = gitVersion{2, 31}
+	// proactiveAuthGit knows http.proactiveAuth, which sends the password
+	// without waiting for a 401.
+	proactiveAuthGit = gitVersion{2, 46}
+)
+
+// launch replaces the helper with `git remote-http <remote> <url>`. The URL
+// carries no credentials: git remote-http gets the password from
+// git-credential-codecommit, configured for this one repository URL in the
+// child's environment only, after an empty helper so no storage helper
+// (osxkeychain, wincred, manager, store) ever sees it.
+func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.SignedURL) error {
 	git, err := exec.LookPath("git")
 	if err != nil {
 		return fmt.Errorf("git is not on PATH: %w", err)
 	}
-	host, path := splitURL(s.URL)
-	url := sigv4.Signed{Username: s.Username, Password: s.Password}.URL(host, path)
-	return cfg.Exec(git, []string{"git", "remote-http", remoteName, url}, os.Environ())
+	if cfg.Getenv(EnvPasswordInArgv) == "1" {
+		host, path := splitURL(s.URL)
+		url := sigv4.Signed{Username: s.Username, Password: s.Password}.URL(host, path)
+		return cfg.Exec(git, []string{"git", "remote-http", remoteName, url}, os.Environ())
+	}
+	v, err := versionOf(git, cfg.Getenv)
+	if err != nil {
+		return err
+	}
+	if !v.atLeast(configEnvGit) {
+		return fmt.Errorf("git %s is older than 2.31 and cannot take the password from its environment; upgrade git, or set %s=1 to pass it on git's command line as AWS's helper does (any local user can then read it with ps)",
+			v, EnvPasswordInArgv)
+	}
+	cred, err := credentialHelper()
+	if err != nil {
+		return err
+	}
+	env, err := injectConfig(os.Environ(), s.URL, helperCommand(cred, remote.Profile, s.Region), v.atLeast(proactiveAuthGit))
+	if err != nil {
+		return err
+	}
+	return cfg.Exec(git, []string{"git", "remote-http", remoteName, s.URL}, env)
+}
+
+// credentialHelper finds git-credential-codecommit next to this executable,
+// else on PATH.
+func credentialHelper() (string, error) {
+	name := "git-credential-codecommit"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("git-credential-codecommit is neither next to git-remote-codecommit nor on PATH; install it (make install)")
+	}
+	return p, nil
+}
+
+// helperCommand is the credential.helper value that runs our helper with
+// the URL's profile (if it named one) and the resolved region.
+func helperCommand(path, profile, region string) string {
+	cmd := "!" + shellQuote(filepath.ToSlash(path)) + " --quiet-fallback"
+	if profile != "" {
+		cmd += " --profile " + shellQuote(profile)
+	}
+	if region != "" {
+		cmd += " --region " + shellQuote(region)
+	}
+	return cmd
+}
+
+// shellQuote quotes s for the POSIX shell git runs "!" helpers with (also
+// on Windows, where git brings its own sh).
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// injectConfig appends to env the git configuration, scoped to url, that
+// makes git ask our helper for the password and no one else. Entries the
+// caller already has in GIT_CONFIG_COUNT are kept.
+func injectConfig(env []string, url, helper string, proactiveAuth bool) ([]string, error) {
+	n := 0
+	var out []string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GIT_CONFIG_COUNT="); ok {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil || n < 0 {
+				return nil, errors.New("GIT_CONFIG_COUNT in the environment is not a number; unset it or fix it")
+			}
+			continue
+		}
+		out = append(out, kv)
+	}
+	entries := [][2]string{
+		{"credential." + url + ".helper", ""}, // forget every helper configured so far
+		{"credential." + url + ".helper", helper},
+		{"credential." + url + ".useHttpPath", "true"},
+	}
+	if proactiveAuth {
+		entries = append(entries, [2]string{"http." + url + ".proactiveAuth", "basic"})
+	}
+	for i, e := range entries {
+		out = append(out, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", n+i, e[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", n+i, e[1]))
+	}
+	return append(out, "GIT_CONFIG_COUNT="+strconv.Itoa(n+len(entries))), nil
 }
 
 // splitURL splits https://host/path into host and path.

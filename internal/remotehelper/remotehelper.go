@@ -33,14 +33,16 @@ git runs it for remotes such as:
 
   git clone codecommit://my-profile@my-repo
 
-It asks the codecommitd daemon for a signed password (starting it when it is
-not running, and resolving in-process when it cannot be started), then hands
-the connection to git remote-http.
+It asks the codecommitd daemon to resolve the profile (starting the daemon
+when it is not running, and resolving in-process when it cannot be started),
+then hands the connection to git remote-http, which gets each signed
+password from git-credential-codecommit: never on a command line.
 
 Flags: --help, --version. Environment: see README (AWS_PROFILE, AWS_REGION,
 AWS_DEFAULT_REGION, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
 AWS_USE_FIPS_ENDPOINT, CODE_COMMIT_ENDPOINT, CODECOMMITD_SOCKET,
-CODECOMMITD_AUTOSTART, CODECOMMITD_BIN, CODECOMMITD_ASKPASS).
+CODECOMMITD_AUTOSTART, CODECOMMITD_BIN, CODECOMMITD_ASKPASS,
+CODECOMMITD_PASSWORD_IN_ARGV).
 `
 
 // Config is what the helper needs from its process.
@@ -116,5 +118,5 @@ func Run(ctx context.Context, cfg Config) error {
 	for _, w := range signed.Warnings {
 		fmt.Fprintln(cfg.Stderr, w)
 	}
-	return launch(cfg, remoteName, signed)
+	return launch(cfg, remoteName, remote, signed)
 }

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
@@ -147,7 +148,14 @@ func SignedURLFromProto(m *codecommitdv1.SignURLResponse) *broker.SignedURL {
 func StatusToProto(s *broker.Status) *codecommitdv1.GetStatusResponse {
 	m := &codecommitdv1.GetStatusResponse{
 		Pid: int64(s.PID), StartedAt: ts(s.StartedAt), Socket: s.Socket, Version: s.Version,
-		CachePath: s.CachePath, KeySource: s.KeySource,
+		CachePath: s.CachePath, KeySource: s.KeySource, Environment: s.Environment,
+		ClockSkewObservedAt: ts(s.ClockSkewAt),
+	}
+	if !s.ClockSkewAt.IsZero() {
+		m.ClockSkew = durationpb.New(s.ClockSkew)
+	}
+	for _, r := range s.RecentProfiles {
+		m.RecentProfiles = append(m.RecentProfiles, &codecommitdv1.RecentProfile{Profile: r.Profile, LastUsed: ts(r.LastUsed)})
 	}
 	for _, p := range s.Profiles {
 		m.Profiles = append(m.Profiles, &codecommitdv1.ProfileStatus{
@@ -163,7 +171,11 @@ func StatusToProto(s *broker.Status) *codecommitdv1.GetStatusResponse {
 func StatusFromProto(m *codecommitdv1.GetStatusResponse) *broker.Status {
 	s := &broker.Status{
 		PID: int(m.GetPid()), StartedAt: tm(m.GetStartedAt()), Socket: m.GetSocket(), Version: m.GetVersion(),
-		CachePath: m.GetCachePath(), KeySource: m.GetKeySource(),
+		CachePath: m.GetCachePath(), KeySource: m.GetKeySource(), Environment: m.GetEnvironment(),
+		ClockSkew: m.GetClockSkew().AsDuration(), ClockSkewAt: tm(m.GetClockSkewObservedAt()),
+	}
+	for _, r := range m.GetRecentProfiles() {
+		s.RecentProfiles = append(s.RecentProfiles, broker.RecentProfile{Profile: r.GetProfile(), LastUsed: tm(r.GetLastUsed())})
 	}
 	for _, p := range m.GetProfiles() {
 		s.Profiles = append(s.Profiles, broker.ProfileStatus{

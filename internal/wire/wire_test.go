@@ -78,7 +78,10 @@ func TestMessagesRoundTrip(t *testing.T) {
 	}
 	st := &broker.Status{PID: 7, StartedAt: now, Socket: "/s", Version: "v", CachePath: "/c", KeySource: "k",
 		Profiles: []broker.ProfileStatus{{Profile: "p", ConfigKey: "abc", Source: "s", AccessKeyID: "ASIA****",
-			Expires: now, NextRefresh: now, LastError: "e", Requests: 3, LastUsed: now}}}
+			Expires: now, NextRefresh: now, LastError: "e", Requests: 3, LastUsed: now}},
+		RecentProfiles: []broker.RecentProfile{{Profile: "p", LastUsed: now}},
+		Environment:    map[string]string{"HTTPS_PROXY": "http://proxy:3128"},
+		ClockSkew:      -7 * time.Minute, ClockSkewAt: now}
 	if got := StatusFromProto(StatusToProto(st)); !reflect.DeepEqual(got, st) {
 		t.Errorf("status round trip = %+v", got)
 	}

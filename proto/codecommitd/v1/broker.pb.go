@@ -9,6 +9,7 @@ package codecommitdv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -96,7 +97,7 @@ func (x ErrorDetail_Reason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErrorDetail_Reason.Descriptor instead.
 func (ErrorDetail_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{7, 0}
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{8, 0}
 }
 
 // SignURLRequest names a repository and how to reach it, as the client sees
@@ -361,9 +362,21 @@ type GetStatusResponse struct {
 	// Path of the persistent credential cache, empty when there is none.
 	CachePath string `protobuf:"bytes,6,opt,name=cache_path,json=cachePath,proto3" json:"cache_path,omitempty"`
 	// Where the cache's encryption key comes from ("keyring", "key file …").
-	KeySource     string `protobuf:"bytes,7,opt,name=key_source,json=keySource,proto3" json:"key_source,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	KeySource string `protobuf:"bytes,7,opt,name=key_source,json=keySource,proto3" json:"key_source,omitempty"`
+	// Profiles used in the last seven days (kept in the cache across
+	// restarts), most recent first.
+	RecentProfiles []*RecentProfile `protobuf:"bytes,8,rep,name=recent_profiles,json=recentProfiles,proto3" json:"recent_profiles,omitempty"`
+	// The daemon's own environment: the variables that change what it does
+	// (endpoints, proxies, instance metadata…), which a service manager may set
+	// differently from the user's shell. Never secrets.
+	Environment map[string]string `protobuf:"bytes,9,rep,name=environment,proto3" json:"environment,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// How far AWS's clock was ahead of the daemon's at its last AWS call
+	// (negative: behind); unset when it made none.
+	ClockSkew *durationpb.Duration `protobuf:"bytes,10,opt,name=clock_skew,json=clockSkew,proto3" json:"clock_skew,omitempty"`
+	// When the clock skew was observed.
+	ClockSkewObservedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=clock_skew_observed_at,json=clockSkewObservedAt,proto3" json:"clock_skew_observed_at,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
@@ -445,6 +458,89 @@ func (x *GetStatusResponse) GetKeySource() string {
 	return ""
 }
 
+func (x *GetStatusResponse) GetRecentProfiles() []*RecentProfile {
+	if x != nil {
+		return x.RecentProfiles
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetEnvironment() map[string]string {
+	if x != nil {
+		return x.Environment
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetClockSkew() *durationpb.Duration {
+	if x != nil {
+		return x.ClockSkew
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetClockSkewObservedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClockSkewObservedAt
+	}
+	return nil
+}
+
+// RecentProfile is a profile and when it was last used.
+type RecentProfile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Profile name.
+	Profile string `protobuf:"bytes,1,opt,name=profile,proto3" json:"profile,omitempty"`
+	// When a request last used it.
+	LastUsed      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=last_used,json=lastUsed,proto3" json:"last_used,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecentProfile) Reset() {
+	*x = RecentProfile{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecentProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecentProfile) ProtoMessage() {}
+
+func (x *RecentProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecentProfile.ProtoReflect.Descriptor instead.
+func (*RecentProfile) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RecentProfile) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
+}
+
+func (x *RecentProfile) GetLastUsed() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsed
+	}
+	return nil
+}
+
 // ProfileStatus describes one resolved profile the daemon keeps.
 type ProfileStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -472,7 +568,7 @@ type ProfileStatus struct {
 
 func (x *ProfileStatus) Reset() {
 	*x = ProfileStatus{}
-	mi := &file_codecommitd_v1_broker_proto_msgTypes[4]
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +580,7 @@ func (x *ProfileStatus) String() string {
 func (*ProfileStatus) ProtoMessage() {}
 
 func (x *ProfileStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_codecommitd_v1_broker_proto_msgTypes[4]
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +593,7 @@ func (x *ProfileStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfileStatus.ProtoReflect.Descriptor instead.
 func (*ProfileStatus) Descriptor() ([]byte, []int) {
-	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{4}
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ProfileStatus) GetProfile() string {
@@ -576,7 +672,7 @@ type ForgetRequest struct {
 
 func (x *ForgetRequest) Reset() {
 	*x = ForgetRequest{}
-	mi := &file_codecommitd_v1_broker_proto_msgTypes[5]
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +684,7 @@ func (x *ForgetRequest) String() string {
 func (*ForgetRequest) ProtoMessage() {}
 
 func (x *ForgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_codecommitd_v1_broker_proto_msgTypes[5]
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +697,7 @@ func (x *ForgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetRequest.ProtoReflect.Descriptor instead.
 func (*ForgetRequest) Descriptor() ([]byte, []int) {
-	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{5}
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ForgetRequest) GetProfile() string {
@@ -629,7 +725,7 @@ type ForgetResponse struct {
 
 func (x *ForgetResponse) Reset() {
 	*x = ForgetResponse{}
-	mi := &file_codecommitd_v1_broker_proto_msgTypes[6]
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +737,7 @@ func (x *ForgetResponse) String() string {
 func (*ForgetResponse) ProtoMessage() {}
 
 func (x *ForgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_codecommitd_v1_broker_proto_msgTypes[6]
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +750,7 @@ func (x *ForgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetResponse.ProtoReflect.Descriptor instead.
 func (*ForgetResponse) Descriptor() ([]byte, []int) {
-	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{6}
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ForgetResponse) GetForgotten() int64 {
@@ -684,7 +780,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_codecommitd_v1_broker_proto_msgTypes[7]
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +792,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_codecommitd_v1_broker_proto_msgTypes[7]
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +805,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{7}
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ErrorDetail) GetReason() ErrorDetail_Reason {
@@ -751,7 +847,7 @@ var File_codecommitd_v1_broker_proto protoreflect.FileDescriptor
 
 const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcodecommitd/v1/broker.proto\x12\x0ecodecommitd.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x02\n" +
+	"\x1bcodecommitd/v1/broker.proto\x12\x0ecodecommitd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x02\n" +
 	"\x0eSignURLRequest\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x1e\n" +
@@ -774,7 +870,7 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\aprofile\x18\x05 \x01(\tR\aprofile\x12\x16\n" +
 	"\x06region\x18\x06 \x01(\tR\x06region\x12\x1a\n" +
 	"\bwarnings\x18\a \x03(\tR\bwarnings\"\x12\n" +
-	"\x10GetStatusRequest\"\x8b\x02\n" +
+	"\x10GetStatusRequest\"\xf4\x04\n" +
 	"\x11GetStatusResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x03R\x03pid\x129\n" +
 	"\n" +
@@ -785,7 +881,19 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\n" +
 	"cache_path\x18\x06 \x01(\tR\tcachePath\x12\x1d\n" +
 	"\n" +
-	"key_source\x18\a \x01(\tR\tkeySource\"\xf2\x02\n" +
+	"key_source\x18\a \x01(\tR\tkeySource\x12F\n" +
+	"\x0frecent_profiles\x18\b \x03(\v2\x1d.codecommitd.v1.RecentProfileR\x0erecentProfiles\x12T\n" +
+	"\venvironment\x18\t \x03(\v22.codecommitd.v1.GetStatusResponse.EnvironmentEntryR\venvironment\x128\n" +
+	"\n" +
+	"clock_skew\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\tclockSkew\x12O\n" +
+	"\x16clock_skew_observed_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x13clockSkewObservedAt\x1a>\n" +
+	"\x10EnvironmentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
+	"\rRecentProfile\x12\x18\n" +
+	"\aprofile\x18\x01 \x01(\tR\aprofile\x127\n" +
+	"\tlast_used\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastUsed\"\xf2\x02\n" +
 	"\rProfileStatus\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x1d\n" +
 	"\n" +
@@ -844,40 +952,48 @@ func file_codecommitd_v1_broker_proto_rawDescGZIP() []byte {
 }
 
 var file_codecommitd_v1_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_codecommitd_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_codecommitd_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_codecommitd_v1_broker_proto_goTypes = []any{
 	(ErrorDetail_Reason)(0),       // 0: codecommitd.v1.ErrorDetail.Reason
 	(*SignURLRequest)(nil),        // 1: codecommitd.v1.SignURLRequest
 	(*SignURLResponse)(nil),       // 2: codecommitd.v1.SignURLResponse
 	(*GetStatusRequest)(nil),      // 3: codecommitd.v1.GetStatusRequest
 	(*GetStatusResponse)(nil),     // 4: codecommitd.v1.GetStatusResponse
-	(*ProfileStatus)(nil),         // 5: codecommitd.v1.ProfileStatus
-	(*ForgetRequest)(nil),         // 6: codecommitd.v1.ForgetRequest
-	(*ForgetResponse)(nil),        // 7: codecommitd.v1.ForgetResponse
-	(*ErrorDetail)(nil),           // 8: codecommitd.v1.ErrorDetail
-	nil,                           // 9: codecommitd.v1.SignURLRequest.EnvEntry
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*RecentProfile)(nil),         // 5: codecommitd.v1.RecentProfile
+	(*ProfileStatus)(nil),         // 6: codecommitd.v1.ProfileStatus
+	(*ForgetRequest)(nil),         // 7: codecommitd.v1.ForgetRequest
+	(*ForgetResponse)(nil),        // 8: codecommitd.v1.ForgetResponse
+	(*ErrorDetail)(nil),           // 9: codecommitd.v1.ErrorDetail
+	nil,                           // 10: codecommitd.v1.SignURLRequest.EnvEntry
+	nil,                           // 11: codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
 }
 var file_codecommitd_v1_broker_proto_depIdxs = []int32{
-	9,  // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
-	10, // 1: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
-	10, // 2: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	5,  // 3: codecommitd.v1.GetStatusResponse.profiles:type_name -> codecommitd.v1.ProfileStatus
-	10, // 4: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
-	10, // 5: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
-	10, // 6: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
-	0,  // 7: codecommitd.v1.ErrorDetail.reason:type_name -> codecommitd.v1.ErrorDetail.Reason
-	1,  // 8: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
-	3,  // 9: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
-	6,  // 10: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
-	2,  // 11: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
-	4,  // 12: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
-	7,  // 13: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	10, // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
+	12, // 1: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
+	12, // 2: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	6,  // 3: codecommitd.v1.GetStatusResponse.profiles:type_name -> codecommitd.v1.ProfileStatus
+	5,  // 4: codecommitd.v1.GetStatusResponse.recent_profiles:type_name -> codecommitd.v1.RecentProfile
+	11, // 5: codecommitd.v1.GetStatusResponse.environment:type_name -> codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	13, // 6: codecommitd.v1.GetStatusResponse.clock_skew:type_name -> google.protobuf.Duration
+	12, // 7: codecommitd.v1.GetStatusResponse.clock_skew_observed_at:type_name -> google.protobuf.Timestamp
+	12, // 8: codecommitd.v1.RecentProfile.last_used:type_name -> google.protobuf.Timestamp
+	12, // 9: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
+	12, // 10: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
+	12, // 11: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
+	0,  // 12: codecommitd.v1.ErrorDetail.reason:type_name -> codecommitd.v1.ErrorDetail.Reason
+	1,  // 13: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
+	3,  // 14: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
+	7,  // 15: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
+	2,  // 16: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
+	4,  // 17: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
+	8,  // 18: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
+	16, // [16:19] is the sub-list for method output_type
+	13, // [13:16] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_codecommitd_v1_broker_proto_init() }
@@ -891,7 +1007,7 @@ func file_codecommitd_v1_broker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_codecommitd_v1_broker_proto_rawDesc), len(file_codecommitd_v1_broker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

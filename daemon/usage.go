@@ -1,0 +1,106 @@
+package daemon
+
+import (
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+)
+
+// RecentWindow is how far back status reports used profiles.
+const RecentWindow = 7 * 24 * time.Hour
+
+// usageWriteInterval bounds how often one profile's use is written to the
+// store: a request must not cost a disk write.
+const usageWriteInterval = time.Hour
+
+// UsageStore is a Store that also remembers which profiles were used, so
+// `codecommitd doctor` can check them after a restart.
+type UsageStore interface {
+	Touch(profile string, when time.Time) error
+	Recent(since time.Time) (map[string]time.Time, error)
+}
+
+// usage tracks when each profile was last used.
+type usage struct {
+	mu        sync.Mutex
+	lastUsed  map[string]time.Time
+	persisted map[string]time.Time
+}
+
+func (u *usage) touch(store Store, profile string, now time.Time, log *slog.Logger) {
+	u.mu.Lock()
+	if u.lastUsed == nil {
+		u.lastUsed, u.persisted = map[string]time.Time{}, map[string]time.Time{}
+	}
+	u.lastUsed[profile] = now
+	write := now.Sub(u.persisted[profile]) >= usageWriteInterval
+	if write {
+		u.persisted[profile] = now
+	}
+	u.mu.Unlock()
+	if us, ok := store.(UsageStore); ok && write {
+		if err := us.Touch(profile, now); err != nil {
+			log.Warn("cannot record profile use", "profile", profile, "error", err)
+		}
+	}
+}
+
+func (u *usage) recent(store Store, since time.Time) []broker.RecentProfile {
+	all := map[string]time.Time{}
+	if us, ok := store.(UsageStore); ok {
+		if m, err := us.Recent(since); err == nil {
+			all = m
+		}
+	}
+	u.mu.Lock()
+	for p, t := range u.lastUsed {
+		if t.After(all[p]) {
+			all[p] = t
+		}
+	}
+	u.mu.Unlock()
+	out := make([]broker.RecentProfile, 0, len(all))
+	for p, t := range all {
+		if !t.Before(since) {
+			out = append(out, broker.RecentProfile{Profile: p, LastUsed: t})
+		}
+	}
+	slices.SortFunc(out, func(a, b broker.RecentProfile) int { return b.LastUsed.Compare(a.LastUsed) })
+	return out
+}
+
+// daemonEnvironment returns the daemon's values of the variables that
+// change what it does, with any password in a proxy URL masked. Credentials
+// and tokens are never among them.
+func daemonEnvironment() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "AWS_ENDPOINT_URL"), strings.HasSuffix(strings.ToUpper(k), "_PROXY"),
+			k == "AWS_CA_BUNDLE", k == "AWS_EC2_METADATA_DISABLED", k == "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+			k == "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", k == "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+			k == "AWS_STS_REGIONAL_ENDPOINTS", k == "HOME", k == "PATH", k == "USER",
+			k == "XDG_RUNTIME_DIR", k == "XDG_STATE_HOME", k == "GOGC":
+			env[k] = maskURLPassword(v)
+		}
+	}
+	return env
+}
+
+func maskURLPassword(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return v
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,196 @@
+// Package credhelper is git-credential-codecommit: a git credential helper
+// that answers for CodeCommit https:// URLs with a password the daemon signs.
+// git runs it as `git-credential-codecommit get|store|erase`; store and
+// erase do nothing (a signed password is never worth storing).
+//
+// It recognises git-codecommit[-fips].<region>.amazonaws.com[.cn],
+// vpce-….git-codecommit[-fips].<region>.vpce.amazonaws.com and the host in
+// CODE_COMMIT_ENDPOINT, takes the profile from --profile, else git config
+// codecommit.profile (URL-scoped like credential.<url>.*), else
+// AWS_PROFILE, else "default", and stays silent for any other host so git
+// asks its next helper.
+package credhelper
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/codecommitd/codecommitd/client"
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
+	"github.com/codecommitd/codecommitd/internal/version"
+)
+
+const usage = `usage: git-credential-codecommit [--profile NAME] [--region REGION] get|store|erase
+
+A git credential helper for AWS CodeCommit https:// URLs, backed by codecommitd.
+Configure it for CodeCommit hosts only (see README):
+
+  git config --global credential.https://git-codecommit.eu-west-1.amazonaws.com.helper ''
+  git config --global --add credential.https://git-codecommit.eu-west-1.amazonaws.com.helper codecommit
+  git config --global credential.https://git-codecommit.eu-west-1.amazonaws.com.useHttpPath true
+
+Choose a profile per repository (or URL prefix) with git config:
+
+  git config --global codecommit.https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/app.profile dev
+`
+
+// ErrUsage reports wrong arguments.
+var ErrUsage = errors.New("usage: git-credential-codecommit [--profile NAME] [--region REGION] get|store|erase")
+
+// Config is what the helper needs from its process.
+type Config struct {
+	Args   []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Lookup func(string) (string, bool)
+	// Broker answers requests; nil means the daemon (client.Auto).
+	Broker broker.Broker
+	// GitConfig looks up a URL-matched git config key; nil runs
+	// `git config --get-urlmatch`.
+	GitConfig func(ctx context.Context, key, url string) (string, error)
+
+	fallbackNote io.Writer
+}
+
+func (c *Config) setDefaults() {
+	if c.Stdin == nil {
+		c.Stdin = os.Stdin
+	}
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
+	if c.Lookup == nil {
+		c.Lookup = os.LookupEnv
+	}
+	if c.GitConfig == nil {
+		c.GitConfig = gitConfigURLMatch
+	}
+	c.fallbackNote = c.Stderr
+}
+
+// Run is the whole helper.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.setDefaults()
+	fs := flag.NewFlagSet("git-credential-codecommit", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	profile := fs.String("profile", "", "AWS profile")
+	region := fs.String("region", "", "AWS region")
+	showVersion := fs.Bool("version", false, "print the version")
+	// Set by git-remote-codecommit, which already said when the daemon
+	// was down: one note per git operation is enough.
+	quiet := fs.Bool("quiet-fallback", false, "do not note resolving without the daemon")
+	if err := fs.Parse(cfg.Args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			_, err = io.WriteString(cfg.Stdout, usage)
+			return err
+		}
+		return fmt.Errorf("%w (%w)", ErrUsage, err)
+	}
+	if *showVersion {
+		fmt.Fprintln(cfg.Stdout, "git-credential-codecommit", version.Version)
+		return nil
+	}
+	if fs.NArg() != 1 {
+		return ErrUsage
+	}
+	switch fs.Arg(0) {
+	case "get":
+	case "store", "erase":
+		// Nothing is stored, so nothing to store or erase; read git's
+		// request so it never sees a closed pipe.
+		_, err := io.Copy(io.Discard, io.LimitReader(cfg.Stdin, maxRequest))
+		return err
+	default:
+		return ErrUsage
+	}
+	req, err := ParseRequest(cfg.Stdin)
+	if err != nil {
+		return err
+	}
+	if *quiet {
+		cfg.fallbackNote = io.Discard
+	}
+	return get(ctx, cfg, req, *profile, *region)
+}
+
+func get(ctx context.Context, cfg Config, req Request, profile, region string) error {
+	if req.Protocol != "https" {
+		return nil // not ours: git asks the next helper
+	}
+	override := cfg.Getenv("CODE_COMMIT_ENDPOINT")
+	host, known := codecommit.ParseHost(req.Host)
+	if !known && (override == "" || !strings.EqualFold(req.Host, override)) {
+		return nil // not a CodeCommit host
+	}
+	if req.Path == "" {
+		return fmt.Errorf("git sent no repository path for %s, and CodeCommit signs per repository: run `git config --global credential.https://%s.useHttpPath true`", req.Host, req.Host)
+	}
+	repo, err := codecommit.ParseRepositoryPath(req.Path)
+	if err != nil {
+		return err
+	}
+	if region == "" && known {
+		region = host.Region
+	}
+	url := "https://" + req.Host + "/" + strings.TrimPrefix(req.Path, "/")
+	if profile == "" {
+		if profile, err = cfg.GitConfig(ctx, "codecommit.profile", url); err != nil {
+			return err
+		}
+	}
+	b := cfg.Broker
+	if b == nil {
+		auto := &client.Auto{
+			Socket:    sockpath.Default(cfg.Getenv),
+			Autostart: cfg.Getenv(client.EnvAutostart) != "0",
+			Stderr:    cfg.fallbackNote,
+		}
+		defer auto.Close()
+		b = auto
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	s, err := client.SignWithMFA(ctx, b, &broker.SignRequest{
+		Profile: profile, Region: region, Repository: repo, Host: req.Host,
+		Env: broker.Environ(cfg.Lookup), Client: "git-credential-codecommit",
+	}, &client.Prompter{Getenv: cfg.Getenv, Stderr: cfg.Stderr})
+	if err != nil {
+		return err
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintln(cfg.Stderr, w)
+	}
+	return Response{Username: s.Username, Password: s.Password, ExpiryUnix: s.Expires.Unix()}.Write(cfg.Stdout)
+}
+
+// gitConfigURLMatch runs `git config --get-urlmatch key url`: the value of
+// key for the most specific <section>.<url>.<name> matching url, or of the
+// plain key; "" when none is set.
+func gitConfigURLMatch(ctx context.Context, key, url string) (string, error) {
+	out, err := exec.CommandContext(ctx, "git", "config", "--get-urlmatch", key, url).Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 {
+		return "", nil // not set
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading git config %s: %w", key, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
