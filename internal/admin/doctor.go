@@ -234,7 +234,7 @@ func (d *doctor) checkProfiles(ctx context.Context) []finding {
 	if len(profiles) == 0 {
 		p := os.Getenv("AWS_PROFILE")
 		if p == "" {
-			p = "default"
+			return []finding{{vInfo, "profiles: none used in the last week (and AWS_PROFILE is not set); nothing to check", ""}}
 		}
 		profiles = []string{p}
 	}
