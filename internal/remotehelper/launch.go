@@ -84,16 +84,19 @@ func credentialHelper() (string, error) {
 }
 
 // helperCommand is the credential.helper value that runs our helper with
-// the URL's profile (if it named one) and the resolved region.
+// the URL's profile (if it named one) and the resolved region. git appends
+// the action (get, store, erase); store and erase are answered by the shell
+// itself, since our helper would do nothing with them, which saves starting
+// a program on every successful git operation.
 func helperCommand(path, profile, region string) string {
-	cmd := "!" + shellQuote(filepath.ToSlash(path)) + " --quiet-fallback"
+	cmd := shellQuote(filepath.ToSlash(path)) + " --quiet-fallback"
 	if profile != "" {
 		cmd += " --profile " + shellQuote(profile)
 	}
 	if region != "" {
 		cmd += " --region " + shellQuote(region)
 	}
-	return cmd
+	return `!f() { test "$1" = get || { while read -r _; do :; done; exit 0; }; exec ` + cmd + ` get; }; f`
 }
 
 // shellQuote quotes s for the POSIX shell git runs "!" helpers with (also

@@ -35,19 +35,30 @@ func TestInjectConfig(t *testing.T) {
 }
 
 func TestHelperCommandQuoting(t *testing.T) {
-	got := helperCommand("/opt/my tools/git-credential-codecommit", "it's", "eu-west-1")
-	want := `!'/opt/my tools/git-credential-codecommit' --quiet-fallback --profile 'it'\''s' --region 'eu-west-1'`
-	if got != want {
-		t.Fatalf("got  %s\nwant %s", got, want)
+	// A fake helper that prints its arguments, at a path with a space.
+	dir := filepath.Join(t.TempDir(), "my tools")
+	os.MkdirAll(dir, 0o755)
+	helper := filepath.Join(dir, "git-credential-codecommit")
+	os.WriteFile(helper, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\"\n"), 0o755)
+	cmd := strings.TrimPrefix(helperCommand(helper, "it's", "eu-west-1"), "!")
+	// git runs "!" helpers as sh -c '<command> <action>'.
+	shell := func(action string) []string {
+		c := exec.Command("sh", "-c", cmd+" "+action)
+		c.Stdin = strings.NewReader("protocol=https\n\n")
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("%s: %v", action, err)
+		}
+		return strings.Fields(strings.ReplaceAll(string(out), " ", "\u00a0"))
 	}
-	// The shell git runs it with gives back the exact arguments.
-	out, err := exec.Command("sh", "-c", `printf '%s\n' `+strings.TrimPrefix(got, "!")).Output()
-	if err != nil {
-		t.Fatal(err)
+	want := []string{"--quiet-fallback", "--profile", "it's", "--region", "eu-west-1", "get"}
+	if got := shell("get"); !slices.Equal(got, want) {
+		t.Fatalf("get runs the helper with %q, want %q", got, want)
 	}
-	args := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if !slices.Equal(args, []string{"/opt/my tools/git-credential-codecommit", "--quiet-fallback", "--profile", "it's", "--region", "eu-west-1"}) {
-		t.Fatalf("the shell splits it into %q", args)
+	for _, action := range []string{"store", "erase"} {
+		if got := shell(action); len(got) != 0 {
+			t.Errorf("%s started the helper: %q", action, got)
+		}
 	}
 }
 
