@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 
 	"google.golang.org/grpc/credentials"
 )
@@ -13,16 +12,33 @@ import (
 // Peer is the process at the other end of a connection, as the kernel
 // reports it. PID and Exe may be unknown (0, "") on some systems.
 type Peer struct {
+	// UID is the peer's user id; on Windows, -1 (see SID).
 	UID int
+	// SID is the peer's user SID on Windows.
+	SID string
 	PID int
 	Exe string
+	// SameUser reports whether the peer runs as the daemon's user.
+	SameUser bool
 	// Err is set when the kernel could not say who the peer is.
 	Err error
 }
 
 // LogValue renders a peer for the audit log.
 func (p Peer) LogValue() slog.Value {
-	return slog.GroupValue(slog.Int("pid", p.PID), slog.Int("uid", p.UID), slog.String("exe", p.Exe))
+	attrs := []slog.Attr{slog.Int("pid", p.PID), slog.Int("uid", p.UID), slog.String("exe", p.Exe)}
+	if p.SID != "" {
+		attrs = append(attrs, slog.String("sid", p.SID))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// user names the peer's user in messages.
+func (p Peer) user() string {
+	if p.SID != "" {
+		return "user " + p.SID
+	}
+	return fmt.Sprintf("uid %d", p.UID)
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -60,9 +76,9 @@ func authorize(p Peer) error {
 	switch {
 	case p.Err != nil:
 		return fmt.Errorf("codecommitd could not identify the connecting process (%w), so it refuses it", p.Err)
-	case p.UID != os.Getuid():
-		return fmt.Errorf("codecommitd serves only its own user (uid %d); this connection comes from uid %d (pid %d %s); run your own daemon as that user",
-			os.Getuid(), p.UID, p.PID, p.Exe)
+	case !p.SameUser:
+		return fmt.Errorf("codecommitd serves only its own user (%s); this connection comes from %s (pid %d %s); run your own daemon as that user",
+			ownUser(), p.user(), p.PID, p.Exe)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +30,7 @@ func peerOf(c *net.UnixConn) Peer {
 		return Peer{UID: -1, Err: credErr}
 	}
 	p.Exe = exeOf(p.PID)
+	p.SameUser = p.UID == os.Getuid()
 	return p
 }
 

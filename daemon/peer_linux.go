@@ -24,5 +24,5 @@ func peerOf(c *net.UnixConn) Peer {
 		return Peer{UID: -1, Err: credErr}
 	}
 	exe, _ := os.Readlink("/proc/" + strconv.Itoa(int(cred.Pid)) + "/exe")
-	return Peer{UID: int(cred.Uid), PID: int(cred.Pid), Exe: exe}
+	return Peer{UID: int(cred.Uid), PID: int(cred.Pid), Exe: exe, SameUser: int(cred.Uid) == os.Getuid()}
 }

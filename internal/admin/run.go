@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/paths"
+	"github.com/codecommitd/codecommitd/internal/svcmgr"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
 
@@ -55,6 +57,9 @@ func runDaemon(ctx context.Context, g *globals, f *runFlags, stderr io.Writer) e
 		ready(err)
 		return err
 	}
+	if err := daemon.Harden(); err != nil {
+		return fail(err)
+	}
 	if f.autostarted && f.logFile == "" {
 		f.logFile = paths.LogFile()
 	}
@@ -82,6 +87,19 @@ func runDaemon(ctx context.Context, g *globals, f *runFlags, stderr io.Writer) e
 			}
 			return daemon.StoreInfo{Store: store, Path: store.Path(), KeySource: keySource, Close: store.Close}, nil
 		},
+	}
+	if runtime.GOOS == "windows" && !svcmgr.Interactive() {
+		// Started by the Service Control Manager, which must be answered.
+		svc, err := serviceConfig()
+		if err != nil {
+			return fail(err)
+		}
+		return svcmgr.RunManaged(svc, func(stop <-chan struct{}) error {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() { <-stop; cancel() }()
+			return daemon.Run(ctx, cfg)
+		})
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package e2e runs the real git binary through the real helpers and daemon
 // against a fake STS and a CodeCommit git endpoint that verifies every
 // signature (package testenv). Nothing in the path under test is mocked.

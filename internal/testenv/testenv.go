@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package testenv builds a throw-away world for the helpers to run in: a
 // HOME with AWS config files, a fake STS (package fakests), a CodeCommit
 // git endpoint that verifies signatures (package gitserver), the built

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command bench measures the three numbers the daemon design promises and
 // prints them; `make bench` runs it after the Go benchmarks.
 //

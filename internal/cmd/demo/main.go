@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command demo shows the helpers working without an AWS account: it starts
 // a fake STS and a CodeCommit stand-in that verifies signatures on
 // localhost, writes a throw-away HOME with an assumed-role profile, clones

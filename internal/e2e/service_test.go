@@ -1,0 +1,54 @@
+//go:build unix
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestInstallWritesTheUserUnit(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the systemd user unit is Linux's")
+	}
+	e := newEnv(t)
+	// No session bus: systemctl --user cannot reach any real user manager,
+	// whatever the machine running the test has.
+	e.Extra = []string{"DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent"}
+	unit := filepath.Join(e.Home, ".config", "systemd", "user", "codecommitd.service")
+	exe := filepath.Join(bin, "codecommitd")
+
+	printed, _, err := e.Run(ctx(t), "", "codecommitd", "install", "--print")
+	if err != nil || !strings.Contains(printed, "ExecStart="+exe+" run\n") || !strings.Contains(printed, "WantedBy=default.target") {
+		t.Fatalf("install --print: %v\n%s", err, printed)
+	}
+	if _, err := os.Stat(unit); !os.IsNotExist(err) {
+		t.Fatal("install --print wrote the unit")
+	}
+
+	out, stderr, err := e.Run(ctx(t), "", "codecommitd", "install")
+	if err != nil {
+		t.Fatalf("install failed where systemd does not run: %v\n%s%s", err, out, stderr)
+	}
+	written, err := os.ReadFile(unit)
+	if err != nil {
+		t.Fatalf("no unit in ~/.config/systemd/user: %v\n%s", err, out)
+	}
+	if string(written) != printed {
+		t.Errorf("installed unit differs from install --print:\n%s", written)
+	}
+	if !strings.Contains(out, "wrote "+unit) || !strings.Contains(out, "could not start it now") {
+		t.Errorf("install did not say what it did and did not do:\n%s", out)
+	}
+
+	out, _, err = e.Run(ctx(t), "", "codecommitd", "uninstall")
+	if err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(unit); !os.IsNotExist(err) {
+		t.Errorf("uninstall left the unit: %v", err)
+	}
+}
