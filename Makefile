@@ -57,6 +57,31 @@ install: build ## install the binaries to PREFIX/bin (default ~/.local/bin) and 
 demo: build ## clone and push through the helpers against a local stand-in for AWS
 	$(GO) run ./internal/cmd/demo -bin bin
 
+# Package versions must start with a digit: v1.2.3 → 1.2.3, an untagged
+# checkout → 0.0.0+git<commit>.
+PKG_VERSION ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || echo 0.0.0+git$$(git rev-parse --short HEAD 2>/dev/null || echo unknown))
+ARCH        ?= $(shell $(GO) env GOARCH)
+DIST        := dist
+
+.PHONY: package
+package: $(TOOLS)/nfpm ## build the .deb and .rpm into dist/ (ARCH=amd64|arm64)
+	rm -rf $(DIST)/linux_$(ARCH) $(DIST)/completions $(DIST)/man
+	GOOS=linux GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(DIST)/linux_$(ARCH)/ ./cmd/...
+	mkdir -p $(DIST)/completions
+	$(GO) run -tags $(TAGS) ./cmd/codecommitd completion bash > $(DIST)/completions/codecommitd.bash
+	$(GO) run -tags $(TAGS) ./cmd/codecommitd completion zsh > $(DIST)/completions/_codecommitd
+	$(GO) run -tags $(TAGS) ./cmd/codecommitd completion fish > $(DIST)/completions/codecommitd.fish
+	$(GO) run -tags $(TAGS) ./cmd/codecommitd man $(DIST)/man
+	gzip -9nf $(DIST)/man/*.1
+	for f in deb rpm; do VERSION='$(PKG_VERSION)' ARCH=$(ARCH) DIST=$(DIST) $(TOOLS)/nfpm package -f packaging/nfpm.yaml -p $$f -t $(DIST)/ || exit 1; done
+	ls -l $(DIST)/*.deb $(DIST)/*.rpm
+
+.PHONY: cross
+cross: ## cross-build every binary for linux, darwin and windows on amd64 and arm64
+	for os in linux darwin windows; do for arch in amd64 arm64; do \
+	  echo "$$os/$$arch"; GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(DIST)/cross/$${os}_$$arch/ ./cmd/... || exit 1; \
+	done; done
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf bin dist
