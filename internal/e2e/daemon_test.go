@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -300,5 +301,47 @@ func TestDoctor(t *testing.T) {
 	out, _, err = e.Run(ctx(t), "", "codecommitd", "doctor")
 	if err == nil || !regexp.MustCompile(`(?m)^FAIL  profile ops: .*source_profile gone`).MatchString(out) {
 		t.Errorf("doctor with a broken profile: %v\n%s", err, out)
+	}
+}
+
+func TestSIGHUPRereadsConfigAndDaemonIsHardened(t *testing.T) {
+	e, _ := roleEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+	// An edit the daemon cannot see by itself: same size, same mtime, same
+	// inode (written in place). SIGHUP makes it read the files again.
+	path := filepath.Join(e.Home, ".aws", "config")
+	fi, _ := os.Stat(path)
+	old, _ := os.ReadFile(path)
+	f, _ := os.OpenFile(path, os.O_WRONLY, 0)
+	f.WriteAt([]byte(strings.Replace(string(old), "region = us-east-1", "region = xx-east-9", 1)), 0)
+	f.Close()
+	os.Chtimes(path, fi.ModTime(), fi.ModTime())
+	_, stderr, _ := e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
+	if strings.Contains(stderr, "xx-east-9") {
+		t.Skip("the file system reported the in-place edit; nothing left for SIGHUP to prove")
+	}
+	syscall.Kill(e.DaemonPID(), syscall.SIGHUP)
+	// The daemon logs once it has flushed; wait for that line.
+	for c := ctx(t); !strings.Contains(e.DaemonLog(), "SIGHUP"); runtime.Gosched() {
+		if c.Err() != nil {
+			t.Fatal("the daemon never logged the SIGHUP")
+		}
+	}
+	_, stderr, _ = e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
+	if !strings.Contains(stderr, "warning: region xx-east-9") {
+		t.Errorf("after SIGHUP the daemon still uses the old config:\n%s", stderr)
+	}
+
+	// Hardening: no core files, private umask.
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.DaemonPID()))
+	limits, _ := os.ReadFile(fmt.Sprintf("/proc/%d/limits", e.DaemonPID()))
+	if !regexp.MustCompile(`Max core file size\s+0\s+0`).Match(limits) {
+		t.Errorf("core files are not disabled:\n%s", limits)
+	}
+	if m := regexp.MustCompile(`Umask:\s+(\d+)`).FindSubmatch(status); m != nil && string(m[1]) != "0077" {
+		t.Errorf("daemon umask = %s, want 0077", m[1])
 	}
 }

@@ -31,15 +31,20 @@ func staticEnv(t *testing.T) (*testenv.Env, fakests.Identity) {
 // lists the remote, which covers every git operation a helper serves.
 func roundTrip(t *testing.T, e *testenv.Env, url string) {
 	t.Helper()
-	git(t, e, "", "clone", "--quiet", url, "a")
-	git(t, e, "a", "commit", "--quiet", "--allow-empty", "-m", "from a")
-	git(t, e, "a", "push", "--quiet", "origin", "main")
-	git(t, e, "", "clone", "--quiet", url, "b")
-	git(t, e, "a", "commit", "--quiet", "--allow-empty", "-m", "second")
-	git(t, e, "a", "push", "--quiet", "origin", "main")
-	git(t, e, "b", "fetch", "--quiet", "origin")
-	head := strings.TrimSpace(git(t, e, "a", "rev-parse", "HEAD"))
-	if got := strings.TrimSpace(git(t, e, "b", "rev-parse", "origin/main")); got != head {
+	dir, err := os.MkdirTemp(e.Dir, "rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(filepath.Base(dir), "a"), filepath.Join(filepath.Base(dir), "b")
+	git(t, e, "", "clone", "--quiet", url, a)
+	git(t, e, a, "commit", "--quiet", "--allow-empty", "-m", "from a")
+	git(t, e, a, "push", "--quiet", "origin", "main")
+	git(t, e, "", "clone", "--quiet", url, b)
+	git(t, e, a, "commit", "--quiet", "--allow-empty", "-m", "second")
+	git(t, e, a, "push", "--quiet", "origin", "main")
+	git(t, e, b, "fetch", "--quiet", "origin")
+	head := strings.TrimSpace(git(t, e, a, "rev-parse", "HEAD"))
+	if got := strings.TrimSpace(git(t, e, b, "rev-parse", "origin/main")); got != head {
 		t.Fatalf("fetched origin/main = %s, want %s", got, head)
 	}
 	out := git(t, e, "", "ls-remote", url)
@@ -124,7 +129,7 @@ region = us-east-1
 		assertLifetime(t, issued, 3600)
 	})
 	t.Run("chained", func(t *testing.T) {
-		git(t, e, "", "ls-remote", "codecommit://dev@repo")
+		roundTrip(t, e, "codecommit://dev@repo")
 		issued := lastIssued(e, "Dev")
 		if issued.RoleSessionName != "custom-session" {
 			t.Errorf("role session name = %q, want the profile's custom-session", issued.RoleSessionName)
@@ -136,7 +141,7 @@ region = us-east-1
 		}
 	})
 	t.Run("web identity", func(t *testing.T) {
-		git(t, e, "", "ls-remote", "codecommit://web@repo")
+		roundTrip(t, e, "codecommit://web@repo")
 		if n := e.STS.Calls("AssumeRoleWithWebIdentity"); n != 1 {
 			t.Errorf("AssumeRoleWithWebIdentity calls = %d, want 1", n)
 		}
