@@ -6,7 +6,8 @@ GO       ?= go
 RACE     ?= -race
 TOOLS    := bin/tools
 # grpcnotrace keeps golang.org/x/net/trace (and html/template) out of the
-# binaries: less to initialise on every git call.
+# binaries: less to initialise on every git call. CGO_ENABLED=0 makes them
+# static: no dynamic loader or libc to map on every start.
 TAGS     := grpcnotrace
 LDFLAGS  := -s -w -X github.com/codecommitd/codecommitd/internal/version.Version=$(VERSION)
 BINARIES := codecommitd git-remote-codecommit git-credential-codecommit
@@ -19,7 +20,7 @@ help: ## show this help
 
 .PHONY: build
 build: ## build the binaries into bin/
-	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 .PHONY: test
 test: ## run every test (with the race detector; RACE= to turn it off)
@@ -71,7 +72,7 @@ package: $(TOOLS)/nfpm ## build the .deb and .rpm into dist/ (ARCH=amd64|arm64)
 	$(GO) run -tags $(TAGS) ./cmd/codecommitd completion bash > $(DIST)/completions/codecommitd.bash
 	$(GO) run -tags $(TAGS) ./cmd/codecommitd completion zsh > $(DIST)/completions/_codecommitd
 	$(GO) run -tags $(TAGS) ./cmd/codecommitd completion fish > $(DIST)/completions/codecommitd.fish
-	$(GO) run -tags $(TAGS) ./cmd/codecommitd man $(DIST)/man
+	$(GO) run -tags $(TAGS) -ldflags '$(LDFLAGS)' ./internal/cmd/gendocs $(DIST)/man
 	gzip -9nf $(DIST)/man/*.1
 	for f in deb rpm; do VERSION='$(PKG_VERSION)' ARCH=$(ARCH) DIST=$(DIST) $(TOOLS)/nfpm package -f packaging/nfpm.yaml -p $$f -t $(DIST)/ || exit 1; done
 	ls -l $(DIST)/*.deb $(DIST)/*.rpm

@@ -53,7 +53,6 @@ and git-credential-codecommit over a private Unix socket.`,
 		newForgetCommand(g),
 		newOneshotCommand(g),
 		newDoctorCommand(g),
-		newManCommand(),
 	)
 	root.AddCommand(newServiceCommands()...)
 	return root

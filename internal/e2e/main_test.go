@@ -39,8 +39,10 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/...")
+	// Built as make build does: static, without x/net/trace.
+	cmd := exec.Command("go", "build", "-tags", "grpcnotrace", "-o", dir+string(filepath.Separator), "./cmd/...")
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Printf("e2e: building binaries: %v\n%s", err, out)
 		return 1

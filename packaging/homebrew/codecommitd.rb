@@ -16,7 +16,7 @@ class Codecommitd < Formula
       system "go", "build", *std_go_args(output: bin/name, ldflags: ldflags), "-tags", "grpcnotrace", "./cmd/#{name}"
     end
     generate_completions_from_executable(bin/"codecommitd", "completion")
-    system bin/"codecommitd", "man", buildpath/"man"
+    system "go", "run", "-tags", "grpcnotrace", "./internal/cmd/gendocs", buildpath/"man"
     man1.install Dir[buildpath/"man/*.1"]
   end
 
