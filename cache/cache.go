@@ -135,8 +135,13 @@ func (s *Store) open(timeout time.Duration) (_ *bbolt.DB, err error) {
 		return nil, err
 	}
 	err = db.View(func(tx *bbolt.Tx) error {
+		// Drain every error: the checker goroutine blocks until read.
+		var errs []error
 		for cerr := range tx.Check() {
-			return fmt.Errorf("corrupt database: %w", cerr)
+			errs = append(errs, cerr)
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("corrupt database: %w", errors.Join(errs...))
 		}
 		return nil
 	})
@@ -217,9 +222,10 @@ func (s *Store) decodeRecord(key, sealed []byte) (record, error) {
 	return r, nil
 }
 
-// Load returns the unexpired credentials stored under key. A record that
-// is missing, expired or does not open is a miss.
-func (s *Store) Load(key string) (sigv4.Credentials, bool) {
+// Load returns the unexpired credentials stored under key and the profile
+// they belong to. A record that is missing, expired or does not open is a
+// miss.
+func (s *Store) Load(key string) (sigv4.Credentials, string, bool) {
 	var r record
 	var ok bool
 	err := s.db.View(func(tx *bbolt.Tx) error {
@@ -240,10 +246,41 @@ func (s *Store) Load(key string) (sigv4.Credentials, bool) {
 		return nil
 	})
 	if err != nil || !ok {
-		return sigv4.Credentials{}, false
+		return sigv4.Credentials{}, "", false
 	}
 	return sigv4.Credentials{AccessKeyID: r.AccessKeyID, SecretAccessKey: r.SecretAccessKey,
-		SessionToken: r.SessionToken, Expires: r.Expires, Source: r.Source}, true
+		SessionToken: r.SessionToken, Expires: r.Expires, Source: r.Source}, r.Profile, true
+}
+
+// DeleteProfile removes the records of profile, or all records when all is
+// set, and returns their keys. Records that do not open go too: they serve
+// no one.
+func (s *Store) DeleteProfile(profile string, all bool) ([]string, error) {
+	var gone []string
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCredentials)
+		if b == nil {
+			return nil
+		}
+		var keys [][]byte
+		if err := b.ForEach(func(k, v []byte) error {
+			r, err := s.decodeRecord(k, v)
+			if all || err != nil || r.Profile == profile {
+				keys = append(keys, append([]byte(nil), k...))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			gone = append(gone, string(k))
+		}
+		return nil
+	})
+	return gone, err
 }
 
 // Save stores temporary credentials under key. It refuses long-term keys

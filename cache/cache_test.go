@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -60,16 +62,16 @@ func TestRoundTrip(t *testing.T) {
 	s.Close()
 	s = open(t, path, key, nil)
 	defer s.Close()
-	if got, ok := s.Load("k1"); !ok || got != creds("1") {
-		t.Fatalf("Load(k1) = %v, %v", got, ok)
+	if got, profile, ok := s.Load("k1"); !ok || got != creds("1") || profile != "dev" {
+		t.Fatalf("Load(k1) = %v, %q, %v", got, profile, ok)
 	}
-	if _, ok := s.Load("nope"); ok {
+	if _, _, ok := s.Load("nope"); ok {
 		t.Fatal("Load(nope) hit")
 	}
 	if err := s.Delete("k2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.Load("k2"); ok {
+	if _, _, ok := s.Load("k2"); ok {
 		t.Fatal("deleted key still loads")
 	}
 	for _, p := range []string{path, filepath.Dir(path)} {
@@ -102,7 +104,7 @@ func TestExpiredArePrunedAndMissed(t *testing.T) {
 	old.Expires = t0.Add(-time.Minute)
 	s.Save("old", "p", old)
 	s.Save("new", "p", creds("new"))
-	if _, ok := s.Load("old"); ok {
+	if _, _, ok := s.Load("old"); ok {
 		t.Fatal("expired record loaded")
 	}
 	s.Close()
@@ -143,10 +145,10 @@ func TestSwappedRecordsDoNotOpen(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := s.Load("bob"); ok {
+	if got, _, ok := s.Load("bob"); ok {
 		t.Fatalf("swapped record opened under another key: %v", got)
 	}
-	if _, ok := s.Load("alice"); !ok {
+	if _, _, ok := s.Load("alice"); !ok {
 		t.Fatal("the original record no longer opens")
 	}
 	s.Close()
@@ -220,7 +222,7 @@ func TestUnreadableFilesAreMovedAside(t *testing.T) {
 			if err := s.Save("k", "p", creds("new")); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := s.Load("k"); !ok {
+			if _, _, ok := s.Load("k"); !ok {
 				t.Fatal("the replacement cache does not store")
 			}
 		})
@@ -273,7 +275,7 @@ func TestMigrationFromV0(t *testing.T) {
 	var log logRecorder
 	s := open(t, path, key, &log)
 	defer s.Close()
-	got, ok := s.Load("fixture-key")
+	got, _, ok := s.Load("fixture-key")
 	if !ok || got.AccessKeyID != "ASIAFIXTURE" || got.SessionToken != "fixture-token" {
 		t.Fatalf("migrated record = %v, %v", got, ok)
 	}
@@ -337,4 +339,36 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("decoded %+v from key %q and %x", r, key, sealed)
 		}
 	})
+}
+
+// TestCorruptPageInsideTheTree spoils a page in the middle of the file,
+// which only bbolt's consistency check (or a panic while reading) finds.
+func TestCorruptPageInsideTheTree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	key := testKey(t)
+	s := open(t, path, key, nil)
+	for i := range 400 {
+		s.Save(fmt.Sprintf("key-%04d-%s", i, strings.Repeat("x", 40)), "p", creds(fmt.Sprint(i)))
+	}
+	s.Close()
+	fi, _ := os.Stat(path)
+	page := int64(os.Getpagesize())
+	if fi.Size() < 8*page {
+		t.Fatalf("file too small to have inner pages: %d", fi.Size())
+	}
+	f, _ := os.OpenFile(path, os.O_RDWR, 0)
+	junk := bytes.Repeat([]byte{0xA5}, int(page))
+	f.WriteAt(junk, 4*page) // not the meta pages (0, 1)
+	f.WriteAt(junk, fi.Size()-2*page)
+	f.Close()
+	before := runtime.NumGoroutine()
+	var log logRecorder
+	s = open(t, path, key, &log)
+	defer s.Close()
+	if n, _ := s.Len(); n != 0 || len(asideFiles(path)) != 1 {
+		t.Errorf("corrupt inner pages: %d records, aside %v; want a fresh cache and the old one aside", n, asideFiles(path))
+	}
+	if runtime.NumGoroutine() > before+1 {
+		t.Errorf("goroutines: %d before, %d after (the consistency checker leaked)", before, runtime.NumGoroutine())
+	}
 }

@@ -2,11 +2,13 @@ package client
 
 import (
 	"context"
+	"path/filepath"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -21,8 +23,13 @@ var _ broker.Broker = (*Client)(nil)
 
 // Dial returns a Client for the daemon on socket. It does not connect until
 // the first call; a call to a daemon that is not there fails at once with
-// an error wrapping broker.ErrUnavailable.
+// an error wrapping broker.ErrUnavailable. It refuses a socket whose folder
+// is not this user's own and private: whoever listens there could be
+// someone else, and requests carry environment credentials and MFA codes.
 func Dial(socket string) (*Client, error) {
+	if err := sockpath.CheckPrivate(filepath.Dir(socket)); err != nil && !sockpath.IsNotExist(err) {
+		return nil, &broker.Error{Kind: broker.ErrUnavailable, Msg: err.Error()}
+	}
 	conn, err := grpc.NewClient("unix://"+socket,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		// The socket is local: skip the proxy and DNS machinery.

@@ -41,12 +41,16 @@ type FetchFunc func(ctx context.Context) (sigv4.Credentials, error)
 // Store persists credentials between daemon runs. Implementations must
 // never keep long-term keys; the Manager only offers them temporary ones.
 type Store interface {
-	// Load returns the stored credentials of key, if any are unexpired.
-	Load(key string) (sigv4.Credentials, bool)
+	// Load returns the stored credentials of key, if any are unexpired,
+	// and the profile they belong to.
+	Load(key string) (c sigv4.Credentials, profile string, ok bool)
 	// Save stores credentials for key, which belongs to profile.
 	Save(key, profile string, c sigv4.Credentials) error
 	// Delete removes key.
 	Delete(key string) error
+	// DeleteProfile removes every key of profile, or every key when all
+	// is set, and returns the keys it removed.
+	DeleteProfile(profile string, all bool) ([]string, error)
 }
 
 // Manager keeps one entry of credentials per resolved-profile key: it
@@ -82,13 +86,14 @@ type entry struct {
 	interactive bool
 	fetch       FetchFunc
 
-	creds     sigv4.Credentials
-	refreshAt time.Time
-	retryAt   time.Time
-	failures  int
-	lastErr   string
-	requests  int64
-	lastUsed  time.Time
+	creds      sigv4.Credentials
+	refreshAt  time.Time
+	retryAt    time.Time
+	failures   int
+	lastErr    string
+	requests   int64
+	lastUsed   time.Time
+	refreshing bool // a background refresh is under way
 }
 
 // CheckAndSetDefaults fills in defaults.
@@ -138,15 +143,27 @@ func (m *Manager) Get(ctx context.Context, spec Spec) (sigv4.Credentials, error)
 	e.requests++
 	e.lastUsed = now
 	c := e.creds
-	due := !e.interactive && !now.Before(e.refreshAt) && !now.Before(e.retryAt)
+	fetch := e.fetch
+	if e.interactive && spec.Fetch != nil {
+		fetch = spec.Fetch // an MFA session's fetch carries this caller's code
+	}
+	background := Usable(c, now) && !e.interactive && !e.refreshing && !now.Before(e.refreshAt) && !now.Before(e.retryAt)
+	if background {
+		e.refreshing = true
+	}
 	m.mu.Unlock()
 	if Usable(c, now) {
-		if due {
-			go m.refresh(m.Context, e) //nolint:errcheck // outcome is recorded on the entry
+		if background {
+			go func() {
+				m.refresh(m.Context, e, fetch) //nolint:errcheck // outcome is recorded on the entry
+				m.mu.Lock()
+				e.refreshing = false
+				m.mu.Unlock()
+			}()
 		}
 		return c, nil
 	}
-	return m.refresh(ctx, e)
+	return m.refresh(ctx, e, fetch)
 }
 
 // Peek returns the credentials of key if it has usable ones, without
@@ -164,20 +181,23 @@ func (m *Manager) Peek(key string) (sigv4.Credentials, bool) {
 	return e.creds, Usable(e.creds, now)
 }
 
+// Restored entries come back with their profile; their fetch, source and
+// kind arrive with the first Get (see entryLocked).
+
 // restoreLocked makes an entry for key from the Store's usable
 // credentials, or returns nil. Its fetch comes with the first Get.
 func (m *Manager) restoreLocked(key string, now time.Time) *entry {
 	if m.Store == nil {
 		return nil
 	}
-	c, ok := m.Store.Load(key)
+	c, profile, ok := m.Store.Load(key)
 	if !ok || !Usable(c, now) {
 		return nil
 	}
 	if m.entries == nil {
 		m.entries = make(map[string]*entry)
 	}
-	e := &entry{key: key, creds: c, refreshAt: m.refreshTime(c, now)}
+	e := &entry{key: key, profile: profile, creds: c, refreshAt: m.refreshTime(c, now)}
 	m.entries[key] = e
 	return e
 }
@@ -194,28 +214,39 @@ func (m *Manager) entryLocked(spec Spec) *entry {
 		}
 		m.entries[spec.Key] = e
 	}
-	if e.fetch == nil || (spec.Interactive && spec.Fetch != nil) {
-		// A restored entry gets its fetch now; an MFA session takes
-		// each caller's fetch, which carries that caller's code.
-		e.fetch = spec.Fetch
-		e.profile, e.source, e.interactive = spec.Profile, spec.Source, spec.Interactive
+	if e.fetch == nil {
+		// New, or restored from the store: it learns how to refresh.
+		e.fetch, e.source, e.interactive = spec.Fetch, spec.Source, spec.Interactive
+		if spec.Profile != "" {
+			e.profile = spec.Profile
+		}
 	}
 	return e
 }
 
-// refresh runs e's fetch once for all concurrent callers; ctx bounds only
-// this caller's wait.
-func (m *Manager) refresh(ctx context.Context, e *entry) (sigv4.Credentials, error) {
+// refresh runs fetch once for all concurrent callers of e's key; ctx
+// bounds only this caller's wait. An entry forgotten meanwhile stays
+// forgotten: the result is neither kept nor saved.
+func (m *Manager) refresh(ctx context.Context, e *entry, fetch FetchFunc) (sigv4.Credentials, error) {
+	m.mu.Lock()
+	profile := e.profile
+	m.mu.Unlock()
 	ch := m.flights.DoChan(e.key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(m.Context, RefreshTimeout)
 		defer cancel()
-		c, err := e.fetch(fctx)
+		c, err := fetch(fctx)
 		now := m.Clock.Now()
 		if err == nil {
-			err = checkArrived(c, now, e)
+			err = checkArrived(c, now, profile)
 		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
+		if m.entries[e.key] != e {
+			if err != nil {
+				return nil, err
+			}
+			return c, nil // forgotten while fetching: serve this caller, keep nothing
+		}
 		if err != nil {
 			e.failures++
 			e.lastErr = err.Error()
@@ -248,20 +279,20 @@ func (m *Manager) refresh(ctx context.Context, e *entry) (sigv4.Credentials, err
 }
 
 // checkArrived rejects credentials that cannot be handed out.
-func checkArrived(c sigv4.Credentials, now time.Time, e *entry) error {
+func checkArrived(c sigv4.Credentials, now time.Time, profile string) error {
 	switch {
 	case !c.HasKeys():
-		return broker.Errorf(broker.ErrNoCredentials, e.profile, fmt.Sprintf("the credential source of profile %s returned no keys", e.profile))
+		return broker.Errorf(broker.ErrNoCredentials, profile, fmt.Sprintf("the credential source of profile %s returned no keys", profile))
 	case c.Expires.IsZero():
 		return nil
 	case !now.Before(c.Expires):
-		return broker.Errorf(broker.ErrSourceFailed, e.profile, fmt.Sprintf(
+		return broker.Errorf(broker.ErrSourceFailed, profile, fmt.Sprintf(
 			"the credential source of profile %s returned credentials that had already expired (at %s); check the source and this machine's clock",
-			e.profile, c.Expires.UTC().Format(time.RFC3339)))
+			profile, c.Expires.UTC().Format(time.RFC3339)))
 	case c.Expires.Sub(now) < MinRemaining:
-		return broker.Errorf(broker.ErrSourceFailed, e.profile, fmt.Sprintf(
+		return broker.Errorf(broker.ErrSourceFailed, profile, fmt.Sprintf(
 			"the credential source of profile %s returned credentials that expire in %s, less than the %s a signed password needs; make the source issue longer-lived credentials",
-			e.profile, c.Expires.Sub(now).Round(time.Second), MinRemaining))
+			profile, c.Expires.Sub(now).Round(time.Second), MinRemaining))
 	}
 	return nil
 }
@@ -289,27 +320,40 @@ func (m *Manager) backoff(failures int) time.Duration {
 	return d/2 + m.Jitter(d)
 }
 
-// RefreshDue refreshes, in the background of the caller, every entry used
-// within WarmFor whose refresh time or retry time has come, and returns how
-// many refreshes it started. Expired entries nobody uses are dropped.
+// RefreshDue refreshes every entry used within WarmFor whose refresh time
+// or retry time has come, waits for those refreshes, and returns how many it
+// ran. Entries unused for longer than WarmFor leave memory (MFA sessions
+// once they expire too): idle credentials are not kept warm forever, and
+// what the store holds comes back on the next use.
 func (m *Manager) RefreshDue(ctx context.Context) int {
 	now := m.Clock.Now()
-	var due []*entry
+	type job struct {
+		e     *entry
+		fetch FetchFunc
+	}
+	var due []job
 	m.mu.Lock()
 	for k, e := range m.entries {
-		if now.Sub(e.lastUsed) > m.WarmFor && !Usable(e.creds, now) && !e.interactive {
+		idle := now.Sub(e.lastUsed) > m.WarmFor
+		if idle && (!e.interactive || !Usable(e.creds, now)) {
 			delete(m.entries, k)
 			continue
 		}
-		if e.interactive || now.Sub(e.lastUsed) > m.WarmFor || now.Before(e.refreshAt) || now.Before(e.retryAt) {
+		if e.interactive || idle || e.refreshing || e.fetch == nil || now.Before(e.refreshAt) || now.Before(e.retryAt) {
 			continue
 		}
-		due = append(due, e)
+		e.refreshing = true
+		due = append(due, job{e, e.fetch})
 	}
 	m.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, e := range due {
-		wg.Go(func() { m.refresh(ctx, e) }) //nolint:errcheck // recorded on the entry
+	for _, j := range due {
+		wg.Go(func() {
+			m.refresh(ctx, j.e, j.fetch) //nolint:errcheck // recorded on the entry
+			m.mu.Lock()
+			j.e.refreshing = false
+			m.mu.Unlock()
+		})
 	}
 	wg.Wait()
 	return len(due)
@@ -337,26 +381,34 @@ func (m *Manager) NextDue() time.Time {
 }
 
 // Forget drops the entries of profile (every entry when all is set) from
-// memory and the store, and returns how many it dropped.
-func (m *Manager) Forget(profile string, all bool) int {
+// memory and the store, including stored ones not loaded yet, and returns
+// how many distinct entries it dropped.
+func (m *Manager) Forget(profile string, all bool) (int, error) {
+	gone := map[string]bool{}
 	m.mu.Lock()
-	var keys []string
 	for k, e := range m.entries {
 		if all || e.profile == profile {
-			keys = append(keys, k)
+			gone[k] = true
 			delete(m.entries, k)
 		}
 	}
 	m.mu.Unlock()
-	for _, k := range keys {
+	for k := range gone {
 		m.flights.Forget(k)
-		if m.Store != nil {
-			if err := m.Store.Delete(k); err != nil {
-				m.Log.Warn("cannot delete persisted credentials", "key", short(k), "error", err)
-			}
+	}
+	if m.Store == nil {
+		return len(gone), nil
+	}
+	stored, err := m.Store.DeleteProfile(profile, all)
+	for _, k := range stored {
+		gone[k] = true
+	}
+	for k := range gone { // entries saved under an older profile name
+		if derr := m.Store.Delete(k); derr != nil && err == nil {
+			err = derr
 		}
 	}
-	return len(keys)
+	return len(gone), err
 }
 
 // Statuses describes every entry, most recently used first.

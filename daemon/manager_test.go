@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -273,10 +274,10 @@ func TestForgetAndStatus(t *testing.T) {
 	if len(st) != 3 || st[0].Requests != 1 || st[0].AccessKeyID != "ASIA****" || st[0].Expires.IsZero() {
 		t.Fatalf("statuses = %+v", st)
 	}
-	if n := m.Forget("dev", false); n != 2 {
+	if n, _ := m.Forget("dev", false); n != 2 {
 		t.Fatalf("Forget(dev) = %d, want 2", n)
 	}
-	if n := m.Forget("", true); n != 1 {
+	if n, _ := m.Forget("", true); n != 1 {
 		t.Fatalf("Forget(all) = %d, want 1", n)
 	}
 	if _, ok := m.Peek("c"); ok {
@@ -300,5 +301,111 @@ func TestBackoffGrowsAndIsBounded(t *testing.T) {
 	}
 	if prev < MaxBackoff {
 		t.Fatalf("backoff never reached MaxBackoff: %v", prev)
+	}
+}
+
+func TestForgetDuringRefreshStaysForgotten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &memStore{m: map[string]stored{}}
+		m, _, src := newManager(t)
+		m.Store = store
+		src.gate = make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			_, err := m.Get(context.Background(), spec(src))
+			done <- err
+		}()
+		synctest.Wait() // the fetch is under way
+		if n, _ := m.Forget("p", false); n != 1 {
+			t.Fatalf("Forget = %d, want 1", n)
+		}
+		close(src.gate)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.Peek("k"); ok {
+			t.Fatal("credentials fetched for a forgotten entry were kept")
+		}
+		if len(store.m) != 0 {
+			t.Fatalf("credentials fetched for a forgotten entry were saved: %v", store.m)
+		}
+	})
+}
+
+func TestForgetReachesStoredEntriesNotInMemory(t *testing.T) {
+	store := &memStore{m: map[string]stored{}}
+	m, _, src := newManager(t)
+	m.Store = store
+	m.Get(context.Background(), Spec{Key: "a", Profile: "dev", Fetch: src.fetch})
+	m.Get(context.Background(), Spec{Key: "b", Profile: "prod", Fetch: src.fetch})
+	// A restarted daemon has nothing in memory yet.
+	m2, _, _ := newManager(t)
+	m2.Store = store
+	if n, err := m2.Forget("dev", false); n != 1 || err != nil {
+		t.Fatalf("Forget(dev) after restart = %d, %v; want 1", n, err)
+	}
+	if _, ok := m2.Peek("a"); ok {
+		t.Fatal("forgotten credentials still served after a restart")
+	}
+	if _, ok := m2.Peek("b"); !ok {
+		t.Fatal("another profile's credentials were forgotten")
+	}
+	if c, _, _ := store.Load("b"); c.AccessKeyID == "" {
+		t.Fatal("the store lost prod")
+	}
+	// Restored entries keep their profile, so forget finds them in memory.
+	if n, _ := m2.Forget("prod", false); n != 1 {
+		t.Fatalf("Forget(prod) of a restored entry = %d, want 1", n)
+	}
+}
+
+func TestDueRefreshStartsOneGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, clock, src := newManager(t)
+		ctx := context.Background()
+		m.Get(ctx, spec(src))
+		src.gate = make(chan struct{})
+		clock.Advance(46 * time.Minute) // due
+		before := runtime.NumGoroutine()
+		for range 200 {
+			if _, err := m.Get(ctx, spec(src)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if extra := runtime.NumGoroutine() - before; extra > 3 {
+			t.Fatalf("%d goroutines wait on one background refresh, want about 1", extra)
+		}
+		close(src.gate)
+		synctest.Wait()
+		if src.calls.Load() != 2 {
+			t.Fatalf("fetches = %d, want 2", src.calls.Load())
+		}
+	})
+}
+
+func TestConcurrentInteractiveGets(t *testing.T) {
+	m, _, _ := newManager(t)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		src := &source{clock: m.Clock, life: time.Hour}
+		wg.Go(func() {
+			spec := Spec{Key: "mfa", Profile: fmt.Sprint("p", i), Interactive: true, Fetch: src.fetch}
+			if _, err := m.Get(context.Background(), spec); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestIdleEntriesLeaveMemory(t *testing.T) {
+	m, clock, _ := newManager(t)
+	static := &source{clock: clock} // no expiry: always "usable"
+	m.Get(context.Background(), Spec{Key: "static", Profile: "s", Fetch: static.fetch})
+	clock.Advance(m.WarmFor + time.Minute)
+	m.RefreshDue(context.Background())
+	if len(m.Statuses()) != 0 {
+		t.Fatalf("an idle entry stayed in memory: %+v", m.Statuses())
 	}
 }

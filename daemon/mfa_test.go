@@ -88,17 +88,35 @@ func TestMFAWaitersLearnOfAWrongCodeAndGiveUpInTime(t *testing.T) {
 	})
 }
 
-type memStore struct{ m map[string]sigv4.Credentials }
+type stored struct {
+	c       sigv4.Credentials
+	profile string
+}
 
-func (s *memStore) Load(k string) (sigv4.Credentials, bool) { c, ok := s.m[k]; return c, ok }
-func (s *memStore) Save(k, _ string, c sigv4.Credentials) error {
-	s.m[k] = c
+type memStore struct{ m map[string]stored }
+
+func (s *memStore) Load(k string) (sigv4.Credentials, string, bool) {
+	v, ok := s.m[k]
+	return v.c, v.profile, ok
+}
+func (s *memStore) Save(k, p string, c sigv4.Credentials) error {
+	s.m[k] = stored{c, p}
 	return nil
 }
 func (s *memStore) Delete(k string) error { delete(s.m, k); return nil }
+func (s *memStore) DeleteProfile(p string, all bool) ([]string, error) {
+	var gone []string
+	for k, v := range s.m {
+		if all || v.profile == p {
+			gone = append(gone, k)
+			delete(s.m, k)
+		}
+	}
+	return gone, nil
+}
 
 func TestManagerRestoresFromStore(t *testing.T) {
-	store := &memStore{m: map[string]sigv4.Credentials{}}
+	store := &memStore{m: map[string]stored{}}
 	m, _, src := newManager(t)
 	m.Store = store
 	if _, err := m.Get(context.Background(), spec(src)); err != nil {

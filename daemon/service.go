@@ -217,7 +217,10 @@ func (svc *Service) Forget(ctx context.Context, profile string, all bool) (int, 
 	if !all && profile == "" {
 		return 0, broker.Errorf(broker.ErrInvalidRequest, "", "name a profile to forget, or ask to forget all")
 	}
-	n := svc.Manager.Forget(profile, all)
+	n, err := svc.Manager.Forget(profile, all)
+	if err != nil {
+		return n, broker.Errorf(broker.ErrSourceFailed, profile, fmt.Sprintf("forgot %d entries, but the cache file could not be updated: %v", n, err))
+	}
 	svc.Resolver.Flush()
 	svc.Log.InfoContext(ctx, "forgot cached credentials", "profile", profile, "all", all, "entries", n)
 	return n, nil

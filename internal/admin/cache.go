@@ -12,6 +12,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/cache"
 	"github.com/codecommitd/codecommitd/internal/paths"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
 
 // EnvKeyring set to "0" keeps the daemon away from the OS keyring.
@@ -32,12 +33,16 @@ func (f *cacheFlags) register(cmd *cobra.Command) {
 }
 
 // runtimeDir is where the fallback key file lives: a tmpfs on Linux
-// ($XDG_RUNTIME_DIR), else the socket's private folder.
+// ($XDG_RUNTIME_DIR), else the socket's folder if it is this user's own
+// and private, else nowhere.
 func runtimeDir(socket string) string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "codecommitd")
 	}
-	return filepath.Dir(socket)
+	if dir := filepath.Dir(socket); sockpath.CheckPrivate(dir) == nil {
+		return dir
+	}
+	return ""
 }
 
 // openCache opens the persistent cache the flags ask for. No cache (and no

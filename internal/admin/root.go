@@ -54,7 +54,7 @@ and git-credential-codecommit over a private Unix socket.`,
 		newOneshotCommand(g),
 		newDoctorCommand(g),
 	)
-	root.AddCommand(newServiceCommands()...)
+	root.AddCommand(newServiceCommands(g)...)
 	return root
 }
 

@@ -1,14 +1,20 @@
 package admin
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/paths"
 	"github.com/codecommitd/codecommitd/internal/svcmgr"
 )
@@ -35,7 +41,44 @@ func serviceConfig() (svcmgr.Config, error) {
 	return c, nil
 }
 
-func newServiceCommands() []*cobra.Command {
+// handOver stops a daemon that answers on socket (one git started) so the
+// service manager's daemon can take the socket; otherwise the service's
+// daemon would find it taken, exit, and be restarted in a loop.
+func handOver(ctx context.Context, socket string, out io.Writer) error {
+	c, err := client.Dial(socket)
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := c.Status(sctx)
+	if err != nil || st.PID <= 0 {
+		return nil // nobody answers
+	}
+	p, err := os.FindProcess(st.PID)
+	if err == nil {
+		if runtime.GOOS == "windows" {
+			err = p.Kill() // no SIGTERM there; the cache survives a kill
+		} else {
+			err = p.Signal(syscall.SIGTERM)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("a daemon (pid %d) holds %s and cannot be stopped: %w; stop it and try again", st.PID, socket, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if conn, err := net.Dial("unix", socket); err != nil {
+			fmt.Fprintf(out, "stopped the daemon git had started (pid %d); the service runs it from now on\n", st.PID)
+			return nil
+		} else {
+			conn.Close()
+		}
+	}
+	return fmt.Errorf("the daemon (pid %d) on %s did not stop within 10s", st.PID, socket)
+}
+
+func newServiceCommands(g *globals) []*cobra.Command {
 	var print bool
 	install := &cobra.Command{
 		Use:   "install",
@@ -66,6 +109,9 @@ daemon sees with codecommitd doctor.`,
 					return err
 				}
 			}
+			if err := handOver(cmd.Context(), g.socketPath(), cmd.OutOrStdout()); err != nil {
+				return err
+			}
 			return svcmgr.Install(c, cmd.OutOrStdout())
 		},
 	}
@@ -91,6 +137,11 @@ daemon sees with codecommitd doctor.`,
 				c, err := serviceConfig()
 				if err != nil {
 					return err
+				}
+				if action != "stop" {
+					if err := handOver(cmd.Context(), g.socketPath(), cmd.OutOrStdout()); err != nil {
+						return err
+					}
 				}
 				if err := svcmgr.Control(c, action); err != nil {
 					return fmt.Errorf("%s: %w (is it installed? codecommitd install)", action, err)

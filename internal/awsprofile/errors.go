@@ -35,7 +35,7 @@ func (r *Resolver) Classify(p *Profile, err error) error {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &pe):
-		return e(broker.ErrSourceFailed, "%s; run `%s` yourself to see why", pe.Error(), pe.Command)
+		return e(broker.ErrSourceFailed, "%s; run its credential_process (%s …) yourself to see why", pe.Error(), pe.Program)
 	case errors.As(err, &ssoErr), strings.Contains(msg, "UnauthorizedException"),
 		strings.Contains(msg, "InvalidGrantException"), strings.Contains(msg, "failed to read cached SSO token file"):
 		return e(broker.ErrSSOExpired, "the SSO session of profile %s has expired or was never started; run `aws sso login --profile %s`", name, name)

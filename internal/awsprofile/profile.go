@@ -100,6 +100,9 @@ type Resolver struct {
 	skew  skewRecorder
 }
 
+// maxCachedProfiles bounds the parsed-profile cache.
+const maxCachedProfiles = 256
+
 type cachedProfile struct {
 	stamps  []stamp
 	profile *Profile
@@ -152,7 +155,9 @@ func (r *Resolver) Resolve(ctx context.Context, urlProfile string, env map[strin
 		return nil, err
 	}
 	r.mu.Lock()
-	if r.cache == nil {
+	if r.cache == nil || len(r.cache) >= maxCachedProfiles {
+		// Keys hold the request's environment, credentials included:
+		// bounded, so rotating environments do not pile up.
 		r.cache = make(map[string]cachedProfile)
 	}
 	r.cache[ck] = cachedProfile{stamps, p}

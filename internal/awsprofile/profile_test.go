@@ -217,3 +217,40 @@ func TestSkewMessage(t *testing.T) {
 		t.Error("a warning for 1 minute")
 	}
 }
+
+func TestProcessErrorsLeakNothing(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755)
+		return p
+	}
+	for _, tt := range []struct {
+		name, body, want string
+	}{
+		{"bad expiration", `echo '{"Version":1,"AccessKeyId":"ASIALEAK","SecretAccessKey":"SECRETLEAK","SessionToken":"TOKENLEAK","Expiration":"2030-01-01 00:00:00"}'`, "not the credential_process JSON"},
+		{"exit with secrets on stderr", "echo 'debug: AWS_SECRET_ACCESS_KEY=SECRETLEAK' >&2; echo 'login expired, run sso-login' >&2; echo '{\"SessionToken\":\"TOKENLEAK\"}'; exit 4", "exit status 4"},
+		{"not json", `echo 'ASIALEAK SECRETLEAK'`, "not the credential_process JSON"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &processProvider{command: script(strings.ReplaceAll(tt.name, " ", "-"), tt.body) + " --token TOKENLEAK", profile: "dev", timeout: 10 * time.Second}
+			_, err := p.Retrieve(context.Background())
+			if err == nil {
+				t.Fatal("no error")
+			}
+			r := newResolver(t)
+			msg := r.Classify(&Profile{Name: "dev"}, err).Error()
+			for _, leak := range []string{"ASIALEAK", "SECRETLEAK", "TOKENLEAK"} {
+				if strings.Contains(msg, leak) {
+					t.Errorf("the error leaks %s: %s", leak, msg)
+				}
+			}
+			if !strings.Contains(msg, tt.want) || !strings.Contains(msg, "profile dev") {
+				t.Errorf("error = %s, want it to say %q", msg, tt.want)
+			}
+			if tt.name == "exit with secrets on stderr" && !strings.Contains(msg, "login expired, run sso-login") {
+				t.Errorf("the harmless stderr line was dropped: %s", msg)
+			}
+		})
+	}
+}

@@ -244,23 +244,48 @@ func (b *builder) process(c *config.SharedConfig) aws.CredentialsProvider {
 	return &processProvider{command: c.CredentialProcess, profile: c.Profile, timeout: b.r.ProcessTimeout}
 }
 
-// ProcessError reports a credential_process that failed, with its stderr.
+// ProcessError reports a credential_process that failed. It carries no
+// byte of the process's output (which holds credentials) and only those
+// lines of its stderr that name no credential.
 type ProcessError struct {
 	Profile string
-	Command string
-	Err     error
-	Stderr  string
+	// Program is the first word of the command, which is safe to show.
+	Program string
+	// Reason says what went wrong, in our words.
+	Reason string
+	// Stderr is the process's stderr, filtered by safeStderr.
+	Stderr string
 }
 
 func (e *ProcessError) Error() string {
-	msg := fmt.Sprintf("credential_process of profile %s failed: %v", e.Profile, e.Err)
-	if s := strings.TrimSpace(e.Stderr); s != "" {
-		msg += "; it said: " + oneLine(s, 300)
+	msg := fmt.Sprintf("credential_process of profile %s failed: %s", e.Profile, e.Reason)
+	if e.Stderr != "" {
+		msg += "; it said: " + e.Stderr
 	}
 	return msg
 }
 
-func (e *ProcessError) Unwrap() error { return e.Err }
+// secretWords mark stderr lines that may hold a credential.
+var secretWords = []string{"secret", "token", "password", "accesskey", "access_key", "credential"}
+
+// safeStderr keeps the lines of stderr that name no credential, on one
+// line, at most 300 bytes.
+func safeStderr(stderr string) string {
+	var keep []string
+	for _, line := range strings.Split(stderr, "\n") {
+		lower := strings.ToLower(line)
+		secret := false
+		for _, w := range secretWords {
+			if strings.Contains(lower, w) && (strings.Contains(lower, "=") || strings.Contains(lower, ":")) {
+				secret = true
+			}
+		}
+		if !secret && strings.TrimSpace(line) != "" {
+			keep = append(keep, strings.TrimSpace(line))
+		}
+	}
+	return oneLine(strings.Join(keep, " / "), 300)
+}
 
 type processProvider struct {
 	command, profile string
@@ -280,11 +305,20 @@ func (p *processProvider) Retrieve(ctx context.Context) (aws.Credentials, error)
 	}), func(o *processcreds.Options) { o.Timeout = p.timeout })
 	creds, err := prov.Retrieve(ctx)
 	if err != nil {
+		// The SDK's errors quote the process's output, credentials and
+		// all: none of their text goes further than here.
+		reason := "its output is not the credential_process JSON (Version 1, AccessKeyId, SecretAccessKey, optional SessionToken and RFC 3339 Expiration)"
 		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			err = fmt.Errorf("exit status %d", exitErr.ExitCode())
+		switch {
+		case errors.As(err, &exitErr):
+			reason = fmt.Sprintf("exit status %d", exitErr.ExitCode())
+		case errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out"):
+			reason = fmt.Sprintf("it did not finish within %s", p.timeout)
+		case errors.Is(err, exec.ErrNotFound):
+			reason = "the shell to run it was not found"
 		}
-		return creds, &ProcessError{Profile: p.profile, Command: p.command, Err: err, Stderr: stderr.String()}
+		program, _, _ := strings.Cut(strings.TrimSpace(p.command), " ")
+		return creds, &ProcessError{Profile: p.profile, Program: program, Reason: reason, Stderr: safeStderr(stderr.String())}
 	}
 	creds.Source = "ProcessProvider"
 	return creds, nil

@@ -93,9 +93,12 @@ func Run(ctx context.Context, cfg Config) error {
 	profile := fs.String("profile", "", "AWS profile")
 	region := fs.String("region", "", "AWS region")
 	showVersion := fs.Bool("version", false, "print the version")
-	// Set by git-remote-codecommit, which already said when the daemon
-	// was down: one note per git operation is enough.
+	// Both set by git-remote-codecommit: it already said when the daemon
+	// was down (one note per git operation is enough), and the profile is
+	// the one its URL meant (--profile, else AWS_PROFILE or default), never
+	// a codecommit.profile from git config.
 	quiet := fs.Bool("quiet-fallback", false, "do not note resolving without the daemon")
+	noConfig := fs.Bool("no-config-profile", false, "ignore git config codecommit.profile")
 	if err := fs.Parse(cfg.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			_, err = io.WriteString(cfg.Stdout, usage)
@@ -126,6 +129,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if *quiet {
 		cfg.fallbackNote = io.Discard
+	}
+	if *noConfig {
+		cfg.GitConfig = func(context.Context, string, string) (string, error) { return "", nil }
 	}
 	return get(ctx, cfg, req, *profile, *region)
 }

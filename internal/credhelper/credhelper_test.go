@@ -90,6 +90,12 @@ func TestGet(t *testing.T) {
 	if g := b.got; g.Profile != "gov" || g.Region != "us-gov-west-1" || g.Repository != "app" || g.Host != "git-codecommit-fips.us-gov-west-1.amazonaws.com" {
 		t.Errorf("request = %+v", g)
 	}
+	// For git-remote-codecommit the URL decides, never git config.
+	run(t, []string{"--no-config-profile", "get"}, req, nil,
+		map[string]string{"codecommit.profile https://git-codecommit-fips.us-gov-west-1.amazonaws.com/v1/repos/app": "gov"}, b)
+	if b.got.Profile != "" {
+		t.Errorf("--no-config-profile still read git config: %+v", b.got)
+	}
 	// --profile and --region win over git config and the host.
 	run(t, []string{"--profile", "p", "--region", "eu-west-1", "get"}, req, nil, nil, b)
 	if b.got.Profile != "p" || b.got.Region != "eu-west-1" {

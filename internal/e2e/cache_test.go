@@ -118,3 +118,23 @@ func assertNoSecretsOnDisk(t *testing.T, dir string, issued []fakests.Identity, 
 		t.Fatalf("only %d files checked under %s", checked, dir)
 	}
 }
+
+func TestForgetWithoutDaemonEditsTheCache(t *testing.T) {
+	e, _ := roleEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+	e.StopDaemon()
+	out, stderr, err := e.Run(ctx(t), "", "codecommitd", "forget", "dev")
+	if err != nil || !strings.Contains(out, "forgot 1") {
+		t.Fatalf("forget with the daemon down: %q %v %s", out, err, stderr)
+	}
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+	if n := e.STS.Calls("AssumeRole"); n != 2 {
+		t.Fatalf("AssumeRole calls = %d, want 2: the forgotten credentials came back from the cache", n)
+	}
+}

@@ -207,3 +207,16 @@ func TestOlderGit(t *testing.T) {
 		t.Errorf("opt-in mode: the spy saw no password in argv:\n%s", spy)
 	}
 }
+
+func TestRemoteHelperProfileIsNotGitConfigs(t *testing.T) {
+	e := twoProfileEnv(t)
+	// A global codecommit.profile is for plain https:// URLs; a
+	// codecommit:// URL without a profile means AWS_PROFILE, for both the
+	// endpoint and the password.
+	git(t, e, "", "config", "--global", "codecommit.profile", "ops")
+	e.Extra = []string{"AWS_PROFILE=dev"}
+	git(t, e, "", "ls-remote", "codecommit://app")
+	if p := principalFor(e, "app"); !strings.HasSuffix(p, ":user/alice") {
+		t.Errorf("signed by %q, want profile dev from AWS_PROFILE", p)
+	}
+}

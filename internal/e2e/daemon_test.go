@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -22,9 +23,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/testenv"
+	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
 // roleEnv is a world whose "dev" profile assumes a role from static keys.
@@ -143,6 +146,22 @@ func TestSocketOwnership(t *testing.T) {
 	git(t, e, "", "ls-remote", "codecommit://dev@repo")
 }
 
+// TestHelperRawStatus is not a test: TestOtherUserIsRefused runs the test
+// binary as another user to call the daemon directly, past the client's own
+// refusal to use a socket folder that is not its user's.
+func TestHelperRawStatus(t *testing.T) {
+	sock := os.Getenv("RAW_STATUS_SOCKET")
+	if sock == "" {
+		t.Skip("only runs as the child of TestOtherUserIsRefused")
+	}
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = codecommitdv1.NewBrokerServiceClient(conn).GetStatus(context.Background(), &codecommitdv1.GetStatusRequest{})
+	fmt.Println("RESULT", status.Code(err), status.Convert(err).Message())
+}
+
 func TestOtherUserIsRefused(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run a client as another user")
@@ -151,7 +170,7 @@ func TestOtherUserIsRefused(t *testing.T) {
 	if err := e.StartDaemon(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	// Open the socket up, as a careless admin might, and copy the client
+	// Open the socket up, as a careless admin might, and copy a client
 	// where nobody can run it.
 	pub, err := os.MkdirTemp("", "pub")
 	if err != nil {
@@ -162,20 +181,27 @@ func TestOtherUserIsRefused(t *testing.T) {
 		os.Chmod(p, 0o755)
 	}
 	os.Chmod(e.Socket, 0o666)
-	exe := filepath.Join(pub, "codecommitd")
-	data, _ := os.ReadFile(filepath.Join(bin, "codecommitd"))
+	exe := filepath.Join(pub, "e2e.test")
+	data, _ := os.ReadFile(os.Args[0])
 	if err := os.WriteFile(exe, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "status", "--socket", e.Socket)
+	cmd := exec.Command(exe, "-test.run=^TestHelperRawStatus$", "-test.v")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	cmd.Env = []string{"HOME=/"}
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "serves only its own user (uid 0)") || !strings.Contains(string(out), "uid 65534") {
-		t.Fatalf("client as nobody: %v\n%s\nwant a refusal naming both uids", err, out)
+	cmd.Env = []string{"HOME=/", "RAW_STATUS_SOCKET=" + e.Socket}
+	cmd.Dir = pub
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "RESULT PermissionDenied") || !strings.Contains(string(out), "serves only its own user (uid 0)") ||
+		!strings.Contains(string(out), "uid 65534") {
+		t.Fatalf("client as nobody:\n%s\nwant PermissionDenied naming both uids", out)
 	}
 	if log := e.DaemonLog(); !strings.Contains(log, "request refused") || !strings.Contains(log, "uid=65534") {
 		t.Errorf("refusal not in the audit log:\n%s", log)
+	}
+	// Our own client refuses such an open folder before connecting.
+	_, stderr, err := e.Run(ctx(t), "", "codecommitd", "status")
+	if err == nil || !strings.Contains(stderr, "open to other users") {
+		t.Errorf("status through an open folder: %v %s", err, stderr)
 	}
 }
 

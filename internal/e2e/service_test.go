@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,9 +30,20 @@ func TestInstallWritesTheUserUnit(t *testing.T) {
 		t.Fatal("install --print wrote the unit")
 	}
 
+	// A daemon git started holds the socket: install hands it over to the
+	// service (or the service's daemon would find the socket taken).
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
 	out, stderr, err := e.Run(ctx(t), "", "codecommitd", "install")
 	if err != nil {
 		t.Fatalf("install failed where systemd does not run: %v\n%s%s", err, out, stderr)
+	}
+	if !strings.Contains(out, "stopped the daemon git had started") {
+		t.Errorf("install did not hand the running daemon over:\n%s", out)
+	}
+	if _, err := net.Dial("unix", e.Socket); err == nil {
+		t.Error("the autostarted daemon still answers after install")
 	}
 	written, err := os.ReadFile(unit)
 	if err != nil {

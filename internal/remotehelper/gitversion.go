@@ -50,8 +50,10 @@ func versionOf(path string, getenv func(string) string) (gitVersion, error) {
 		return gitVersion{}, err
 	}
 	key := fmt.Sprintf("%s\t%d\t%d", path, fi.Size(), fi.ModTime().UnixNano())
-	cacheFile := filepath.Join(filepath.Dir(sockpath.Default(getenv)), "git-versions")
-	if v, ok := lookupVersion(cacheFile, key); ok {
+	dir := filepath.Dir(sockpath.Default(getenv))
+	cacheFile := filepath.Join(dir, "git-versions")
+	private := sockpath.CheckPrivate(dir) == nil // never trust or feed a folder others can write
+	if v, ok := lookupVersion(cacheFile, key); ok && private {
 		return v, nil
 	}
 	out, err := exec.Command(path, "--version").Output()
@@ -62,7 +64,9 @@ func versionOf(path string, getenv func(string) string) (gitVersion, error) {
 	if err != nil {
 		return gitVersion{}, err
 	}
-	rememberVersion(cacheFile, key, v)
+	if private {
+		rememberVersion(cacheFile, key, v)
+	}
 	return v, nil
 }
 

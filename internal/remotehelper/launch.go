@@ -39,14 +39,18 @@ func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.S
 	if err != nil {
 		return fmt.Errorf("git is not on PATH: %w", err)
 	}
-	if cfg.Getenv(EnvPasswordInArgv) == "1" {
-		host, path := splitURL(s.URL)
-		url := sigv4.Signed{Username: s.Username, Password: s.Password}.URL(host, path)
-		return cfg.Exec(git, []string{"git", "remote-http", remoteName, url}, os.Environ())
-	}
 	v, err := versionOf(git, cfg.Getenv)
 	if err != nil {
 		return err
+	}
+	optIn := cfg.Getenv(EnvPasswordInArgv) == "1"
+	switch {
+	case !v.atLeast(configEnvGit) && optIn:
+		host, path := splitURL(s.URL)
+		url := sigv4.Signed{Username: s.Username, Password: s.Password}.URL(host, path)
+		return cfg.Exec(git, []string{"git", "remote-http", remoteName, url}, os.Environ())
+	case optIn:
+		fmt.Fprintf(cfg.Stderr, "git-remote-codecommit: ignoring %s=1: git %s takes the password from its environment, off the command line\n", EnvPasswordInArgv, v)
 	}
 	if !v.atLeast(configEnvGit) {
 		return fmt.Errorf("git %s is older than 2.31 and cannot take the password from its environment; upgrade git, or set %s=1 to pass it on git's command line as AWS's helper does (any local user can then read it with ps)",
@@ -89,7 +93,7 @@ func credentialHelper() (string, error) {
 // itself, since our helper would do nothing with them, which saves starting
 // a program on every successful git operation.
 func helperCommand(path, profile, region string) string {
-	cmd := shellQuote(filepath.ToSlash(path)) + " --quiet-fallback"
+	cmd := shellQuote(filepath.ToSlash(path)) + " --quiet-fallback --no-config-profile"
 	if profile != "" {
 		cmd += " --profile " + shellQuote(profile)
 	}

@@ -51,7 +51,7 @@ func TestHelperCommandQuoting(t *testing.T) {
 		}
 		return strings.Fields(strings.ReplaceAll(string(out), " ", "\u00a0"))
 	}
-	want := []string{"--quiet-fallback", "--profile", "it's", "--region", "eu-west-1", "get"}
+	want := []string{"--quiet-fallback", "--no-config-profile", "--profile", "it's", "--region", "eu-west-1", "get"}
 	if got := shell("get"); !slices.Equal(got, want) {
 		t.Fatalf("get runs the helper with %q, want %q", got, want)
 	}

@@ -330,7 +330,19 @@ type managed struct {
 }
 
 func (m *managed) Start(service.Service) error {
-	go func() { m.done <- m.run(m.stop) }()
+	go func() {
+		err := m.run(m.stop)
+		select {
+		case <-m.stop:
+			m.done <- err
+		default:
+			// The daemon ended on its own: exit, so the service
+			// manager sees the service stop (and may restart it)
+			// rather than one that runs with nothing behind it.
+			fmt.Fprintln(os.Stderr, "codecommitd: the daemon stopped:", err)
+			os.Exit(1)
+		}
+	}()
 	return nil
 }
 
