@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
@@ -127,6 +128,16 @@ func (a *Auto) Forget(ctx context.Context, profile string, all bool) (int, error
 		return 0, err
 	}
 	return c.Forget(ctx, profile, all)
+}
+
+// NewAuto returns the Auto every helper uses: the socket and whether to
+// autostart come from the environment getenv reads; notes go to stderr.
+func NewAuto(getenv func(string) string, stderr io.Writer) *Auto {
+	return &Auto{
+		Socket:    sockpath.Default(getenv),
+		Autostart: getenv(EnvAutostart) != "0",
+		Stderr:    stderr,
+	}
 }
 
 // FindDaemon returns the codecommitd binary: $CODECOMMITD_BIN, else the one

@@ -29,7 +29,8 @@ including codecommit::<region>://<profile>@<repository>.`,
 			if err != nil {
 				return err
 			}
-			auto := &client.Auto{Socket: g.socketPath(), Autostart: os.Getenv(client.EnvAutostart) != "0", Stderr: cmd.ErrOrStderr()}
+			auto := client.NewAuto(os.Getenv, cmd.ErrOrStderr())
+			auto.Socket = g.socketPath()
 			defer auto.Close()
 			req := &broker.SignRequest{
 				Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository,
@@ -42,8 +43,7 @@ including codecommit::<region>://<profile>@<repository>.`,
 			for _, w := range s.Warnings {
 				fmt.Fprintln(cmd.ErrOrStderr(), w)
 			}
-			host, path, _ := strings.Cut(strings.TrimPrefix(s.URL, "https://"), "/")
-			fmt.Fprintln(cmd.OutOrStdout(), sigv4.Signed{Username: s.Username, Password: s.Password}.URL(host, "/"+path))
+			fmt.Fprintln(cmd.OutOrStdout(), sigv4.Signed{Username: s.Username, Password: s.Password}.InURL(s.URL))
 			return nil
 		},
 	}

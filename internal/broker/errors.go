@@ -56,13 +56,3 @@ func (e *Error) Unwrap() error { return e.Kind }
 func Errorf(kind error, profile, msg string) *Error {
 	return &Error{Kind: kind, Profile: profile, Msg: msg}
 }
-
-// KindOf returns the kind err wraps, or nil.
-func KindOf(err error) error {
-	for _, k := range Kinds {
-		if errors.Is(err, k) {
-			return k
-		}
-	}
-	return nil
-}

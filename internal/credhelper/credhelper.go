@@ -25,7 +25,6 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
-	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
 
@@ -163,11 +162,7 @@ func get(ctx context.Context, cfg Config, req Request, profile, region string) e
 	}
 	b := cfg.Broker
 	if b == nil {
-		auto := &client.Auto{
-			Socket:    sockpath.Default(cfg.Getenv),
-			Autostart: cfg.Getenv(client.EnvAutostart) != "0",
-			Stderr:    cfg.fallbackNote,
-		}
+		auto := client.NewAuto(cfg.Getenv, cfg.fallbackNote)
 		defer auto.Close()
 		b = auto
 	}

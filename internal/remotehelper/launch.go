@@ -46,8 +46,7 @@ func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.S
 	optIn := cfg.Getenv(EnvPasswordInArgv) == "1"
 	switch {
 	case !v.atLeast(configEnvGit) && optIn:
-		host, path := splitURL(s.URL)
-		url := sigv4.Signed{Username: s.Username, Password: s.Password}.URL(host, path)
+		url := sigv4.Signed{Username: s.Username, Password: s.Password}.InURL(s.URL)
 		return cfg.Exec(git, []string{"git", "remote-http", remoteName, url}, os.Environ())
 	case optIn:
 		fmt.Fprintf(cfg.Stderr, "git-remote-codecommit: ignoring %s=1: git %s takes the password from its environment, off the command line\n", EnvPasswordInArgv, v)
@@ -137,11 +136,4 @@ func injectConfig(env []string, url, helper string, proactiveAuth bool) ([]strin
 		out = append(out, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", n+i, e[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", n+i, e[1]))
 	}
 	return append(out, "GIT_CONFIG_COUNT="+strconv.Itoa(n+len(entries))), nil
-}
-
-// splitURL splits https://host/path into host and path.
-func splitURL(u string) (host, path string) {
-	rest := strings.TrimPrefix(u, "https://")
-	host, path, _ = strings.Cut(rest, "/")
-	return host, "/" + path
 }

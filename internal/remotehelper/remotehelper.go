@@ -16,7 +16,6 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
-	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
 
@@ -99,11 +98,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	auto := &client.Auto{
-		Socket:    sockpath.Default(cfg.Getenv),
-		Autostart: cfg.Getenv(client.EnvAutostart) != "0",
-		Stderr:    cfg.Stderr,
-	}
+	auto := client.NewAuto(cfg.Getenv, cfg.Stderr)
 	defer auto.Close()
 	req := &broker.SignRequest{
 		Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository,

@@ -98,6 +98,12 @@ func (s Signed) URL(host, path string) string {
 	return "https://" + Escape(s.Username) + ":" + s.Password + "@" + host + path
 }
 
+// InURL returns the https:// URL u with the username and password in it.
+func (s Signed) InURL(u string) string {
+	host, path, _ := strings.Cut(strings.TrimPrefix(u, "https://"), "/")
+	return s.URL(host, "/"+path)
+}
+
 // Escape percent-encodes every byte of s except the unreserved characters
 // A-Z a-z 0-9 - . _ ~, like Python's urllib.parse.quote(s, safe="").
 func Escape(s string) string {

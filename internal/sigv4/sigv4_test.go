@@ -95,8 +95,12 @@ func TestEscape(t *testing.T) {
 		}
 	}
 	s := Signed{Username: "ANOTREAL%tok/en", Password: "19700101T000000Zabc"}
-	if got, want := s.URL("h:1", "/v1/repos/r"), "https://ANOTREAL%25tok%2Fen:19700101T000000Zabc@h:1/v1/repos/r"; got != want {
+	want := "https://ANOTREAL%25tok%2Fen:19700101T000000Zabc@h:1/v1/repos/r"
+	if got := s.URL("h:1", "/v1/repos/r"); got != want {
 		t.Errorf("URL = %q, want %q", got, want)
+	}
+	if got := s.InURL("https://h:1/v1/repos/r"); got != want {
+		t.Errorf("InURL = %q, want %q", got, want)
 	}
 }
 
