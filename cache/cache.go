@@ -18,6 +18,7 @@ import (
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
@@ -239,7 +240,7 @@ func (s *Store) Load(key string) (sigv4.Credentials, string, bool) {
 		}
 		var err error
 		if r, err = s.decodeRecord([]byte(key), v); err != nil {
-			s.log.Warn("ignoring a cached record that does not open", "key", short(key), "reason", err.Error())
+			s.log.Warn("ignoring a cached record that does not open", "key", clean.Short(key), "reason", err.Error())
 			return nil
 		}
 		ok = s.now().Before(r.Expires)
@@ -355,13 +356,6 @@ func (s *Store) Prune() (int, error) {
 		return nil
 	})
 	return n, err
-}
-
-func short(key string) string {
-	if len(key) > 12 {
-		return key[:12]
-	}
-	return key
 }
 
 func putUint64(b *bbolt.Bucket, key []byte, v uint64) error {

@@ -9,12 +9,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/sibling"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/wire"
 )
@@ -108,7 +109,7 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 }
 
 func (a *Auto) fallback(ctx context.Context, req *broker.SignRequest, why error) (*broker.SignedURL, error) {
-	fmt.Fprintf(a.stderr(), "codecommitd: daemon not reachable at %s (%s); resolving in this process\n", a.Socket, oneLine(why))
+	fmt.Fprintf(a.stderr(), "codecommitd: daemon not reachable at %s (%s); resolving in this process\n", a.Socket, clean.Line(errText(why), 200))
 	return a.oneshot(ctx, req)
 }
 
@@ -146,16 +147,9 @@ func FindDaemon() (string, error) {
 	if p := os.Getenv(EnvDaemon); p != "" {
 		return p, nil
 	}
-	name := "codecommitd"
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), name+exeSuffix)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
+	p, err := sibling.Find("codecommitd")
 	if err != nil {
-		return "", fmt.Errorf("codecommitd is neither next to this program nor on PATH; install it (make install) or set %s", EnvDaemon)
+		return "", fmt.Errorf("%w, or set %s", err, EnvDaemon)
 	}
 	return p, nil
 }
@@ -249,13 +243,9 @@ func (a *Auto) oneshot(ctx context.Context, req *broker.SignRequest) (*broker.Si
 	return nil, &broker.Error{Kind: broker.ErrUnavailable, Msg: fmt.Sprintf("%s oneshot failed: %v", bin, runErr)}
 }
 
-func oneLine(err error) string {
+func errText(err error) string {
 	if err == nil {
 		return "unknown error"
 	}
-	s := strings.Join(strings.Fields(err.Error()), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return err.Error()
 }

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
-	"github.com/codecommitd/codecommitd/internal/sockpath"
+	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -27,7 +27,7 @@ var _ broker.Broker = (*Client)(nil)
 // is not this user's own and private: whoever listens there could be
 // someone else, and requests carry environment credentials and MFA codes.
 func Dial(socket string) (*Client, error) {
-	if err := sockpath.CheckPrivate(filepath.Dir(socket)); err != nil && !sockpath.IsNotExist(err) {
+	if err := privdir.Check(filepath.Dir(socket)); err != nil && !privdir.IsNotExist(err) {
 		return nil, &broker.Error{Kind: broker.ErrUnavailable, Msg: err.Error()}
 	}
 	conn, err := grpc.NewClient("unix://"+socket,

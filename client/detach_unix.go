@@ -7,8 +7,6 @@ import (
 	"syscall"
 )
 
-const exeSuffix = ""
-
 // detach puts the daemon in its own session, so it outlives git and
 // ignores the terminal's signals.
 func detach(cmd *exec.Cmd) {

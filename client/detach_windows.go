@@ -7,8 +7,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-const exeSuffix = ".exe"
-
 // detach starts the daemon without a console, in its own process group.
 func detach(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{

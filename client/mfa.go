@@ -9,11 +9,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/shell"
 )
 
 // EnvAskpass names a program that prints an MFA code; it gets the prompt as
@@ -51,7 +51,7 @@ func (p *Prompter) Code(ctx context.Context, e *broker.Error) (string, error) {
 	defer cancel()
 	prompt := fmt.Sprintf("MFA code for %s (AWS profile %s): ", e.MFASerial, e.Profile)
 	if e.MFAProcess != "" {
-		return p.run(ctx, shell(ctx, e.MFAProcess), "mfa_process of profile "+e.Profile)
+		return p.run(ctx, shell.Command(ctx, e.MFAProcess), "mfa_process of profile "+e.Profile)
 	}
 	for _, v := range []string{EnvAskpass, "GIT_ASKPASS", "SSH_ASKPASS"} {
 		if prog := getenv(v); prog != "" {
@@ -111,13 +111,6 @@ func checkCode(s, from string) (string, error) {
 		return "", fmt.Errorf("%s printed more than one word; it must print only the MFA code", from)
 	}
 	return code, nil
-}
-
-func shell(ctx context.Context, command string) *exec.Cmd {
-	if runtime.GOOS == "windows" {
-		return exec.CommandContext(ctx, "cmd.exe", "/C", command)
-	}
-	return exec.CommandContext(ctx, "sh", "-c", command)
 }
 
 // SignWithMFA calls b.SignURL and, when the broker answers that an MFA code

@@ -14,8 +14,9 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
-	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/credmgr"
+	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
 
@@ -64,34 +65,11 @@ func (c *Config) CheckAndSetDefaults() error {
 
 // StoreInfo is an opened persistent cache.
 type StoreInfo struct {
-	Store Store
+	Store credmgr.Store
 	// Path and KeySource describe it for status.
 	Path, KeySource string
 	// Close closes it.
 	Close func() error
-}
-
-// ScrubEnvironment removes from this process's environment the variables a
-// request carries (broker.EnvVars, but HOME), so that the daemon's own
-// environment (inherited from whatever started it) never decides a profile,
-// region or credentials; each request's environment does.
-func ScrubEnvironment() {
-	for _, k := range broker.EnvVars {
-		if k != "HOME" {
-			os.Unsetenv(k)
-		}
-	}
-}
-
-// NewService returns a Service with the given store, ready to use.
-func NewService(clock clockwork.Clock, log *slog.Logger, store Store) (*Service, error) {
-	svc := &Service{
-		Clock:    clock,
-		Log:      log,
-		Resolver: &awsprofile.Resolver{},
-		Manager:  &Manager{Store: store},
-	}
-	return svc, svc.CheckAndSetDefaults()
 }
 
 // Run runs the daemon until ctx ends: it listens on the socket, serves
@@ -128,32 +106,34 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}()
 		}
 	}
-	svc, err := NewService(cfg.Clock, cfg.Log, store.Store)
+	svc, err := localbroker.NewService(cfg.Clock, cfg.Log, store.Store)
 	if err != nil {
 		cfg.Ready(err)
 		return err
 	}
-	svc.Manager.Context = ctx
 	svc.Info = broker.Status{
 		PID: os.Getpid(), StartedAt: cfg.Clock.Now(), Socket: cfg.Socket, Version: cfg.Version,
 		CachePath: store.Path, KeySource: store.KeySource,
 	}
 	srv := NewGRPCServer(svc, cfg.Log)
 
-	services := []Runner{
-		&grpcService{srv: srv, sock: sock, grace: cfg.ShutdownGrace, log: cfg.Log},
-		&warmer{m: svc.Manager, clock: cfg.Clock},
-		&reloader{svc: svc, log: cfg.Log},
-	}
 	g, gctx := errgroup.WithContext(ctx)
-	for _, s := range services {
+	// The manager outlives the gRPC server: in-flight requests may wait
+	// on its fetches, so it stops only once the server has drained them.
+	mctx, stopManager := context.WithCancel(context.Background())
+	defer stopManager()
+	supervise := func(ctx context.Context, s Runner, after func()) {
 		g.Go(func() error {
-			if err := s.Run(gctx); err != nil {
+			defer after()
+			if err := s.Run(ctx); err != nil {
 				return fmt.Errorf("%s: %w", s, err)
 			}
 			return nil
 		})
 	}
+	supervise(gctx, &grpcService{srv: srv, sock: sock, grace: cfg.ShutdownGrace, log: cfg.Log}, stopManager)
+	supervise(mctx, svc.Manager, func() {})
+	supervise(gctx, &reloader{svc: svc, log: cfg.Log}, func() {})
 	cfg.Log.Info("codecommitd listening", "socket", cfg.Socket, "pid", os.Getpid(), "version", cfg.Version)
 	cfg.Ready(nil)
 	err = g.Wait()
@@ -199,37 +179,9 @@ func (s *grpcService) Run(ctx context.Context) error {
 	return nil
 }
 
-// warmer refreshes recently used credentials before they are due, so a
-// warm request never waits on STS.
-type warmer struct {
-	m     *Manager
-	clock clockwork.Clock
-}
-
-func (w *warmer) String() string { return "credential warmer" }
-
-// maxWarmSleep bounds the warmer's sleep, so entries created meanwhile are
-// seen.
-const maxWarmSleep = time.Minute
-
-func (w *warmer) Run(ctx context.Context) error {
-	for {
-		wait := maxWarmSleep
-		if next := w.m.NextDue(); !next.IsZero() {
-			wait = min(max(next.Sub(w.clock.Now()), time.Second), maxWarmSleep)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-w.clock.After(wait):
-		}
-		w.m.RefreshDue(ctx)
-	}
-}
-
 // reloader re-reads configuration on SIGHUP.
 type reloader struct {
-	svc *Service
+	svc *localbroker.Service
 	log *slog.Logger
 }
 

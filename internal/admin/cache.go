@@ -12,7 +12,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/cache"
 	"github.com/codecommitd/codecommitd/internal/paths"
-	"github.com/codecommitd/codecommitd/internal/sockpath"
+	"github.com/codecommitd/codecommitd/internal/privdir"
 )
 
 // EnvKeyring set to "0" keeps the daemon away from the OS keyring.
@@ -39,7 +39,7 @@ func runtimeDir(socket string) string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "codecommitd")
 	}
-	if dir := filepath.Dir(socket); sockpath.CheckPrivate(dir) == nil {
+	if dir := filepath.Dir(socket); privdir.Check(dir) == nil {
 		return dir
 	}
 	return ""

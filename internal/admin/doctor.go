@@ -10,10 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,15 +20,8 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/gitversion"
 	"github.com/codecommitd/codecommitd/internal/version"
-)
-
-// Minimum git versions: 2.31 reads configuration from GIT_CONFIG_COUNT (how
-// the helper hands git the password without a command line); 2.46 has
-// http.proactiveAuth.
-var (
-	minGit           = [2]int{2, 31}
-	proactiveAuthGit = [2]int{2, 46}
 )
 
 type verdict int
@@ -108,35 +99,20 @@ func (d *doctor) run(ctx context.Context) bool {
 	return d.failed
 }
 
-var gitVersion = regexp.MustCompile(`git version (\d+)\.(\d+)(?:\.(\d+))?`)
-
-// parseGitVersion returns major and minor of `git --version` output.
-func parseGitVersion(out string) ([2]int, bool) {
-	m := gitVersion.FindStringSubmatch(out)
-	if m == nil {
-		return [2]int{}, false
-	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[2])
-	return [2]int{major, minor}, true
-}
-
-func atLeast(v, min [2]int) bool { return v[0] > min[0] || (v[0] == min[0] && v[1] >= min[1]) }
-
 func checkGit(ctx context.Context) finding {
 	out, err := exec.CommandContext(ctx, "git", "--version").Output()
 	if err != nil {
 		return finding{vFail, "git: not found on PATH (" + err.Error() + ")", "install git 2.31 or later"}
 	}
-	v, ok := parseGitVersion(string(out))
+	v, err := gitversion.Parse(string(out))
 	text := strings.TrimSpace(string(out))
 	switch {
-	case !ok:
+	case err != nil:
 		return finding{vWarn, "git: cannot read its version (" + text + ")", ""}
-	case !atLeast(v, minGit):
+	case !v.AtLeast(gitversion.ConfigEnv):
 		return finding{vFail, text + ": older than 2.31, which cannot take the password without a command line",
 			"upgrade git; or, knowing any local user can then read the password in ps, set CODECOMMITD_PASSWORD_IN_ARGV=1"}
-	case !atLeast(v, proactiveAuthGit):
+	case !v.AtLeast(gitversion.ProactiveAuth):
 		return finding{vOK, text + " (2.46 or later saves one round trip per operation with http.proactiveAuth)", ""}
 	}
 	return finding{vOK, text, ""}

@@ -8,7 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/codecommitd/codecommitd/daemon"
+	"github.com/codecommitd/codecommitd/internal/credmgr"
+	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
@@ -31,17 +32,17 @@ func newOneshotCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			daemon.ScrubEnvironment()
+			localbroker.ScrubEnvironment()
 			// The daemon is down, so the cache is free; it keeps MFA
 			// sessions and roles across fallback runs. Any trouble
 			// with it just means memory only.
 			log := slog.New(slog.DiscardHandler)
-			var store daemon.Store
+			var store credmgr.Store
 			if s, _, err := f.openCache(g.socketPath(), log, 100*time.Millisecond); err == nil && s != nil {
 				defer s.Close() //nolint:errcheck // every write already committed; the process exits next
 				store = s
 			}
-			svc, err := daemon.NewService(nil, log, store)
+			svc, err := localbroker.NewService(nil, log, store)
 			if err != nil {
 				return err
 			}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/daemon"
+	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/paths"
 	"github.com/codecommitd/codecommitd/internal/svcmgr"
 	"github.com/codecommitd/codecommitd/internal/version"
@@ -68,7 +69,7 @@ func runDaemon(ctx context.Context, g *globals, f *runFlags, stderr io.Writer) e
 		return fail(err)
 	}
 	defer closeLog()
-	daemon.ScrubEnvironment()
+	localbroker.ScrubEnvironment()
 	if os.Getenv("GOGC") == "" {
 		// The heap is small and mostly short-lived request garbage;
 		// collecting at 50% growth keeps RSS under 20 MiB at a few

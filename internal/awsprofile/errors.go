@@ -2,7 +2,6 @@ package awsprofile
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"strings"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 )
 
 // Classify turns an error from resolving p's credentials into a broker
@@ -25,7 +25,7 @@ func (r *Resolver) Classify(p *Profile, err error) error {
 	}
 	name := p.Name
 	e := func(kind error, format string, args ...any) error {
-		return broker.Errorf(kind, name, fmt.Sprintf(format, args...))
+		return broker.Errorf(kind, name, format, args...)
 	}
 	msg := err.Error()
 
@@ -49,14 +49,14 @@ func (r *Resolver) Classify(p *Profile, err error) error {
 		if !p.Exists {
 			return e(broker.ErrNoCredentials, "no profile %s and no credentials in the environment or instance metadata; create the profile with `aws configure --profile %s`, or name another profile in the URL (codecommit://<profile>@<repository>)", name, name)
 		}
-		return e(broker.ErrNoCredentials, "profile %s has no credentials (%s); configure them with `aws configure --profile %s`", name, oneLine(msg, 200), name)
+		return e(broker.ErrNoCredentials, "profile %s has no credentials (%s); configure them with `aws configure --profile %s`", name, clean.Line(msg, 200), name)
 	case errors.As(err, &netErr):
-		return e(broker.ErrSourceFailed, "cannot reach AWS for profile %s: %s; check the network or proxy settings", name, oneLine(msg, 300))
+		return e(broker.ErrSourceFailed, "cannot reach AWS for profile %s: %s; check the network or proxy settings", name, clean.Line(msg, 300))
 	case strings.Contains(msg, "credential_source"), strings.Contains(msg, "token file path is not set"),
 		strings.Contains(msg, "role ARN is not set"):
-		return e(broker.ErrNoCredentials, "profile %s: %s", name, oneLine(msg, 300))
+		return e(broker.ErrNoCredentials, "profile %s: %s", name, clean.Line(msg, 300))
 	}
-	return e(broker.ErrSourceFailed, "cannot get credentials for profile %s: %s", name, oneLine(msg, 300))
+	return e(broker.ErrSourceFailed, "cannot get credentials for profile %s: %s", name, clean.Line(msg, 300))
 }
 
 func (r *Resolver) classifyAPI(p *Profile, api smithy.APIError, e func(error, string, ...any) error) error {

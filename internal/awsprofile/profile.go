@@ -141,7 +141,7 @@ func (r *Resolver) Resolve(ctx context.Context, urlProfile string, env map[strin
 	files := filesFor(env)
 	stamps, err := stampsOf(files)
 	if err != nil {
-		return nil, broker.Errorf(broker.ErrInvalidRequest, name, fmt.Sprintf("cannot read AWS config files for profile %s: %v", name, err))
+		return nil, broker.Errorf(broker.ErrInvalidRequest, name, "cannot read AWS config files for profile %s: %v", name, err)
 	}
 	ck := cacheKey(name, explicit, files, env)
 	r.mu.Lock()
@@ -197,7 +197,7 @@ func load(ctx context.Context, name string, explicit bool, files Files, env map[
 	p := &Profile{Name: name, Explicit: explicit, Files: files, env: env, Endpoint: env["CODE_COMMIT_ENDPOINT"]}
 	sections, err := readSections(files)
 	if err != nil {
-		return nil, broker.Errorf(broker.ErrInvalidRequest, name, fmt.Sprintf("cannot parse AWS config for profile %s: %v; fix the file", name, err))
+		return nil, broker.Errorf(broker.ErrInvalidRequest, name, "cannot parse AWS config for profile %s: %v; fix the file", name, err)
 	}
 	p.Profiles = sections.names()
 	sc, err := config.LoadSharedConfigProfile(ctx, name, func(o *config.LoadSharedConfigOptions) {
@@ -210,11 +210,11 @@ func load(ctx context.Context, name string, explicit bool, files Files, env map[
 			return nil, p.notFound()
 		}
 	case errors.As(err, &notExist):
-		return nil, broker.Errorf(broker.ErrProfileNotFound, name, fmt.Sprintf(
+		return nil, broker.Errorf(broker.ErrProfileNotFound, name,
 			"profile %s names source_profile %s, which does not exist in %s; add it or fix source_profile",
-			name, notExist.Profile, strings.Join(append(files.Config, files.Credentials...), " or ")))
+			name, notExist.Profile, strings.Join(append(files.Config, files.Credentials...), " or "))
 	case err != nil:
-		return nil, broker.Errorf(broker.ErrInvalidRequest, name, fmt.Sprintf("profile %s: %v; fix it in %s", name, err, strings.Join(files.Config, ", ")))
+		return nil, broker.Errorf(broker.ErrInvalidRequest, name, "profile %s: %v; fix it in %s", name, err, strings.Join(files.Config, ", "))
 	default:
 		p.Exists = true
 		p.Config = sc
@@ -223,7 +223,7 @@ func load(ctx context.Context, name string, explicit bool, files Files, env map[
 	for c := &p.Config; c != nil && p.Exists; c = c.Source {
 		ext, err := sections.extensions(c.Profile)
 		if err != nil {
-			return nil, broker.Errorf(broker.ErrInvalidRequest, name, fmt.Sprintf("profile %s: %v", c.Profile, err))
+			return nil, broker.Errorf(broker.ErrInvalidRequest, name, "profile %s: %v", c.Profile, err)
 		}
 		p.Ext[c.Profile] = ext
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"runtime"
 	"strings"
 	"time"
 
@@ -19,6 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/shell"
 )
 
 // DefaultRoleDuration is how long assumed roles last when the profile sets
@@ -284,7 +286,7 @@ func safeStderr(stderr string) string {
 			keep = append(keep, strings.TrimSpace(line))
 		}
 	}
-	return oneLine(strings.Join(keep, " / "), 300)
+	return clean.Line(strings.Join(keep, " / "), 300)
 }
 
 type processProvider struct {
@@ -295,11 +297,7 @@ type processProvider struct {
 func (p *processProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	var stderr bytes.Buffer
 	prov := processcreds.NewProviderCommand(processcreds.NewCommandBuilderFunc(func(ctx context.Context) (*exec.Cmd, error) {
-		shell := []string{"sh", "-c"}
-		if runtime.GOOS == "windows" {
-			shell = []string{"cmd.exe", "/C"}
-		}
-		cmd := exec.CommandContext(ctx, shell[0], shell[1], p.command)
+		cmd := shell.Command(ctx, p.command)
 		cmd.Stderr = &stderr
 		return cmd, nil
 	}), func(o *processcreds.Options) { o.Timeout = p.timeout })
@@ -322,14 +320,6 @@ func (p *processProvider) Retrieve(ctx context.Context) (aws.Credentials, error)
 	}
 	creds.Source = "ProcessProvider"
 	return creds, nil
-}
-
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
 }
 
 // describe names a profile's credential source for people.

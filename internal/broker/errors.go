@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 )
 
 // Kinds of failure. Every error a Broker returns wraps one of them, so
@@ -45,14 +46,40 @@ type Error struct {
 	Profiles []string
 	// MFASerial and MFAProcess, for ErrMFARequired and ErrMFAInvalid.
 	MFASerial, MFAProcess string
+	// Err is the cause, kept for errors.Is and errors.As (a caller that
+	// gave up, a timeout, a network error); its text is not part of Msg
+	// unless Msg says so. It does not cross the wire.
+	Err error
 }
 
 func (e *Error) Error() string { return e.Msg }
 
-// Unwrap returns the kind, so errors.Is(err, ErrMFARequired) works.
-func (e *Error) Unwrap() error { return e.Kind }
+// Unwrap returns the kind and the cause, so errors.Is(err, ErrMFARequired)
+// and errors.Is(err, context.Canceled) both work.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
 
-// Errorf is shorthand for an Error of kind about profile.
-func Errorf(kind error, profile, msg string) *Error {
-	return &Error{Kind: kind, Profile: profile, Msg: msg}
+// Errorf returns an Error of kind about profile, its message formatted as
+// fmt.Errorf does; an error given with %w becomes its cause.
+func Errorf(kind error, profile, format string, args ...any) *Error {
+	w := fmt.Errorf(format, args...)
+	e := &Error{Kind: kind, Profile: profile, Msg: w.Error()}
+	var multi interface{ Unwrap() []error }
+	if cause := errors.Unwrap(w); cause != nil {
+		e.Err = cause
+	} else if errors.As(w, &multi) {
+		e.Err = errors.Join(multi.Unwrap()...)
+	}
+	return e
+}
+
+// WithCause sets e's cause without adding its text to the message, and
+// returns e.
+func (e *Error) WithCause(err error) *Error {
+	e.Err = err
+	return e
 }

@@ -1,7 +1,8 @@
-// Package deptest checks that the helper binaries git runs on every
-// operation stay thin: none of them may link the AWS SDK, bbolt, the INI
-// parser, cobra or the testing package, whose package initialisation every
-// git call would pay for.
+// Package deptest checks what each binary links. The helper binaries git
+// runs on every operation stay thin: none of them may link the AWS SDK,
+// bbolt, the INI parser, cobra or the testing package, whose package
+// initialisation every git call would pay for. And no binary links the test
+// stand-ins (the fake STS, the fake git server, the test world) or testing.
 package deptest
 
 import (
@@ -21,21 +22,52 @@ var forbidden = []string{
 	"golang.org/x/net/trace", // kept out by the grpcnotrace build tag
 }
 
+// standIns are the test stand-ins and test-only packages no shipped binary
+// may contain.
+var standIns = []string{
+	"github.com/codecommitd/codecommitd/internal/fakests",
+	"github.com/codecommitd/codecommitd/internal/gitserver",
+	"github.com/codecommitd/codecommitd/internal/testenv",
+	"testing",
+	"net/http/httptest",
+}
+
+func deps(t *testing.T, pkg, goos string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-tags", "grpcnotrace", "-deps", pkg)
+	cmd.Env = append(cmd.Environ(), "GOOS="+goos)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s (GOOS=%s): %v", pkg, goos, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func matches(dep, bad string) bool {
+	return dep == bad || strings.HasPrefix(dep, bad+"/") || (strings.HasSuffix(bad, "/") && strings.HasPrefix(dep, bad))
+}
+
+func TestDaemonLinksNoStandIns(t *testing.T) {
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		for _, dep := range deps(t, "github.com/codecommitd/codecommitd/cmd/codecommitd", goos) {
+			for _, bad := range standIns {
+				if matches(dep, bad) {
+					t.Errorf("cmd/codecommitd (GOOS=%s) depends on %s", goos, dep)
+				}
+			}
+		}
+	}
+}
+
 func TestHelpersAreThin(t *testing.T) {
 	for _, pkg := range []string{
 		"github.com/codecommitd/codecommitd/cmd/git-remote-codecommit",
 		"github.com/codecommitd/codecommitd/cmd/git-credential-codecommit",
 	} {
 		for _, goos := range []string{"linux", "darwin", "windows"} {
-			cmd := exec.Command("go", "list", "-tags", "grpcnotrace", "-deps", pkg)
-			cmd.Env = append(cmd.Environ(), "GOOS="+goos)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("go list %s (GOOS=%s): %v", pkg, goos, err)
-			}
-			for _, dep := range strings.Fields(string(out)) {
-				for _, bad := range forbidden {
-					if dep == bad || strings.HasPrefix(dep, bad+"/") || (strings.HasSuffix(bad, "/") && strings.HasPrefix(dep, bad)) {
+			for _, dep := range deps(t, pkg, goos) {
+				for _, bad := range append(forbidden, standIns...) {
+					if matches(dep, bad) {
 						t.Errorf("%s (GOOS=%s) depends on %s", pkg, goos, dep)
 					}
 				}

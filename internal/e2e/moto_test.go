@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/localbroker"
 )
 
 // startMoto runs moto_server, an independent implementation of STS, on a
@@ -95,7 +95,7 @@ mfa_serial = arn:aws:iam::123456789012:mfa/me
 region = us-east-1
 `), 0o600)
 
-	svc, err := daemon.NewService(nil, nil, nil)
+	svc, err := localbroker.NewService(nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,12 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/gitversion"
+	"github.com/codecommitd/codecommitd/internal/sibling"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
@@ -19,15 +20,6 @@ import (
 // git remote-http's command line, as AWS's helper does, where every local
 // user can read it; only for git older than 2.31.
 const EnvPasswordInArgv = "CODECOMMITD_PASSWORD_IN_ARGV"
-
-// Git versions that change how the password reaches git.
-var (
-	// configEnvGit reads GIT_CONFIG_COUNT/KEY_n/VALUE_n.
-	configEnvGit = gitVersion{2, 31}
-	// proactiveAuthGit knows http.proactiveAuth, which sends the password
-	// without waiting for a 401.
-	proactiveAuthGit = gitVersion{2, 46}
-)
 
 // launch replaces the helper with `git remote-http <remote> <url>`. The URL
 // carries no credentials: git remote-http gets the password from
@@ -39,51 +31,31 @@ func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.S
 	if err != nil {
 		return fmt.Errorf("git is not on PATH: %w", err)
 	}
-	v, err := versionOf(git, cfg.Getenv)
+	v, err := gitversion.Of(git, gitversion.CacheDir(cfg.Getenv))
 	if err != nil {
 		return err
 	}
 	optIn := cfg.Getenv(EnvPasswordInArgv) == "1"
 	switch {
-	case !v.atLeast(configEnvGit) && optIn:
+	case !v.AtLeast(gitversion.ConfigEnv) && optIn:
 		url := sigv4.Signed{Username: s.Username, Password: s.Password}.InURL(s.URL)
 		return cfg.Exec(git, []string{"git", "remote-http", remoteName, url}, os.Environ())
 	case optIn:
 		fmt.Fprintf(cfg.Stderr, "git-remote-codecommit: ignoring %s=1: git %s takes the password from its environment, off the command line\n", EnvPasswordInArgv, v)
 	}
-	if !v.atLeast(configEnvGit) {
+	if !v.AtLeast(gitversion.ConfigEnv) {
 		return fmt.Errorf("git %s is older than 2.31 and cannot take the password from its environment; upgrade git, or set %s=1 to pass it on git's command line as AWS's helper does (any local user can then read it with ps)",
 			v, EnvPasswordInArgv)
 	}
-	cred, err := credentialHelper()
+	cred, err := sibling.Find("git-credential-codecommit")
 	if err != nil {
 		return err
 	}
-	env, err := injectConfig(os.Environ(), s.URL, helperCommand(cred, remote.Profile, s.Region), v.atLeast(proactiveAuthGit))
+	env, err := injectConfig(os.Environ(), s.URL, helperCommand(cred, remote.Profile, s.Region), v.AtLeast(gitversion.ProactiveAuth))
 	if err != nil {
 		return err
 	}
 	return cfg.Exec(git, []string{"git", "remote-http", remoteName, s.URL}, env)
-}
-
-// credentialHelper finds git-credential-codecommit next to this executable,
-// else on PATH.
-func credentialHelper() (string, error) {
-	name := "git-credential-codecommit"
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("git-credential-codecommit is neither next to git-remote-codecommit nor on PATH; install it (make install)")
-	}
-	return p, nil
 }
 
 // helperCommand is the credential.helper value that runs our helper with

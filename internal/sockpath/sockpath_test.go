@@ -30,34 +30,3 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check(long) = %v, want an error naming %s", err, EnvVar)
 	}
 }
-
-func TestCheckPrivate(t *testing.T) {
-	dir := t.TempDir()
-	own := filepath.Join(dir, "own")
-	os.Mkdir(own, 0o700)
-	if err := CheckPrivate(own); err != nil {
-		t.Errorf("own 0700 dir: %v", err)
-	}
-	open := filepath.Join(dir, "open")
-	os.Mkdir(open, 0o777)
-	os.Chmod(open, 0o777)
-	if err := CheckPrivate(open); err == nil {
-		t.Error("a world-writable dir passed")
-	}
-	link := filepath.Join(dir, "link")
-	os.Symlink(own, link)
-	if err := CheckPrivate(link); err == nil {
-		t.Error("a symlink passed")
-	}
-	if err := CheckPrivate(filepath.Join(dir, "missing")); !IsNotExist(err) {
-		t.Errorf("missing dir: %v, want not-exist", err)
-	}
-	if os.Getuid() == 0 {
-		other := filepath.Join(dir, "other")
-		os.Mkdir(other, 0o700)
-		os.Chown(other, 65534, 65534)
-		if err := CheckPrivate(other); err == nil || !strings.Contains(err.Error(), "uid 65534") {
-			t.Errorf("another user's dir: %v", err)
-		}
-	}
-}

@@ -23,6 +23,8 @@ import (
 	"strings"
 
 	"github.com/kardianos/service"
+
+	"github.com/codecommitd/codecommitd/internal/clean"
 )
 
 // Name is the service's name: the unit is codecommitd.service, the
@@ -304,9 +306,7 @@ func Control(c Config, action string) error {
 	return service.Control(s, action)
 }
 
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
-}
+func oneLine(err error) string { return clean.Line(err.Error(), 300) }
 
 // RunManaged runs run under the service manager's control, for Windows,
 // whose Service Control Manager must be answered by the process it starts:

@@ -1,4 +1,4 @@
-package daemon
+package localbroker
 
 import (
 	"log/slog"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/credmgr"
 )
 
 // RecentWindow is how far back status reports used profiles.
@@ -33,7 +34,7 @@ type usage struct {
 	persisted map[string]time.Time
 }
 
-func (u *usage) touch(store Store, profile string, now time.Time, log *slog.Logger) {
+func (u *usage) touch(store credmgr.Store, profile string, now time.Time, log *slog.Logger) {
 	u.mu.Lock()
 	if u.lastUsed == nil {
 		u.lastUsed, u.persisted = map[string]time.Time{}, map[string]time.Time{}
@@ -51,7 +52,7 @@ func (u *usage) touch(store Store, profile string, now time.Time, log *slog.Logg
 	}
 }
 
-func (u *usage) recent(store Store, since time.Time) []broker.RecentProfile {
+func (u *usage) recent(store credmgr.Store, since time.Time) []broker.RecentProfile {
 	all := map[string]time.Time{}
 	if us, ok := store.(UsageStore); ok {
 		if m, err := us.Recent(since); err == nil {

@@ -1,8 +1,16 @@
-package daemon
+// Package credmgr is the credential manager: one entry of credentials per
+// resolved-profile key, refreshed ahead of expiry with jitter, one refresh
+// in flight per key however many callers wait, stale-while-failing with
+// backoff, warm in the background while recently used, and persisted
+// through a Store so a restart comes back warm.
+//
+// It knows nothing about profiles, STS or signing: an entry's FetchFunc,
+// given by the caller (package localbroker), says how to get fresh
+// credentials.
+package credmgr
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -13,6 +21,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
@@ -69,10 +78,11 @@ type Manager struct {
 	WarmFor time.Duration
 	// Jitter returns a random duration in [0, max); nil means math/rand.
 	Jitter func(max time.Duration) time.Duration
-	// Context bounds every fetch: cancel it to abort them at shutdown. A
-	// fetch is never cancelled because the caller that started it went
-	// away, since others may be waiting for it. Nil means Background.
-	Context context.Context
+	// life bounds every fetch; it ends when Run returns. A fetch is never
+	// cancelled because the caller that started it went away, since others
+	// may be waiting for it.
+	life context.Context
+	stop context.CancelFunc
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -107,8 +117,8 @@ func (m *Manager) CheckAndSetDefaults() error {
 	if m.WarmFor == 0 {
 		m.WarmFor = 24 * time.Hour
 	}
-	if m.Context == nil {
-		m.Context = context.Background()
+	if m.life == nil {
+		m.life, m.stop = context.WithCancel(context.Background())
 	}
 	if m.Jitter == nil {
 		m.Jitter = func(max time.Duration) time.Duration {
@@ -155,7 +165,7 @@ func (m *Manager) Get(ctx context.Context, spec Spec) (sigv4.Credentials, error)
 	if Usable(c, now) {
 		if background {
 			go func() {
-				m.refresh(m.Context, e, fetch) //nolint:errcheck // outcome is recorded on the entry
+				m.refresh(m.life, e, fetch) //nolint:errcheck // outcome is recorded on the entry
 				m.mu.Lock()
 				e.refreshing = false
 				m.mu.Unlock()
@@ -232,7 +242,7 @@ func (m *Manager) refresh(ctx context.Context, e *entry, fetch FetchFunc) (sigv4
 	profile := e.profile
 	m.mu.Unlock()
 	ch := m.flights.DoChan(e.key, func() (any, error) {
-		fctx, cancel := context.WithTimeout(m.Context, RefreshTimeout)
+		fctx, cancel := context.WithTimeout(m.life, RefreshTimeout)
 		defer cancel()
 		c, err := fetch(fctx)
 		now := m.Clock.Now()
@@ -252,14 +262,14 @@ func (m *Manager) refresh(ctx context.Context, e *entry, fetch FetchFunc) (sigv4
 			e.lastErr = err.Error()
 			e.retryAt = now.Add(m.backoff(e.failures))
 			m.Log.LogAttrs(fctx, slog.LevelWarn, "credential refresh failed", slog.String("profile", e.profile),
-				slog.String("key", short(e.key)), slog.Int("failures", e.failures), slog.Time("retry_at", e.retryAt),
+				slog.String("key", clean.Short(e.key)), slog.Int("failures", e.failures), slog.Time("retry_at", e.retryAt),
 				slog.Bool("serving_old", Usable(e.creds, now)), slog.String("error", e.lastErr))
 			return nil, err
 		}
 		e.creds, e.failures, e.lastErr, e.retryAt = c, 0, "", time.Time{}
 		e.refreshAt = m.refreshTime(c, now)
 		m.Log.LogAttrs(fctx, slog.LevelInfo, "credentials refreshed", slog.String("profile", e.profile),
-			slog.String("key", short(e.key)), slog.Any("credentials", c), slog.Time("next_refresh", e.refreshAt))
+			slog.String("key", clean.Short(e.key)), slog.Any("credentials", c), slog.Time("next_refresh", e.refreshAt))
 		if m.Store != nil && c.SessionToken != "" && !c.Expires.IsZero() {
 			if err := m.Store.Save(e.key, e.profile, c); err != nil {
 				m.Log.LogAttrs(fctx, slog.LevelWarn, "cannot persist credentials", slog.String("profile", e.profile), slog.String("error", err.Error()))
@@ -282,17 +292,17 @@ func (m *Manager) refresh(ctx context.Context, e *entry, fetch FetchFunc) (sigv4
 func checkArrived(c sigv4.Credentials, now time.Time, profile string) error {
 	switch {
 	case !c.HasKeys():
-		return broker.Errorf(broker.ErrNoCredentials, profile, fmt.Sprintf("the credential source of profile %s returned no keys", profile))
+		return broker.Errorf(broker.ErrNoCredentials, profile, "the credential source of profile %s returned no keys", profile)
 	case c.Expires.IsZero():
 		return nil
 	case !now.Before(c.Expires):
-		return broker.Errorf(broker.ErrSourceFailed, profile, fmt.Sprintf(
+		return broker.Errorf(broker.ErrSourceFailed, profile,
 			"the credential source of profile %s returned credentials that had already expired (at %s); check the source and this machine's clock",
-			profile, c.Expires.UTC().Format(time.RFC3339)))
+			profile, c.Expires.UTC().Format(time.RFC3339))
 	case c.Expires.Sub(now) < MinRemaining:
-		return broker.Errorf(broker.ErrSourceFailed, profile, fmt.Sprintf(
+		return broker.Errorf(broker.ErrSourceFailed, profile,
 			"the credential source of profile %s returned credentials that expire in %s, less than the %s a signed password needs; make the source issue longer-lived credentials",
-			profile, c.Expires.Sub(now).Round(time.Second), MinRemaining))
+			profile, c.Expires.Sub(now).Round(time.Second), MinRemaining)
 	}
 	return nil
 }
@@ -417,7 +427,7 @@ func (m *Manager) Statuses() []broker.ProfileStatus {
 	out := make([]broker.ProfileStatus, 0, len(m.entries))
 	for _, e := range m.entries {
 		ps := broker.ProfileStatus{
-			Profile: e.profile, ConfigKey: short(e.key), Source: e.source, Expires: e.creds.Expires,
+			Profile: e.profile, ConfigKey: clean.Short(e.key), Source: e.source, Expires: e.creds.Expires,
 			LastError: e.lastErr, Requests: e.requests, LastUsed: e.lastUsed,
 		}
 		if e.creds.HasKeys() {
@@ -434,11 +444,4 @@ func (m *Manager) Statuses() []broker.ProfileStatus {
 	m.mu.Unlock()
 	slices.SortFunc(out, func(a, b broker.ProfileStatus) int { return b.LastUsed.Compare(a.LastUsed) })
 	return out
-}
-
-func short(key string) string {
-	if len(key) > 12 {
-		return key[:12]
-	}
-	return key
 }

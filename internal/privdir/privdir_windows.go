@@ -1,4 +1,4 @@
-package sockpath
+package privdir
 
 import (
 	"errors"
@@ -6,9 +6,9 @@ import (
 	"os"
 )
 
-// CheckPrivate only checks that dir is a directory: on Windows the socket
+// Check only checks that dir is a directory: on Windows the socket
 // lives in the user's profile, whose ACL keeps other users out.
-func CheckPrivate(dir string) error {
+func Check(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package daemon
+package localbroker
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
@@ -103,21 +104,21 @@ func (svc *Service) ensureMFA(ctx context.Context, s *mfaSession, code string) e
 				}
 			}
 		case <-svc.Clock.After(p.deadline.Sub(svc.Clock.Now())):
-			return broker.Errorf(broker.ErrSourceFailed, s.profile, fmt.Sprintf(
+			return broker.Errorf(broker.ErrSourceFailed, s.profile,
 				"gave up after %s waiting for the MFA code another git process is asking for (%s, profile %s); run the command again",
-				svc.MFAPromptTimeout, s.serial, s.profile))
+				svc.MFAPromptTimeout, s.serial, s.profile)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-func (svc *Service) mfaSpec(s *mfaSession, code string) Spec {
+func (svc *Service) mfaSpec(s *mfaSession, code string) credmgr.Spec {
 	duration := s.ext.MFASessionDuration
 	if duration == 0 {
 		duration = awsprofile.DefaultMFASessionDuration
 	}
-	return Spec{
+	return credmgr.Spec{
 		Key: s.key, Profile: s.profile, Source: "MFA session " + s.serial, Interactive: true,
 		Fetch: func(ctx context.Context) (sigv4.Credentials, error) {
 			if code == "" {

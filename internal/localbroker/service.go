@@ -1,8 +1,16 @@
-package daemon
+// Package localbroker is the credential broker itself, in this process:
+// the broker.Broker implementation that resolves a request's profile
+// (package awsprofile), gets its credentials from a credential manager
+// (package credmgr), asks for MFA sessions through a gate that lets one
+// caller prompt while the others wait, signs the CodeCommit password
+// (package sigv4), and reports status and recent use.
+//
+// The daemon serves it over gRPC; `codecommitd oneshot` runs it for one
+// request when no daemon can be reached.
+package localbroker
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -14,6 +22,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
@@ -23,7 +32,7 @@ import (
 // in-process for one request when no daemon can be reached.
 type Service struct {
 	Resolver *awsprofile.Resolver
-	Manager  *Manager
+	Manager  *credmgr.Manager
 	Signer   *sigv4.Signer
 	Clock    clockwork.Clock
 	Log      *slog.Logger
@@ -38,6 +47,30 @@ type Service struct {
 }
 
 var _ broker.Broker = (*Service)(nil)
+
+// ScrubEnvironment removes from this process's environment the variables a
+// request carries (broker.EnvVars, but HOME), so that the daemon's own
+// environment (inherited from whatever started it) never decides a profile,
+// region or credentials; each request's environment does.
+func ScrubEnvironment() {
+	for _, k := range broker.EnvVars {
+		if k != "HOME" {
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// NewService returns a Service with the given store (nil: memory only),
+// ready to use. A nil clock means the real one, a nil log discards.
+func NewService(clock clockwork.Clock, log *slog.Logger, store credmgr.Store) (*Service, error) {
+	svc := &Service{
+		Clock:    clock,
+		Log:      log,
+		Resolver: &awsprofile.Resolver{},
+		Manager:  &credmgr.Manager{Store: store},
+	}
+	return svc, svc.CheckAndSetDefaults()
+}
 
 // CheckAndSetDefaults fills in defaults and checks the parts.
 func (svc *Service) CheckAndSetDefaults() error {
@@ -54,7 +87,7 @@ func (svc *Service) CheckAndSetDefaults() error {
 		return err
 	}
 	if svc.Manager == nil {
-		svc.Manager = &Manager{}
+		svc.Manager = &credmgr.Manager{}
 	}
 	if svc.Manager.Clock == nil {
 		svc.Manager.Clock = svc.Clock
@@ -77,10 +110,10 @@ func (svc *Service) CheckAndSetDefaults() error {
 // SignURL implements broker.Broker.
 func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
 	if err := codecommit.ValidateRepositoryName(req.Repository); err != nil {
-		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, err.Error())
+		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%s", err)
 	}
 	if req.Region != "" && !codecommit.ValidRegionName(req.Region) {
-		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, fmt.Sprintf("%q is not an AWS region name (like us-east-1)", req.Region))
+		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%q is not an AWS region name (like us-east-1)", req.Region)
 	}
 	p, err := svc.Resolver.Resolve(ctx, req.Profile, req.Env)
 	if err != nil {
@@ -119,13 +152,13 @@ func (svc *Service) where(p *awsprofile.Profile, req *broker.SignRequest) (regio
 		region = p.Region
 	}
 	if region == "" {
-		return "", "", nil, broker.Errorf(broker.ErrRegionMissing, p.Name, fmt.Sprintf(
+		return "", "", nil, broker.Errorf(broker.ErrRegionMissing, p.Name,
 			"no region for profile %s: add `region = us-east-1` (your region) to [%s] in %s, or name it in the URL as codecommit::<region>://%s@<repository>",
-			p.Name, sectionName(p.Name), p.Files.Config[0], p.Name))
+			p.Name, sectionName(p.Name), p.Files.Config[0], p.Name)
 	}
 	if !codecommit.ValidRegionName(region) {
-		return "", "", nil, broker.Errorf(broker.ErrInvalidRequest, p.Name, fmt.Sprintf(
-			"region %q of profile %s is not an AWS region name (like us-east-1); fix it", region, p.Name))
+		return "", "", nil, broker.Errorf(broker.ErrInvalidRequest, p.Name,
+			"region %q of profile %s is not an AWS region name (like us-east-1); fix it", region, p.Name)
 	}
 	if w := codecommit.UnknownRegionWarning(region); w != "" {
 		warnings = append(warnings, w)
@@ -133,7 +166,7 @@ func (svc *Service) where(p *awsprofile.Profile, req *broker.SignRequest) (regio
 	if host == "" {
 		if p.Endpoint != "" {
 			if err := codecommit.ValidateEndpointOverride(p.Endpoint); err != nil {
-				return "", "", nil, broker.Errorf(broker.ErrInvalidRequest, p.Name, err.Error())
+				return "", "", nil, broker.Errorf(broker.ErrInvalidRequest, p.Name, "%s", err)
 			}
 		}
 		host = codecommit.Endpoint(region, p.FIPS, p.Endpoint)
@@ -151,7 +184,7 @@ func sectionName(profile string) string {
 // credentials returns usable credentials for p, asking for MFA sessions
 // first when the chain needs them and the cached credentials are gone.
 func (svc *Service) credentials(ctx context.Context, p *awsprofile.Profile, region, mfaCode string) (sigv4.Credentials, error) {
-	spec := Spec{Key: p.Key, Profile: p.Name, Source: awsprofile.Describe(p), Fetch: svc.fetcher(p, region)}
+	spec := credmgr.Spec{Key: p.Key, Profile: p.Name, Source: awsprofile.Describe(p), Fetch: svc.fetcher(p, region)}
 	if _, ok := svc.Manager.Peek(p.Key); ok {
 		return svc.Manager.Get(ctx, spec) // counts the use, refreshes in the background if due
 	}
@@ -181,7 +214,7 @@ func (svc *Service) provider(ctx context.Context, p *awsprofile.Profile, region 
 }
 
 // fetcher returns the FetchFunc of p's entry: build the provider, retrieve.
-func (svc *Service) fetcher(p *awsprofile.Profile, region string) FetchFunc {
+func (svc *Service) fetcher(p *awsprofile.Profile, region string) credmgr.FetchFunc {
 	return func(ctx context.Context) (sigv4.Credentials, error) {
 		prov, _, err := svc.provider(ctx, p, region)
 		if err != nil {
@@ -219,7 +252,7 @@ func (svc *Service) Forget(ctx context.Context, profile string, all bool) (int, 
 	}
 	n, err := svc.Manager.Forget(profile, all)
 	if err != nil {
-		return n, broker.Errorf(broker.ErrSourceFailed, profile, fmt.Sprintf("forgot %d entries, but the cache file could not be updated: %v", n, err))
+		return n, broker.Errorf(broker.ErrSourceFailed, profile, "forgot %d entries, but the cache file could not be updated: %v", n, err)
 	}
 	svc.Resolver.Flush()
 	svc.Log.InfoContext(ctx, "forgot cached credentials", "profile", profile, "all", all, "entries", n)
