@@ -53,6 +53,9 @@ type Auto struct {
 	// Stderr receives the fallback note; nil means os.Stderr.
 	Stderr io.Writer
 
+	// verify replaces the trust check, for tests.
+	verify *verifier
+
 	once   sync.Once
 	client *Client
 	err    error
@@ -61,8 +64,16 @@ type Auto struct {
 var _ broker.Broker = (*Auto)(nil)
 
 func (a *Auto) dial() (*Client, error) {
-	a.once.Do(func() { a.client, a.err = Dial(a.Socket) })
+	a.once.Do(func() { a.client, a.err = a.connect(a.Socket) })
 	return a.client, a.err
+}
+
+// connect is Dial; tests give the client another trust check.
+func (a *Auto) connect(socket string) (*Client, error) {
+	if a.verify != nil {
+		return dial(socket, *a.verify)
+	}
+	return Dial(socket)
 }
 
 // Close releases the connection.
@@ -90,6 +101,10 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 	switch {
 	case !errors.Is(err, broker.ErrUnavailable):
 		return s, err
+	case errors.Is(err, broker.ErrUntrustedDaemon):
+		// Whatever listens there is not ours: never start one beside
+		// it, never speak to it again.
+		return a.fallback(ctx, req, err)
 	case !a.Autostart:
 		return a.fallback(ctx, req, err)
 	}
@@ -98,7 +113,7 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 	}
 	// The first connection failed and is backing off; use a fresh one.
 	c.Close()
-	if c, err = Dial(a.Socket); err != nil {
+	if c, err = a.connect(a.Socket); err != nil {
 		return a.fallback(ctx, req, err)
 	}
 	a.client = c
@@ -109,7 +124,11 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 }
 
 func (a *Auto) fallback(ctx context.Context, req *broker.SignRequest, why error) (*broker.SignedURL, error) {
-	fmt.Fprintf(a.stderr(), "codecommitd: daemon not reachable at %s (%s); resolving in this process\n", a.Socket, clean.Line(errText(why), 200))
+	if errors.Is(why, broker.ErrUntrustedDaemon) {
+		fmt.Fprintf(a.stderr(), "%s; resolving in this process\n", clean.Line(errText(why), 400))
+	} else {
+		fmt.Fprintf(a.stderr(), "codecommitd: daemon not reachable at %s (%s); resolving in this process\n", a.Socket, clean.Line(errText(why), 200))
+	}
 	return a.oneshot(ctx, req)
 }
 
@@ -175,7 +194,8 @@ func (a *Auto) start(ctx context.Context) error {
 	defer r.Close()
 	cmd := exec.Command(bin, "run", "--socket", a.Socket, "--autostarted")
 	cmd.ExtraFiles = []*os.File{w}
-	cmd.Env = append(os.Environ(), EnvReadyFD+"=3")
+	cmd.Env = append(daemonEnviron(os.Environ()), EnvReadyFD+"=3")
+	cmd.Dir = daemonDir()
 	detach(cmd)
 	err = cmd.Start()
 	w.Close()

@@ -2,43 +2,135 @@ package client
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"path/filepath"
+	"sync/atomic"
+	"syscall"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/peercred"
 	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
+// Message size limits: requests and answers are small. A status lists
+// every profile the daemon keeps, so its answer may be larger.
+const (
+	maxRequest = 64 << 10
+	maxAnswer  = 64 << 10
+	maxStatus  = 4 << 20
+)
+
 // Client is a broker.Broker that talks to a daemon over its socket.
 type Client struct {
-	conn *grpc.ClientConn
-	api  codecommitdv1.BrokerServiceClient
+	socket string
+	conn   *grpc.ClientConn
+	api    codecommitdv1.BrokerServiceClient
+	// refused holds why the daemon failed the trust check; once set, the
+	// client never connects again.
+	refused atomic.Pointer[error]
 }
 
 var _ broker.Broker = (*Client)(nil)
 
-// Dial returns a Client for the daemon on socket. It does not connect until
-// the first call; a call to a daemon that is not there fails at once with
-// an error wrapping broker.ErrUnavailable. It refuses a socket whose folder
-// is not this user's own and private: whoever listens there could be
-// someone else, and requests carry environment credentials and MFA codes.
+// verifier checks, on each connection before a byte is sent, that the
+// daemon is this user's own.
+type verifier struct {
+	self peercred.Self
+	of   func(syscall.Conn) (peercred.Peer, error)
+}
+
+// Dial returns a Client for the daemon on socket. It connects on the first
+// call, and checks every connection before sending anything on it: the
+// socket's folder must exist and be this user's own and private, and the
+// process listening must run as this user (the kernel says who, on the
+// connection itself). Requests carry environment credentials and MFA codes,
+// and the daemon's answers can make a helper run mfa_process: a daemon that
+// fails the check is never spoken to, and calls fail with an error
+// wrapping broker.ErrUntrustedDaemon (and broker.ErrUnavailable).
 func Dial(socket string) (*Client, error) {
-	if err := privdir.Check(filepath.Dir(socket)); err != nil && !privdir.IsNotExist(err) {
-		return nil, &broker.Error{Kind: broker.ErrUnavailable, Msg: err.Error()}
-	}
-	conn, err := grpc.NewClient("unix://"+socket,
+	return dial(socket, verifier{self: peercred.Current(), of: peercred.Of})
+}
+
+func dial(socket string, v verifier) (*Client, error) {
+	c := &Client{socket: socket}
+	conn, err := grpc.NewClient("passthrough:///codecommitd",
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		// The socket is local: skip the proxy and DNS machinery.
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return c.connect(ctx, v) }),
 		grpc.WithNoProxy(),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(maxRequest), grpc.MaxCallRecvMsgSize(maxAnswer)),
 	)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{conn: conn, api: codecommitdv1.NewBrokerServiceClient(conn)}, nil
+	c.conn, c.api = conn, codecommitdv1.NewBrokerServiceClient(conn)
+	return c, nil
+}
+
+// connect opens one connection to the daemon and checks it.
+func (c *Client) connect(ctx context.Context, v verifier) (net.Conn, error) {
+	if r := c.refused.Load(); r != nil {
+		return nil, *r
+	}
+	dir := filepath.Dir(c.socket)
+	if err := privdir.Check(dir); err != nil {
+		if privdir.IsNotExist(err) {
+			return nil, err // no daemon yet: one may be started
+		}
+		return nil, c.refuse(fmt.Errorf("its folder %w", trimDir(err, dir)))
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.socket)
+	if err != nil {
+		return nil, err
+	}
+	uc, ok := conn.(syscall.Conn)
+	if !ok {
+		conn.Close()
+		return nil, c.refuse(errors.New("it is not a Unix socket"))
+	}
+	p, err := v.of(uc)
+	if err := peercred.Check(v.self, p, err); err != nil {
+		conn.Close()
+		return nil, c.refuse(err)
+	}
+	return conn, nil
+}
+
+// trimDir turns "<dir> is …" into "is …" for a message that names dir.
+func trimDir(err error, dir string) error {
+	var np *privdir.NotPrivateError
+	if errors.As(err, &np) {
+		return errors.New(np.Reason)
+	}
+	return err
+}
+
+// refuse records that the daemon on the socket is not to be trusted and
+// returns the error calls report.
+func (c *Client) refuse(why error) error {
+	err := error(&broker.Error{
+		Kind: broker.ErrUnavailable,
+		Msg:  fmt.Sprintf("codecommitd does not trust what listens on %s: %v; it will not send it anything", c.socket, why),
+		Err:  fmt.Errorf("%w: %w", broker.ErrUntrustedDaemon, why),
+	})
+	c.refused.CompareAndSwap(nil, &err)
+	return err
+}
+
+// fromRPC maps an RPC failure to a broker error, preferring the trust
+// check's verdict when the connection was refused.
+func (c *Client) fromRPC(err error) error {
+	if r := c.refused.Load(); r != nil {
+		return *r
+	}
+	return wire.FromStatus(err)
 }
 
 // Close closes the connection.
@@ -48,16 +140,16 @@ func (c *Client) Close() error { return c.conn.Close() }
 func (c *Client) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
 	resp, err := c.api.SignURL(ctx, wire.SignRequestToProto(req))
 	if err != nil {
-		return nil, wire.FromStatus(err)
+		return nil, c.fromRPC(err)
 	}
 	return wire.SignedURLFromProto(resp), nil
 }
 
 // Status implements broker.Broker.
 func (c *Client) Status(ctx context.Context) (*broker.Status, error) {
-	resp, err := c.api.GetStatus(ctx, &codecommitdv1.GetStatusRequest{})
+	resp, err := c.api.GetStatus(ctx, &codecommitdv1.GetStatusRequest{}, grpc.MaxCallRecvMsgSize(maxStatus))
 	if err != nil {
-		return nil, wire.FromStatus(err)
+		return nil, c.fromRPC(err)
 	}
 	return wire.StatusFromProto(resp), nil
 }
@@ -66,7 +158,7 @@ func (c *Client) Status(ctx context.Context) (*broker.Status, error) {
 func (c *Client) Forget(ctx context.Context, profile string, all bool) (int, error) {
 	resp, err := c.api.Forget(ctx, &codecommitdv1.ForgetRequest{Profile: profile, All: all})
 	if err != nil {
-		return 0, wire.FromStatus(err)
+		return 0, c.fromRPC(err)
 	}
 	return int(resp.GetForgotten()), nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -89,7 +90,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	defer func() {
 		if err := sock.Close(); err != nil {
-			cfg.Log.Warn("closing the socket", "error", err)
+			cfg.Log.WarnContext(ctx, "closing the socket", "error", err)
 		}
 	}()
 	var store StoreInfo
@@ -101,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if store.Close != nil {
 			defer func() {
 				if err := store.Close(); err != nil {
-					cfg.Log.Warn("closing the credential cache", "error", err)
+					cfg.Log.WarnContext(ctx, "closing the credential cache", "error", err)
 				}
 			}()
 		}
@@ -131,13 +132,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return nil
 		})
 	}
-	supervise(gctx, &grpcService{srv: srv, sock: sock, grace: cfg.ShutdownGrace, log: cfg.Log}, stopManager)
+	supervise(gctx, &grpcService{srv: srv, sock: newLimitListener(sock, MaxConnections), grace: cfg.ShutdownGrace, log: cfg.Log}, stopManager)
 	supervise(mctx, svc.Manager, func() {})
 	supervise(gctx, &reloader{svc: svc, log: cfg.Log}, func() {})
-	cfg.Log.Info("codecommitd listening", "socket", cfg.Socket, "pid", os.Getpid(), "version", cfg.Version)
+	cfg.Log.InfoContext(ctx, "codecommitd listening", "socket", cfg.Socket, "pid", os.Getpid(), "version", cfg.Version)
 	cfg.Ready(nil)
 	err = g.Wait()
-	cfg.Log.Info("codecommitd stopped", "error", err)
+	cfg.Log.InfoContext(ctx, "codecommitd stopped", "error", err)
 	return err
 }
 
@@ -150,7 +151,7 @@ type Runner interface {
 
 type grpcService struct {
 	srv   *grpc.Server
-	sock  *socket
+	sock  net.Listener
 	grace time.Duration
 	log   *slog.Logger
 }
@@ -170,7 +171,7 @@ func (s *grpcService) Run(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-time.After(s.grace):
-		s.log.Warn("in-flight requests did not finish in time; stopping", "grace", s.grace)
+		s.log.WarnContext(ctx, "in-flight requests did not finish in time; stopping", "grace", s.grace)
 		s.srv.Stop()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
@@ -197,7 +198,7 @@ func (r *reloader) Run(ctx context.Context) error {
 			return nil
 		case <-ch:
 			r.svc.Resolver.Flush()
-			r.log.Info("SIGHUP: AWS config files will be read again on the next request")
+			r.log.InfoContext(ctx, "SIGHUP: AWS config files will be read again on the next request")
 		}
 	}
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -9,11 +10,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -48,13 +50,41 @@ func (a *grpcAdapter) Forget(ctx context.Context, m *codecommitdv1.ForgetRequest
 	return &codecommitdv1.ForgetResponse{Forgotten: int64(n)}, nil
 }
 
+// Limits on what one client may cost the daemon. Requests and answers are
+// a few hundred bytes; a git helper holds a connection for one or two
+// requests.
+const (
+	// MaxMessage bounds a request the daemon reads.
+	MaxMessage = 64 << 10
+	// IdleTimeout closes a connection with no request under way for this
+	// long, including one that sent the HTTP/2 preface and nothing else.
+	IdleTimeout = 30 * time.Second
+	// HandshakeTimeout bounds the time from accepting a connection to the
+	// end of the HTTP/2 handshake.
+	HandshakeTimeout = 5 * time.Second
+	// MaxConnections bounds concurrent connections; more wait to be
+	// accepted until one closes.
+	MaxConnections = 256
+	// MaxStreams bounds concurrent requests on one connection.
+	MaxStreams = 64
+)
+
 // NewGRPCServer returns a gRPC server that serves b, the health service and
 // reflection, and admits only connections from this user.
 func NewGRPCServer(b broker.Broker, log *slog.Logger) *grpc.Server {
+	return newGRPCServer(b, log, newPeerCreds())
+}
+
+func newGRPCServer(b broker.Broker, log *slog.Logger, creds peerCreds) *grpc.Server {
 	srv := grpc.NewServer(
-		grpc.Creds(peerCreds{}),
-		grpc.ChainUnaryInterceptor(unaryAuthz(log)),
-		grpc.ChainStreamInterceptor(streamAuthz(log)),
+		grpc.Creds(creds),
+		grpc.InTapHandle(refuseStrangers(log)),
+		grpc.ChainUnaryInterceptor(audit(log)),
+		grpc.ChainStreamInterceptor(admitStreams),
+		grpc.MaxRecvMsgSize(MaxMessage),
+		grpc.MaxConcurrentStreams(MaxStreams),
+		grpc.ConnectionTimeout(HandshakeTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout}),
 	)
 	codecommitdv1.RegisterBrokerServiceServer(srv, &grpcAdapter{b: b})
 	h := health.NewServer()
@@ -64,30 +94,19 @@ func NewGRPCServer(b broker.Broker, log *slog.Logger) *grpc.Server {
 	return srv
 }
 
-func peerFrom(ctx context.Context) Peer {
-	if p, ok := peer.FromContext(ctx); ok {
-		if info, ok := p.AuthInfo.(Peer); ok {
-			return info
-		}
-	}
-	return Peer{UID: -1, Err: errNoPeer}
-}
-
-var errNoPeer = status.Error(codes.Internal, "no peer information on the connection")
-
-// unaryAuthz refuses other users and writes the audit log: who asked
-// (pid, uid, executable), for which profile and repository, and how it went.
-func unaryAuthz(log *slog.Logger) grpc.UnaryServerInterceptor {
+// audit writes the audit log of every admitted request: who asked (pid,
+// uid, executable), for which profile and repository, and how it went. A
+// client that gave up is not a failure of the daemon's.
+func audit(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		p := peerFrom(ctx)
-		attrs := []slog.Attr{slog.String("method", info.FullMethod), slog.Any("peer", p)}
-		if r, ok := req.(*codecommitdv1.SignURLRequest); ok {
-			attrs = append(attrs, slog.String("profile", r.GetProfile()), slog.String("repository", r.GetRepository()),
-				slog.String("client", r.GetClient()))
+		a := admissionFrom(ctx)
+		if a.refused != nil { // the tap refuses first; this is a second lock
+			return nil, status.Error(codes.PermissionDenied, a.refused.Error())
 		}
-		if err := authorize(p); err != nil {
-			log.LogAttrs(ctx, slog.LevelWarn, "request refused", append(attrs, slog.String("error", err.Error()))...)
-			return nil, status.Error(codes.PermissionDenied, err.Error())
+		attrs := []slog.Attr{slog.String("method", info.FullMethod), slog.Any("peer", a)}
+		if r, ok := req.(*codecommitdv1.SignURLRequest); ok {
+			attrs = append(attrs, slog.String("profile", clean.Line(r.GetProfile(), 128)), slog.String("repository", clean.Line(r.GetRepository(), 128)),
+				slog.String("client", clean.Line(r.GetClient(), 128)))
 		}
 		start := time.Now()
 		resp, err := handler(ctx, req)
@@ -95,22 +114,23 @@ func unaryAuthz(log *slog.Logger) grpc.UnaryServerInterceptor {
 		if r, ok := resp.(*codecommitdv1.SignURLResponse); ok {
 			attrs = append(attrs, slog.String("resolved_profile", r.GetProfile()), slog.String("region", r.GetRegion()))
 		}
-		if err != nil {
-			log.LogAttrs(ctx, slog.LevelWarn, "request failed", append(attrs, slog.String("code", status.Code(err).String()), slog.String("error", status.Convert(err).Message()))...)
-		} else {
+		switch code := status.Code(err); {
+		case err == nil:
 			log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+		case code == codes.Canceled || code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.Canceled):
+			log.LogAttrs(ctx, slog.LevelInfo, "request abandoned by the client", attrs...)
+		default:
+			log.LogAttrs(ctx, slog.LevelWarn, "request failed", append(attrs, slog.String("code", code.String()), slog.String("error", status.Convert(err).Message()))...)
 		}
 		return resp, err
 	}
 }
 
-func streamAuthz(log *slog.Logger) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		p := peerFrom(ss.Context())
-		if err := authorize(p); err != nil {
-			log.LogAttrs(ss.Context(), slog.LevelWarn, "stream refused", slog.String("method", info.FullMethod), slog.Any("peer", p), slog.String("error", err.Error()))
-			return status.Error(codes.PermissionDenied, err.Error())
-		}
-		return handler(srv, ss)
+// admitStreams is the second lock for streaming RPCs (reflection, health
+// watch).
+func admitStreams(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if a := admissionFrom(ss.Context()); a.refused != nil {
+		return status.Error(codes.PermissionDenied, a.refused.Error())
 	}
+	return handler(srv, ss)
 }

@@ -2,65 +2,87 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"syscall"
 
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/codecommitd/codecommitd/internal/peercred"
 )
 
-// Peer is the process at the other end of a connection, as the kernel
-// reports it. PID and Exe may be unknown (0, "") on some systems.
-type Peer struct {
-	// UID is the peer's user id; on Windows, -1 (see SID).
-	UID int
-	// SID is the peer's user SID on Windows.
-	SID string
-	PID int
-	Exe string
-	// SameUser reports whether the peer runs as the daemon's user.
-	SameUser bool
-	// Err is set when the kernel could not say who the peer is.
-	Err error
+// admission is what the handshake learned of a connection: who the peer
+// is and whether it may use the daemon.
+type admission struct {
+	peer peercred.Peer
+	exe  string
+	// refused says why the peer may not use the daemon; nil admits it.
+	refused error
 }
 
-// LogValue renders a peer for the audit log.
-func (p Peer) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.Int("pid", p.PID), slog.Int("uid", p.UID), slog.String("exe", p.Exe)}
-	if p.SID != "" {
-		attrs = append(attrs, slog.String("sid", p.SID))
+// AuthType implements credentials.AuthInfo.
+func (admission) AuthType() string { return "peercred" }
+
+// LogValue renders the peer for the audit log.
+func (a admission) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Int("pid", a.peer.PID), slog.Int("uid", a.peer.UID), slog.String("exe", a.exe)}
+	if a.peer.SID != "" {
+		attrs = append(attrs, slog.String("sid", a.peer.SID))
 	}
 	return slog.GroupValue(attrs...)
 }
 
-// user names the peer's user in messages.
-func (p Peer) user() string {
-	if p.SID != "" {
-		return "user " + p.SID
-	}
-	return fmt.Sprintf("uid %d", p.UID)
+// peerCreds is a grpc TransportCredentials that does no encryption (the
+// socket is local and private) but asks the kernel who connected and
+// decides, before the HTTP/2 handshake, whether that peer may use the
+// daemon. A refused peer's streams are answered by refuseStrangers with
+// PermissionDenied and the reason, before any request is read; a failed
+// handshake could not carry the reason.
+type peerCreds struct {
+	self peercred.Self
+	// of asks the kernel; tests inject other answers.
+	of func(syscall.Conn) (peercred.Peer, error)
 }
 
-// AuthType implements credentials.AuthInfo.
-func (Peer) AuthType() string { return "peercred" }
+func newPeerCreds() peerCreds { return peerCreds{self: peercred.Current(), of: peercred.Of} }
 
-// peerCreds is a grpc TransportCredentials that does no encryption (the
-// socket is local and private) but asks the kernel who connected. The
-// handshake never fails on a stranger: the authorization interceptor
-// answers it with PermissionDenied and a reason, which a refused
-// connection could not carry.
-type peerCreds struct{}
-
-func (peerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	uc, ok := conn.(*net.UnixConn)
+func (c peerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	uc, ok := conn.(syscall.Conn)
 	if !ok {
-		return conn, Peer{UID: -1, Err: fmt.Errorf("not a unix socket connection (%T)", conn)}, nil
+		return conn, admission{peer: peercred.Peer{UID: -1}, refused: fmt.Errorf("codecommitd refuses a connection that is not on its Unix socket (%T)", conn)}, nil
 	}
-	return conn, peerOf(uc), nil
+	return conn, c.admit(uc), nil
+}
+
+// admit asks who is at the other end of conn and decides.
+func (c peerCreds) admit(conn syscall.Conn) admission {
+	p, err := c.of(conn)
+	a := admission{peer: p, exe: peercred.Exe(p.PID)}
+	if err := peercred.Check(c.self, p, err); err != nil {
+		a.refused = refusal(c.self, a, err)
+	}
+	return a
+}
+
+// refusal is the message a refused peer gets.
+func refusal(self peercred.Self, a admission, why error) error {
+	var other *peercred.OtherUserError
+	if !errors.As(why, &other) {
+		return fmt.Errorf("codecommitd could not identify the connecting process (%w), so it refuses it", why)
+	}
+	return fmt.Errorf("codecommitd serves only its own user (%s); this connection comes from %s (pid %d %s); run your own daemon as that user",
+		self.User(), a.peer.User(), a.peer.PID, a.exe)
 }
 
 func (peerCreds) ClientHandshake(_ context.Context, _ string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	return conn, Peer{}, nil
+	return conn, admission{}, nil
 }
 
 func (peerCreds) Info() credentials.ProtocolInfo {
@@ -71,14 +93,30 @@ func (c peerCreds) Clone() credentials.TransportCredentials { return c }
 
 func (peerCreds) OverrideServerName(string) error { return nil }
 
-// authorize reports why p may not use the daemon, or nil if it may.
-func authorize(p Peer) error {
-	switch {
-	case p.Err != nil:
-		return fmt.Errorf("codecommitd could not identify the connecting process (%w), so it refuses it", p.Err)
-	case !p.SameUser:
-		return fmt.Errorf("codecommitd serves only its own user (%s); this connection comes from %s (pid %d %s); run your own daemon as that user",
-			ownUser(), p.user(), p.PID, p.Exe)
+// admissionFrom returns what the handshake decided for the connection of
+// ctx; a context without one is refused.
+func admissionFrom(ctx context.Context) admission {
+	if p, ok := peer.FromContext(ctx); ok {
+		if a, ok := p.AuthInfo.(admission); ok {
+			return a
+		}
 	}
-	return nil
+	return admission{peer: peercred.Peer{UID: -1}, refused: errNoPeer}
+}
+
+var errNoPeer = fmt.Errorf("codecommitd has no peer information on this connection, so it refuses it")
+
+// refuseStrangers is the gRPC tap: it runs when a stream's headers
+// arrive, before its message is read or decoded, and answers a refused
+// peer with PermissionDenied and the reason.
+func refuseStrangers(log *slog.Logger) tap.ServerInHandle {
+	return func(ctx context.Context, info *tap.Info) (context.Context, error) {
+		a := admissionFrom(ctx)
+		if a.refused == nil {
+			return ctx, nil
+		}
+		log.LogAttrs(ctx, slog.LevelWarn, "request refused", slog.String("method", info.FullMethodName),
+			slog.Any("peer", a), slog.String("error", a.refused.Error()))
+		return ctx, status.Error(codes.PermissionDenied, a.refused.Error())
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
 
@@ -32,8 +33,12 @@ func listen(path string) (*socket, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(path)
-	if err := privateDir(dir); err != nil {
-		return nil, err
+	if err := privdir.Ensure(dir); err != nil {
+		var np *privdir.NotPrivateError
+		if errors.As(err, &np) {
+			return nil, fmt.Errorf("will not put the socket in %s: it %s; %s", dir, np.Reason, np.Fix("--socket or CODECOMMITD_SOCKET"))
+		}
+		return nil, fmt.Errorf("socket folder: %w", err)
 	}
 	lock, err := lockFile(path + ".lock")
 	if err != nil {
@@ -76,36 +81,18 @@ func listen(path string) (*socket, error) {
 	return &socket{Listener: l, path: path, lock: lock}, nil
 }
 
-// Close stops listening, removes the socket file and releases the lock.
+// Close stops listening, removes the socket file and the lock file, and
+// releases the lock. The lock file goes while it is still locked, so a
+// daemon starting meanwhile sees that the file it locked is no longer the
+// lock and takes the new one.
 func (s *socket) Close() error {
 	err := s.Listener.Close()
+	if errors.Is(err, net.ErrClosed) {
+		err = nil // the gRPC server closed it first
+	}
 	if rerr := os.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
 		err = rerr
 	}
-	s.lock.Close()
+	unlock(s.lock)
 	return err
-}
-
-// privateDir makes dir (0700) or checks that an existing one is ours and
-// private, tightening it if it is ours but open.
-func privateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating socket directory: %w", err)
-	}
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("socket directory %s is not a directory", dir)
-	}
-	if err := checkOwner(fi); err != nil {
-		return fmt.Errorf("socket directory %s: %w", dir, err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("socket directory %s is readable by others and cannot be made private: %w", dir, err)
-		}
-	}
-	return nil
 }

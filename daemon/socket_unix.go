@@ -25,27 +25,50 @@ func listenPrivate(path string) (net.Listener, error) {
 
 // lockFile takes an exclusive lock on path for the life of the process and
 // writes our pid into it; a second daemon gets ErrAlreadyRunning with the
-// holder's pid.
+// holder's pid. The file is opened without following symlinks and must be
+// a regular file of ours; after locking, the path must still name the file
+// locked (a stopping daemon removes it), else the lock is taken again.
 func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock file: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		b := make([]byte, 32)
-		n, _ := f.ReadAt(b, 0)
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			pid := strings.TrimSpace(string(b[:n]))
-			return nil, fmt.Errorf("%w (pid %s holds %s)", ErrAlreadyRunning, pid, path)
+	for range 10 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("opening lock file %s: %w (if it is a symlink, remove it)", path, err)
 		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+		fi, err := f.Stat()
+		if err == nil && (!fi.Mode().IsRegular() || checkOwner(fi) != nil) {
+			err = fmt.Errorf("%s is not a regular file of yours; remove it", path)
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			b := make([]byte, 32)
+			n, _ := f.ReadAt(b, 0)
+			f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				pid := strings.TrimSpace(string(b[:n]))
+				return nil, fmt.Errorf("%w (pid %s holds %s)", ErrAlreadyRunning, pid, path)
+			}
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if now, err := os.Lstat(path); err != nil || !os.SameFile(fi, now) {
+			f.Close() // removed or replaced by a daemon that was stopping
+			continue
+		}
+		// The pid is only for the message a second daemon prints.
+		if err := f.Truncate(0); err == nil {
+			_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		}
+		return f, nil
 	}
-	// The pid is only for the message a second daemon prints.
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	return f, nil
+	return nil, fmt.Errorf("%s keeps changing under codecommitd; is something removing it?", path)
+}
+
+// unlock removes the lock file, then releases it.
+func unlock(f *os.File) {
+	os.Remove(f.Name())
+	f.Close()
 }
 
 func checkOwner(fi fs.FileInfo) error {

@@ -3,7 +3,6 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 
@@ -34,4 +33,6 @@ func lockFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-func checkOwner(fs.FileInfo) error { return nil }
+// unlock releases the lock; the file stays (Windows cannot remove an open
+// file, and removing it after closing would race with a starting daemon).
+func unlock(f *os.File) { f.Close() }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/gitversion"
+	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
 
@@ -159,16 +159,18 @@ func (d *doctor) checkDaemon(ctx context.Context) finding {
 
 func checkSocket(path string) finding {
 	dir := filepath.Dir(path)
-	di, err := os.Stat(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return finding{vInfo, "socket: " + dir + " does not exist yet (made when the daemon starts)", ""}
-		}
+	err := privdir.Check(dir)
+	var np *privdir.NotPrivateError
+	switch {
+	case privdir.IsNotExist(err):
+		return finding{vInfo, "socket: " + dir + " does not exist yet (made when the daemon starts)", ""}
+	case errors.As(err, &np):
+		return finding{vFail, fmt.Sprintf("socket: folder %s %s, so neither the daemon nor the helpers will use it", dir, np.Reason),
+			np.Fix("CODECOMMITD_SOCKET (or --socket)")}
+	case err != nil:
 		return finding{vFail, "socket: " + err.Error(), ""}
 	}
-	if runtime.GOOS != "windows" && di.Mode().Perm()&0o077 != 0 {
-		return finding{vFail, fmt.Sprintf("socket: folder %s is mode %v, open to other users", dir, di.Mode().Perm()), "chmod 700 " + dir}
-	}
+	di, _ := os.Stat(dir)
 	si, err := os.Stat(path)
 	if err != nil {
 		return finding{vInfo, "socket: folder " + dir + " is private; no socket yet", ""}

@@ -14,6 +14,10 @@ type Files struct {
 	Credentials []string
 }
 
+func (f Files) all() []string {
+	return append(append([]string(nil), f.Config...), f.Credentials...)
+}
+
 // filesFor returns the files named by AWS_CONFIG_FILE and
 // AWS_SHARED_CREDENTIALS_FILE in env, else those under env's HOME (falling
 // back to the daemon's home directory).

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/ini.v1"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 )
 
 // Extensions are codecommitd's own keys in a profile section, which the
@@ -29,6 +30,10 @@ type Extensions struct {
 	// MFASessionDuration is how long a GetSessionToken session lasts
 	// (mfa_session_duration, seconds or a Go duration; default 12h, max 36h).
 	MFASessionDuration time.Duration `json:",omitempty"`
+	// CredentialProcessTimeout bounds one credential_process run
+	// (credential_process_timeout, seconds or a Go duration, 1s to 1h;
+	// default DefaultProcessTimeout).
+	CredentialProcessTimeout time.Duration `json:",omitempty"`
 }
 
 // Default and limits of MFA sessions.
@@ -77,6 +82,30 @@ func (p *Profile) EnvCredentials() aws.Credentials {
 	}
 }
 
+// secrets returns the secret values p holds (environment credentials,
+// static keys in its chain), so text shown to people can be scrubbed of
+// them.
+func (p *Profile) secrets() []string {
+	out := []string{p.env["AWS_SECRET_ACCESS_KEY"], p.env["AWS_SESSION_TOKEN"]}
+	for c := &p.Config; c != nil; c = c.Source {
+		out = append(out, c.Credentials.SecretAccessKey, c.Credentials.SessionToken)
+	}
+	return out
+}
+
+// webIdentityTokenFile is the token file p's web identity uses.
+func (p *Profile) webIdentityTokenFile() string {
+	if p.usesEnvCredentials() {
+		return p.env["AWS_WEB_IDENTITY_TOKEN_FILE"]
+	}
+	for c := &p.Config; c != nil; c = c.Source {
+		if c.WebIdentityTokenFile != "" {
+			return c.WebIdentityTokenFile
+		}
+	}
+	return "(none set)"
+}
+
 // usesEnvCredentials reports whether the caller's environment credentials
 // (keys, or a web identity token file and role) decide this request, as they
 // do in the SDK and botocore when no profile is named.
@@ -114,7 +143,7 @@ func (r *Resolver) CheckAndSetDefaults() error {
 		r.SessionName = DefaultSessionName()
 	}
 	if r.ProcessTimeout == 0 {
-		r.ProcessTimeout = time.Minute
+		r.ProcessTimeout = DefaultProcessTimeout
 	}
 	return nil
 }
@@ -139,9 +168,14 @@ func (r *Resolver) Resolve(ctx context.Context, urlProfile string, env map[strin
 		}
 	}
 	files := filesFor(env)
+	for _, path := range files.all() {
+		if err := checkFile(path); err != nil {
+			return nil, broker.Errorf(broker.ErrInvalidRequest, name, "cannot read the AWS configuration for profile %s: %v", clean.Quote(name, 100), err)
+		}
+	}
 	stamps, err := stampsOf(files)
 	if err != nil {
-		return nil, broker.Errorf(broker.ErrInvalidRequest, name, "cannot read AWS config files for profile %s: %v", name, err)
+		return nil, broker.Errorf(broker.ErrInvalidRequest, name, "cannot read the AWS configuration for profile %s: %v", clean.Quote(name, 100), err)
 	}
 	ck := cacheKey(name, explicit, files, env)
 	r.mu.Lock()
@@ -197,13 +231,23 @@ func load(ctx context.Context, name string, explicit bool, files Files, env map[
 	p := &Profile{Name: name, Explicit: explicit, Files: files, env: env, Endpoint: env["CODE_COMMIT_ENDPOINT"]}
 	sections, err := readSections(files)
 	if err != nil {
-		return nil, broker.Errorf(broker.ErrInvalidRequest, name, "cannot parse AWS config for profile %s: %v; fix the file", name, err)
+		var fe *fileParseError
+		if errors.As(err, &fe) {
+			return nil, parseError(name, []string{fe.path}, fe.err)
+		}
+		return nil, parseError(name, files.all(), err)
 	}
 	p.Profiles = sections.names()
+	if loop := sections.sourceLoop(name); loop != nil {
+		return nil, broker.Errorf(broker.ErrInvalidRequest, name,
+			"profile %s: its source_profile chain goes round in a loop (%s); end the chain with a profile that has keys, a credential_source, web identity, SSO or a credential_process",
+			clean.Quote(name, 100), strings.Join(loop, " → "))
+	}
 	sc, err := config.LoadSharedConfigProfile(ctx, name, func(o *config.LoadSharedConfigOptions) {
 		o.ConfigFiles, o.CredentialsFiles = files.Config, files.Credentials
 	})
 	var notExist config.SharedConfigProfileNotExistError
+	var noSource config.SharedConfigAssumeRoleError
 	switch {
 	case errors.As(err, &notExist) && notExist.Profile == name:
 		if explicit {
@@ -213,8 +257,12 @@ func load(ctx context.Context, name string, explicit bool, files Files, env map[
 		return nil, broker.Errorf(broker.ErrProfileNotFound, name,
 			"profile %s names source_profile %s, which does not exist in %s; add it or fix source_profile",
 			name, notExist.Profile, strings.Join(append(files.Config, files.Credentials...), " or "))
+	case errors.As(err, &noSource) && noSource.Err == nil:
+		return nil, broker.Errorf(broker.ErrNoCredentials, name,
+			"profile %s: role %s takes its credentials from profile %s, which has none (no keys, credential_source, web identity, SSO or credential_process); add them to [%s]",
+			name, noSource.RoleARN, noSource.Profile, SectionName(noSource.Profile)).WithCause(err)
 	case err != nil:
-		return nil, broker.Errorf(broker.ErrInvalidRequest, name, "profile %s: %v; fix it in %s", name, err, strings.Join(files.Config, ", "))
+		return nil, parseError(name, files.all(), err)
 	default:
 		p.Exists = true
 		p.Config = sc
@@ -223,7 +271,7 @@ func load(ctx context.Context, name string, explicit bool, files Files, env map[
 	for c := &p.Config; c != nil && p.Exists; c = c.Source {
 		ext, err := sections.extensions(c.Profile)
 		if err != nil {
-			return nil, broker.Errorf(broker.ErrInvalidRequest, name, "profile %s: %v", c.Profile, err)
+			return nil, broker.Errorf(broker.ErrInvalidRequest, name, "profile %s: %v; fix it in %s", c.Profile, err, strings.Join(files.Config, " or "))
 		}
 		p.Ext[c.Profile] = ext
 	}
@@ -303,20 +351,30 @@ type sections struct {
 	config, credentials []*ini.File
 }
 
+// fileParseError is the INI parser's refusal of one file. Its text quotes
+// the file: see parseError.
+type fileParseError struct {
+	path string
+	err  error
+}
+
+func (e *fileParseError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *fileParseError) Unwrap() error { return e.err }
+
 func readSections(files Files) (*sections, error) {
 	var s sections
 	opts := ini.LoadOptions{Loose: true, Insensitive: false, AllowNestedValues: true, SpaceBeforeInlineComment: true, AllowPythonMultilineValues: false}
 	for _, p := range files.Config {
 		f, err := ini.LoadSources(opts, p)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, &fileParseError{p, err}
 		}
 		s.config = append(s.config, f)
 	}
 	for _, p := range files.Credentials {
 		f, err := ini.LoadSources(opts, p)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, &fileParseError{p, err}
 		}
 		s.credentials = append(s.credentials, f)
 	}
@@ -350,6 +408,61 @@ func (s *sections) names() []string {
 	return out
 }
 
+// key returns the value of key in profile's section of the config files,
+// else of the credentials files, and whether one was found.
+func (s *sections) key(profile, key string) (string, bool) {
+	name := "profile " + profile
+	if profile == "default" {
+		name = "default"
+	}
+	for _, f := range s.config {
+		if sec, err := f.GetSection(name); err == nil && sec.HasKey(key) {
+			return strings.TrimSpace(sec.Key(key).String()), true
+		}
+	}
+	for _, f := range s.credentials {
+		if sec, err := f.GetSection(profile); err == nil && sec.HasKey(key) {
+			return strings.TrimSpace(sec.Key(key).String()), true
+		}
+	}
+	return "", false
+}
+
+// sourceLoop returns the source_profile chain from profile when it comes
+// back to a profile it passed (profile → b → profile), or nil. A profile
+// that names itself and has keys of its own is no loop: the SDK uses its
+// keys.
+func (s *sections) sourceLoop(profile string) []string {
+	chain := []string{profile}
+	seen := map[string]bool{profile: true}
+	for cur := profile; ; {
+		src, ok := s.key(cur, "source_profile")
+		if !ok || src == "" {
+			return nil
+		}
+		if src == cur {
+			if _, keys := s.key(cur, "aws_access_key_id"); keys {
+				return nil
+			}
+		}
+		chain = append(chain, src)
+		if seen[src] || len(chain) > 64 {
+			return chain
+		}
+		seen[src] = true
+		cur = src
+	}
+}
+
+// SectionName is the config-file section of profile: "default" or
+// "profile <name>".
+func SectionName(profile string) string {
+	if profile == "default" {
+		return "default"
+	}
+	return "profile " + profile
+}
+
 func (s *sections) extensions(profile string) (Extensions, error) {
 	var ext Extensions
 	for _, f := range s.config {
@@ -367,9 +480,16 @@ func (s *sections) extensions(profile string) (Extensions, error) {
 			if k, err := sec.GetKey("mfa_session_duration"); err == nil {
 				d, err := parseDuration(k.String())
 				if err != nil {
-					return ext, fmt.Errorf("mfa_session_duration = %q: %w", k.String(), err)
+					return ext, fmt.Errorf("mfa_session_duration: %w", err)
 				}
 				ext.MFASessionDuration = d
+			}
+			if k, err := sec.GetKey("credential_process_timeout"); err == nil {
+				d, err := parseSeconds(k.String(), time.Second, time.Hour)
+				if err != nil {
+					return ext, fmt.Errorf("credential_process_timeout: %w", err)
+				}
+				ext.CredentialProcessTimeout = d
 			}
 		}
 	}
@@ -377,6 +497,12 @@ func (s *sections) extensions(profile string) (Extensions, error) {
 }
 
 func parseDuration(v string) (time.Duration, error) {
+	return parseSeconds(v, 15*time.Minute, MaxMFASessionDuration)
+}
+
+// parseSeconds reads seconds (43200) or a Go duration (12h) between lo
+// and hi. Its errors never quote the value.
+func parseSeconds(v string, lo, hi time.Duration) (time.Duration, error) {
 	v = strings.TrimSpace(v)
 	var d time.Duration
 	if n, err := strconv.Atoi(v); err == nil {
@@ -384,8 +510,8 @@ func parseDuration(v string) (time.Duration, error) {
 	} else if d, err = time.ParseDuration(v); err != nil {
 		return 0, errors.New("want seconds (43200) or a duration (12h)")
 	}
-	if d < 15*time.Minute || d > MaxMFASessionDuration {
-		return 0, fmt.Errorf("must be between 15m and %s", MaxMFASessionDuration)
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("must be between %s and %s", lo, hi)
 	}
 	return d, nil
 }

@@ -99,21 +99,31 @@ func TestResolveExtensionsAndProfiles(t *testing.T) {
 }
 
 func TestResolveErrors(t *testing.T) {
-	home := writeFiles(t, cfg+"[profile broken]\nrole_arn = arn:aws:iam::1:role/X\nsource_profile = gone\n[profile badmfa]\nmfa_session_duration = forever\n", "")
+	home := writeFiles(t, cfg+"[profile broken]\nrole_arn = arn:aws:iam::1:role/X\nsource_profile = gone\n[profile badmfa]\nmfa_session_duration = forever\n"+
+		"[profile loopa]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = loopb\n[profile loopb]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = loopa\n"+
+		"[profile self]\nrole_arn = arn:aws:iam::1:role/S\nsource_profile = self\n"+
+		"[profile selfkeys]\nrole_arn = arn:aws:iam::1:role/S\nsource_profile = selfkeys\naws_access_key_id = A\naws_secret_access_key = S\n"+
+		"[profile nosrc]\nrole_arn = arn:aws:iam::1:role/N\nsource_profile = empty\n[profile empty]\nregion = us-east-1\n", "")
 	r := newResolver(t)
 	for _, tt := range []struct {
 		profile string
 		kind    error
 		want    string
 	}{
-		{"nope", broker.ErrProfileNotFound, "profiles that exist: badmfa, broken, default, dev, noregion, role"},
+		{"nope", broker.ErrProfileNotFound, "profiles that exist: badmfa, broken, default, dev, empty, loopa, loopb, noregion, nosrc, role, self, selfkeys"},
 		{"broken", broker.ErrProfileNotFound, "source_profile gone"},
 		{"badmfa", broker.ErrInvalidRequest, "mfa_session_duration"},
+		{"loopa", broker.ErrInvalidRequest, "loop (loopa → loopb → loopa)"},
+		{"self", broker.ErrInvalidRequest, "loop (self → self)"},
+		{"nosrc", broker.ErrNoCredentials, "takes its credentials from profile empty, which has none"},
 	} {
 		_, err := r.Resolve(context.Background(), tt.profile, map[string]string{"HOME": home})
 		if !errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v; want %v saying %q", tt.profile, err, tt.kind, tt.want)
 		}
+	}
+	if _, err := r.Resolve(context.Background(), "selfkeys", map[string]string{"HOME": home}); err != nil {
+		t.Errorf("a profile that names itself as source and has keys is no loop: %v", err)
 	}
 }
 

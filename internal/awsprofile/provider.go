@@ -1,12 +1,9 @@
 package awsprofile
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/user"
 	"strings"
 	"time"
@@ -14,13 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
-
-	"github.com/codecommitd/codecommitd/internal/clean"
-	"github.com/codecommitd/codecommitd/internal/shell"
 )
 
 // DefaultRoleDuration is how long assumed roles last when the profile sets
@@ -240,86 +233,13 @@ func (b *builder) stsClient(ctx context.Context, creds aws.CredentialsProvider) 
 	return sts.NewFromConfig(cfg), nil
 }
 
-// process returns a credential_process provider that runs the command with
-// the daemon's environment, no stdin, and its stderr captured for errors.
+// process returns the credential_process provider of c.
 func (b *builder) process(c *config.SharedConfig) aws.CredentialsProvider {
-	return &processProvider{command: c.CredentialProcess, profile: c.Profile, timeout: b.r.ProcessTimeout}
-}
-
-// ProcessError reports a credential_process that failed. It carries no
-// byte of the process's output (which holds credentials) and only those
-// lines of its stderr that name no credential.
-type ProcessError struct {
-	Profile string
-	// Program is the first word of the command, which is safe to show.
-	Program string
-	// Reason says what went wrong, in our words.
-	Reason string
-	// Stderr is the process's stderr, filtered by safeStderr.
-	Stderr string
-}
-
-func (e *ProcessError) Error() string {
-	msg := fmt.Sprintf("credential_process of profile %s failed: %s", e.Profile, e.Reason)
-	if e.Stderr != "" {
-		msg += "; it said: " + e.Stderr
+	timeout := b.r.ProcessTimeout
+	if t := b.p.Ext[c.Profile].CredentialProcessTimeout; t != 0 {
+		timeout = t
 	}
-	return msg
-}
-
-// secretWords mark stderr lines that may hold a credential.
-var secretWords = []string{"secret", "token", "password", "accesskey", "access_key", "credential"}
-
-// safeStderr keeps the lines of stderr that name no credential, on one
-// line, at most 300 bytes.
-func safeStderr(stderr string) string {
-	var keep []string
-	for _, line := range strings.Split(stderr, "\n") {
-		lower := strings.ToLower(line)
-		secret := false
-		for _, w := range secretWords {
-			if strings.Contains(lower, w) && (strings.Contains(lower, "=") || strings.Contains(lower, ":")) {
-				secret = true
-			}
-		}
-		if !secret && strings.TrimSpace(line) != "" {
-			keep = append(keep, strings.TrimSpace(line))
-		}
-	}
-	return clean.Line(strings.Join(keep, " / "), 300)
-}
-
-type processProvider struct {
-	command, profile string
-	timeout          time.Duration
-}
-
-func (p *processProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	var stderr bytes.Buffer
-	prov := processcreds.NewProviderCommand(processcreds.NewCommandBuilderFunc(func(ctx context.Context) (*exec.Cmd, error) {
-		cmd := shell.Command(ctx, p.command)
-		cmd.Stderr = &stderr
-		return cmd, nil
-	}), func(o *processcreds.Options) { o.Timeout = p.timeout })
-	creds, err := prov.Retrieve(ctx)
-	if err != nil {
-		// The SDK's errors quote the process's output, credentials and
-		// all: none of their text goes further than here.
-		reason := "its output is not the credential_process JSON (Version 1, AccessKeyId, SecretAccessKey, optional SessionToken and RFC 3339 Expiration)"
-		var exitErr *exec.ExitError
-		switch {
-		case errors.As(err, &exitErr):
-			reason = fmt.Sprintf("exit status %d", exitErr.ExitCode())
-		case errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out"):
-			reason = fmt.Sprintf("it did not finish within %s", p.timeout)
-		case errors.Is(err, exec.ErrNotFound):
-			reason = "the shell to run it was not found"
-		}
-		program, _, _ := strings.Cut(strings.TrimSpace(p.command), " ")
-		return creds, &ProcessError{Profile: p.profile, Program: program, Reason: reason, Stderr: safeStderr(stderr.String())}
-	}
-	creds.Source = "ProcessProvider"
-	return creds, nil
+	return &processProvider{command: c.CredentialProcess, profile: c.Profile, timeout: timeout}
 }
 
 // describe names a profile's credential source for people.

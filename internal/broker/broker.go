@@ -11,6 +11,8 @@ package broker
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -147,11 +149,21 @@ var EnvVars = []string{
 	"HOME",
 }
 
-// Environ returns the EnvVars set in the environment getenv reads.
+// pathVars are the EnvVars that name files: a relative path means the
+// caller's working directory, which the daemon does not share.
+var pathVars = map[string]bool{"AWS_CONFIG_FILE": true, "AWS_SHARED_CREDENTIALS_FILE": true, "AWS_WEB_IDENTITY_TOKEN_FILE": true}
+
+// Environ returns the EnvVars set in the environment getenv reads, with
+// relative file paths made absolute against the working directory.
 func Environ(getenv func(string) (string, bool)) map[string]string {
 	env := make(map[string]string, 8)
 	for _, k := range EnvVars {
 		if v, ok := getenv(k); ok {
+			if pathVars[k] && v != "" && !filepath.IsAbs(v) && !strings.HasPrefix(v, "~") {
+				if abs, err := filepath.Abs(v); err == nil {
+					v = abs
+				}
+			}
 			env[k] = v
 		}
 	}

@@ -24,6 +24,13 @@ var (
 	ErrPermissionDenied = errors.New("permission denied")
 	// ErrUnavailable: no broker answered.
 	ErrUnavailable = errors.New("daemon unavailable")
+	// ErrUntrustedDaemon: something answers on the socket, but it is not
+	// this user's daemon (or its folder is not private), so the client
+	// never spoke to it. Errors wrapping it wrap ErrUnavailable too.
+	ErrUntrustedDaemon = errors.New("untrusted daemon")
+	// ErrTemporary marks, in an error's cause, a failure that may pass by
+	// itself: the network, throttling, a fault on AWS's side, a timeout.
+	ErrTemporary = errors.New("temporary failure")
 )
 
 // Kinds lists every kind, for mapping tables and tests.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
@@ -29,6 +30,8 @@ type mfaSession struct {
 	ext                  awsprofile.Extensions
 	src                  aws.CredentialsProvider
 	sts                  *sts.Client
+	// classify turns the SDK's errors into broker errors; nil keeps them.
+	classify func(error) error
 }
 
 // required is the error that asks the client for a code.
@@ -133,8 +136,13 @@ func (svc *Service) mfaSpec(s *mfaSession, code string) credmgr.Spec {
 				if errors.As(err, &api) && api.ErrorCode() == "AccessDenied" && strings.Contains(strings.ToLower(api.ErrorMessage()), "mfa") {
 					return sigv4.Credentials{}, &broker.Error{
 						Kind: broker.ErrMFAInvalid, Profile: s.profile, MFASerial: s.serial,
-						Msg: fmt.Sprintf("AWS rejected the MFA code for %s (profile %s): %s; wait for the next code and run the command again", s.serial, s.profile, api.ErrorMessage()),
+						Msg: fmt.Sprintf("AWS rejected the MFA code for %s (profile %s): %s; wait for the next code and run the command again",
+							s.serial, s.profile, clean.Line(clean.Redact(api.ErrorMessage()), 200)),
+						Err: err,
 					}
+				}
+				if s.classify != nil {
+					err = s.classify(err)
 				}
 				return sigv4.Credentials{}, err
 			}

@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
@@ -112,6 +114,9 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	if err := codecommit.ValidateRepositoryName(req.Repository); err != nil {
 		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%s", err)
 	}
+	if err := checkHost(req); err != nil {
+		return nil, err
+	}
 	if req.Region != "" && !codecommit.ValidRegionName(req.Region) {
 		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%q is not an AWS region name (like us-east-1)", req.Region)
 	}
@@ -139,6 +144,23 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	}, nil
 }
 
+// checkHost refuses to sign for a host that is not a CodeCommit git
+// endpoint: the known endpoint forms, or the caller's CODE_COMMIT_ENDPOINT.
+func checkHost(req *broker.SignRequest) error {
+	if req.Host == "" {
+		return nil
+	}
+	if _, ok := codecommit.ParseHost(req.Host); ok {
+		return nil
+	}
+	if o := req.Env["CODE_COMMIT_ENDPOINT"]; o != "" && strings.EqualFold(req.Host, o) {
+		return nil
+	}
+	return broker.Errorf(broker.ErrInvalidRequest, req.Profile,
+		"%s is not a CodeCommit git endpoint (git-codecommit[-fips].<region>.amazonaws.com[.cn], a vpce-… endpoint, or the host in CODE_COMMIT_ENDPOINT), so codecommitd will not sign for it",
+		clean.Quote(req.Host, 100))
+}
+
 // where decides the region and host of a request.
 func (svc *Service) where(p *awsprofile.Profile, req *broker.SignRequest) (region, host string, warnings []string, err error) {
 	region = req.Region
@@ -154,7 +176,7 @@ func (svc *Service) where(p *awsprofile.Profile, req *broker.SignRequest) (regio
 	if region == "" {
 		return "", "", nil, broker.Errorf(broker.ErrRegionMissing, p.Name,
 			"no region for profile %s: add `region = us-east-1` (your region) to [%s] in %s, or name it in the URL as codecommit::<region>://%s@<repository>",
-			p.Name, sectionName(p.Name), p.Files.Config[0], p.Name)
+			p.Name, awsprofile.SectionName(p.Name), p.Files.Config[0], p.Name)
 	}
 	if !codecommit.ValidRegionName(region) {
 		return "", "", nil, broker.Errorf(broker.ErrInvalidRequest, p.Name,
@@ -172,13 +194,6 @@ func (svc *Service) where(p *awsprofile.Profile, req *broker.SignRequest) (regio
 		host = codecommit.Endpoint(region, p.FIPS, p.Endpoint)
 	}
 	return region, host, warnings, nil
-}
-
-func sectionName(profile string) string {
-	if profile == "default" {
-		return "default"
-	}
-	return "profile " + profile
 }
 
 // credentials returns usable credentials for p, asking for MFA sessions
@@ -206,7 +221,8 @@ func (svc *Service) credentials(ctx context.Context, p *awsprofile.Profile, regi
 func (svc *Service) provider(ctx context.Context, p *awsprofile.Profile, region string) (aws.CredentialsProvider, []*mfaSession, error) {
 	var sessions []*mfaSession
 	prov, err := svc.Resolver.Provider(ctx, p, region, func(key, serial, prof string, ext awsprofile.Extensions, src aws.CredentialsProvider, stsClient *sts.Client) aws.CredentialsProvider {
-		s := &mfaSession{key: "mfa:" + key + ":" + serial, serial: serial, profile: prof, ext: ext, src: src, sts: stsClient}
+		s := &mfaSession{key: "mfa:" + key + ":" + serial, serial: serial, profile: prof, ext: ext, src: src, sts: stsClient,
+			classify: func(err error) error { return svc.Resolver.Classify(p, err) }}
 		sessions = append(sessions, s)
 		return &mfaProvider{svc: svc, s: s}
 	})

@@ -1,23 +1,19 @@
 package privdir
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 )
 
-// Check only checks that dir is a directory: on Windows the socket
-// lives in the user's profile, whose ACL keeps other users out.
+// Check only checks that dir is a real directory: on Windows codecommitd's
+// folders live in the user's profile, whose ACL keeps other users out. It
+// returns the fs.ErrNotExist error of a missing dir.
 func Check(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
 	}
 	if !fi.IsDir() {
-		return errors.New(dir + " is not a directory")
+		return &NotPrivateError{Dir: dir, Reason: "is not a directory", Ours: true}
 	}
 	return nil
 }
-
-// IsNotExist reports whether err says the directory does not exist.
-func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

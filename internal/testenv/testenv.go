@@ -176,20 +176,22 @@ func (e *Env) StopDaemon() {
 	if pid <= 0 {
 		return
 	}
-	if p, err := os.FindProcess(pid); err == nil {
-		p.Signal(syscall.SIGTERM)
-	}
-	waitUnlocked(e.Socket+".lock", 10*time.Second, pid)
-}
-
-// waitUnlocked blocks until nobody holds the lock on path, at most d, then
-// kills pid if it still holds it.
-func waitUnlocked(path string, d time.Duration, pid int) {
-	f, err := os.Open(path)
+	// Hold the lock file open first: a daemon removes it as it stops,
+	// and the lock on this open file is released only when it exits.
+	f, err := os.Open(e.Socket + ".lock")
 	if err != nil {
 		return
 	}
 	defer f.Close()
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Signal(syscall.SIGTERM)
+	}
+	waitUnlocked(f, 10*time.Second, pid)
+}
+
+// waitUnlocked blocks until nobody holds the lock on f, at most d, then
+// kills pid if it still holds it.
+func waitUnlocked(f *os.File, d time.Duration, pid int) {
 	done := make(chan struct{})
 	go func() {
 		unix.Flock(int(f.Fd()), unix.LOCK_EX)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
@@ -39,6 +40,13 @@ var mappings = []mapping{
 	{broker.ErrClockSkew, codes.FailedPrecondition, codecommitdv1.ErrorDetail_REASON_CLOCK_SKEW},
 }
 
+// MaxMessage bounds an error message that crosses the wire.
+const MaxMessage = 2048
+
+// message is err's text as a status carries it: one line of valid UTF-8
+// (a status with invalid UTF-8 cannot be sent), at most MaxMessage bytes.
+func message(err error) string { return clean.Line(err.Error(), MaxMessage) }
+
 // ToStatus converts a broker error into a gRPC status error carrying an
 // ErrorDetail. Errors of no known kind become codes.Internal; context
 // errors keep their codes.
@@ -46,16 +54,19 @@ func ToStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
+	if st, ok := status.FromError(err); ok {
+		if m := st.Message(); m != clean.Line(m, MaxMessage) {
+			return status.Error(st.Code(), clean.Line(m, MaxMessage))
+		}
 		return err
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, err.Error())
-	}
 	var be *broker.Error
+	switch {
+	case errors.Is(err, context.Canceled) && !errors.As(err, &be):
+		return status.Error(codes.Canceled, message(err))
+	case errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &be):
+		return status.Error(codes.DeadlineExceeded, message(err))
+	}
 	errors.As(err, &be)
 	for _, m := range mappings {
 		if !errors.Is(err, m.kind) {
@@ -66,13 +77,17 @@ func ToStatus(err error) error {
 			detail.Profile, detail.Profiles = be.Profile, be.Profiles
 			detail.MfaSerial, detail.MfaProcess = be.MFASerial, be.MFAProcess
 		}
-		st, derr := status.New(m.code, err.Error()).WithDetails(detail)
+		if be != nil {
+			detail.Profile, detail.MfaSerial, detail.MfaProcess = clean.Line(be.Profile, 256), clean.Line(be.MFASerial, 256), clean.Line(be.MFAProcess, 1024)
+			detail.Profiles = detail.Profiles[:min(len(detail.Profiles), 100)]
+		}
+		st, derr := status.New(m.code, message(err)).WithDetails(detail)
 		if derr != nil {
-			return status.Error(m.code, err.Error())
+			return status.Error(m.code, message(err))
 		}
 		return st.Err()
 	}
-	return status.Error(codes.Internal, err.Error())
+	return status.Error(codes.Internal, message(err))
 }
 
 // FromStatus converts a gRPC status error back into a *broker.Error whose
@@ -120,10 +135,17 @@ func SignRequestToProto(r *broker.SignRequest) *codecommitdv1.SignURLRequest {
 	}
 }
 
-// SignRequestFromProto converts a message to a domain request.
+// SignRequestFromProto converts a message to a domain request. Of the
+// environment it keeps only broker.EnvVars.
 func SignRequestFromProto(m *codecommitdv1.SignURLRequest) *broker.SignRequest {
+	env := make(map[string]string, len(m.GetEnv()))
+	for _, k := range broker.EnvVars {
+		if v, ok := m.GetEnv()[k]; ok {
+			env[k] = v
+		}
+	}
 	return &broker.SignRequest{
-		Profile: m.GetProfile(), Region: m.GetRegion(), Repository: m.GetRepository(), Env: m.GetEnv(),
+		Profile: m.GetProfile(), Region: m.GetRegion(), Repository: m.GetRepository(), Env: env,
 		MFACode: m.GetMfaCode(), Host: m.GetHost(), Client: m.GetClient(),
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 )
@@ -88,13 +91,18 @@ func TestMessagesRoundTrip(t *testing.T) {
 }
 
 func TestOneshotRoundTrip(t *testing.T) {
-	req := &broker.SignRequest{Profile: "p", Repository: "r", Env: map[string]string{"A": "b"}}
+	req := &broker.SignRequest{Profile: "p", Repository: "r", Env: map[string]string{"AWS_PROFILE": "b"}}
 	b, err := EncodeOneshotRequest(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, err := DecodeOneshotRequest(b); err != nil || !reflect.DeepEqual(got, req) {
 		t.Fatalf("request = %+v, %v", got, err)
+	}
+	// Only the variables a request may carry get through.
+	b, _ = EncodeOneshotRequest(&broker.SignRequest{Repository: "r", Env: map[string]string{"AWS_PROFILE": "b", "LD_PRELOAD": "/x.so"}})
+	if got, _ := DecodeOneshotRequest(b); !reflect.DeepEqual(got.Env, map[string]string{"AWS_PROFILE": "b"}) {
+		t.Fatalf("env = %v, want only AWS_PROFILE", got.Env)
 	}
 	ok := &broker.SignedURL{URL: "https://h/v1/repos/r", Username: "u", Password: "p", Expires: time.Unix(100, 0).UTC()}
 	b, _ = EncodeOneshotResult(ok, nil)
@@ -131,4 +139,18 @@ func FuzzDecodeOneshotRequest(f *testing.F) {
 			t.Fatalf("want exactly one of request and error")
 		}
 	})
+}
+
+func TestStatusMessagesAreSendable(t *testing.T) {
+	junk := "profile \xff\xfe\x00bad\n" + strings.Repeat("x", 10*MaxMessage)
+	st := status.Convert(ToStatus(broker.Errorf(broker.ErrProfileNotFound, "\xffp", "%s", junk)))
+	if m := st.Message(); !utf8.ValidString(m) || len(m) > MaxMessage+8 || strings.ContainsAny(m, "\n\x00") {
+		t.Fatalf("message is not one bounded line of UTF-8: %d bytes", len(m))
+	}
+	if _, err := proto.Marshal(st.Proto()); err != nil {
+		t.Fatalf("status does not marshal: %v", err)
+	}
+	if !errors.Is(FromStatus(st.Err()), broker.ErrProfileNotFound) {
+		t.Fatal("kind lost")
+	}
 }

@@ -1,20 +1,21 @@
-package daemon
+package peercred
 
 import (
 	"bytes"
-	"encoding/binary"
-	"net"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-func peerOf(c *net.UnixConn) Peer {
+// Of asks the kernel who is at the other end of c (LOCAL_PEERCRED and
+// LOCAL_PEERPID).
+func Of(c syscall.Conn) (Peer, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
-		return Peer{UID: -1, Err: err}
+		return Peer{UID: -1}, err
 	}
-	var p Peer
+	p := Peer{UID: -1}
 	var credErr error
 	if err := raw.Control(func(fd uintptr) {
 		var cred *unix.Xucred
@@ -24,19 +25,20 @@ func peerOf(c *net.UnixConn) Peer {
 		}
 		p.PID, _ = unix.GetsockoptInt(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERPID)
 	}); err != nil {
-		return Peer{UID: -1, Err: err}
+		return Peer{UID: -1}, err
 	}
 	if credErr != nil {
-		return Peer{UID: -1, Err: credErr}
+		return Peer{UID: -1}, credErr
 	}
-	p.Exe = exeOf(p.PID)
-	p.SameUser = p.UID == os.Getuid()
-	return p
+	return p, nil
 }
 
-// exeOf reads a process's executable path from kern.procargs2: an int32
-// argc, then the path, NUL-terminated.
-func exeOf(pid int) string {
+// Current returns the user this process runs as.
+func Current() Self { return Self{UID: os.Getuid()} }
+
+// Exe returns the executable of process pid from kern.procargs2 (an int32
+// argc, then the path, NUL-terminated), or "".
+func Exe(pid int) string {
 	if pid <= 0 {
 		return ""
 	}
@@ -44,7 +46,6 @@ func exeOf(pid int) string {
 	if err != nil || len(b) < 5 {
 		return ""
 	}
-	_ = binary.LittleEndian.Uint32(b[:4])
 	path, _, _ := bytes.Cut(b[4:], []byte{0})
 	return string(path)
 }

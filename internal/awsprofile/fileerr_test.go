@@ -1,0 +1,69 @@
+//go:build unix
+
+package awsprofile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+)
+
+func TestConfigFilesThatAreNotFilesAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge")
+	f, _ := os.Create(huge)
+	f.Truncate(MaxConfigFile + 1) // sparse: costs no disk
+	f.Close()
+	r := newResolver(t)
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{fifo, "not a regular file (it is a named pipe)"},
+		{"/dev/zero", "not a regular file (it is a device)"},
+		{dir, "not a regular file (it is a directory)"},
+		{huge, "more than the 4 MiB"},
+	} {
+		for _, v := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+			_, err := r.Resolve(context.Background(), "dev", map[string]string{"HOME": dir, v: tc.path})
+			if !errors.Is(err, broker.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s=%s: %v; want a refusal naming the file and saying %q", v, tc.path, err, tc.want)
+			}
+		}
+	}
+}
+
+func TestParseErrorsNameTheLineNotItsText(t *testing.T) {
+	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
+	for _, tc := range []struct {
+		name, config, credentials string
+		want                      string
+	}{
+		{"credentials", "[profile dev]\nregion = us-east-1\n", "[dev]\naws_access_key_id = AKIAEXAMPLE\n\n" + secret + "\n", "credentials line 4 is not `key = value`"},
+		{"config", "# comment\n[profile dev]\n" + secret + "\n", "", "config line 3 is not `key = value`"},
+		{"unclosed section", "[profile dev\nregion = us-east-1\n", "", "config line 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			home := writeFiles(t, tc.config, tc.credentials)
+			_, err := newResolver(t).Resolve(context.Background(), "dev", map[string]string{"HOME": home})
+			if err == nil {
+				t.Fatal("a broken file parsed")
+			}
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "K7MDENG") {
+				t.Fatalf("the error quotes the file: %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "profile dev") {
+				t.Fatalf("error %q; want it to say %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,54 @@
+package localbroker
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+)
+
+func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, ".aws"), 0o700)
+	os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[dev]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n"), 0o600)
+	os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[profile dev]\nregion = us-east-1\n"), 0o600)
+	svc, err := NewService(nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		host, endpoint string
+		ok             bool
+	}{
+		{"git-codecommit.eu-west-1.amazonaws.com", "", true},
+		{"git-codecommit-fips.us-gov-west-1.amazonaws.com", "", true},
+		{"git-codecommit.cn-north-1.amazonaws.com.cn", "", true},
+		{"vpce-0abc.git-codecommit.us-east-1.vpce.amazonaws.com", "", true},
+		{"localhost:8443", "localhost:8443", true},
+		{"LOCALHOST:8443", "localhost:8443", true},
+		{"evil.example.com", "", false},
+		{"evil.example.com", "localhost:8443", false},
+		{"git-codecommit.eu-west-1.amazonaws.com.evil.example", "", false},
+		{"localhost:8443", "", false},
+	} {
+		env := map[string]string{"HOME": home}
+		if tc.endpoint != "" {
+			env["CODE_COMMIT_ENDPOINT"] = tc.endpoint
+		}
+		s, err := svc.SignURL(context.Background(), &broker.SignRequest{Profile: "dev", Repository: "repo", Host: tc.host, Env: env})
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("host %s (endpoint %q): %v", tc.host, tc.endpoint, err)
+		case tc.ok && !strings.HasPrefix(s.URL, "https://"+tc.host+"/"):
+			t.Errorf("host %s: signed for %s", tc.host, s.URL)
+		case !tc.ok && !errors.Is(err, broker.ErrInvalidRequest):
+			t.Errorf("host %s (endpoint %q): %v, want a refusal", tc.host, tc.endpoint, err)
+		case !tc.ok && !strings.Contains(err.Error(), "not a CodeCommit git endpoint"):
+			t.Errorf("host %s: refusal %q does not say why", tc.host, err)
+		}
+	}
+}
