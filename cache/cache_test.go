@@ -62,16 +62,16 @@ func TestRoundTrip(t *testing.T) {
 	s.Close()
 	s = open(t, path, key, nil)
 	defer s.Close()
-	if got, profile, ok := s.Load("k1"); !ok || got != creds("1") || profile != "dev" {
+	if got, profile, ok, _ := s.Load("k1"); !ok || got != creds("1") || profile != "dev" {
 		t.Fatalf("Load(k1) = %v, %q, %v", got, profile, ok)
 	}
-	if _, _, ok := s.Load("nope"); ok {
+	if _, _, ok, _ := s.Load("nope"); ok {
 		t.Fatal("Load(nope) hit")
 	}
 	if err := s.Delete("k2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok := s.Load("k2"); ok {
+	if _, _, ok, _ := s.Load("k2"); ok {
 		t.Fatal("deleted key still loads")
 	}
 	for _, p := range []string{path, filepath.Dir(path)} {
@@ -104,7 +104,7 @@ func TestExpiredArePrunedAndMissed(t *testing.T) {
 	old.Expires = t0.Add(-time.Minute)
 	s.Save("old", "p", old)
 	s.Save("new", "p", creds("new"))
-	if _, _, ok := s.Load("old"); ok {
+	if _, _, ok, _ := s.Load("old"); ok {
 		t.Fatal("expired record loaded")
 	}
 	s.Close()
@@ -145,10 +145,10 @@ func TestSwappedRecordsDoNotOpen(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, ok := s.Load("bob"); ok {
+	if got, _, ok, _ := s.Load("bob"); ok {
 		t.Fatalf("swapped record opened under another key: %v", got)
 	}
-	if _, _, ok := s.Load("alice"); !ok {
+	if _, _, ok, _ := s.Load("alice"); !ok {
 		t.Fatal("the original record no longer opens")
 	}
 	s.Close()
@@ -222,7 +222,7 @@ func TestUnreadableFilesAreMovedAside(t *testing.T) {
 			if err := s.Save("k", "p", creds("new")); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, ok := s.Load("k"); !ok {
+			if _, _, ok, _ := s.Load("k"); !ok {
 				t.Fatal("the replacement cache does not store")
 			}
 		})
@@ -275,7 +275,7 @@ func TestMigrationFromV0(t *testing.T) {
 	var log logRecorder
 	s := open(t, path, key, &log)
 	defer s.Close()
-	got, _, ok := s.Load("fixture-key")
+	got, _, ok, _ := s.Load("fixture-key")
 	if !ok || got.AccessKeyID != "ASIAFIXTURE" || got.SessionToken != "fixture-token" {
 		t.Fatalf("migrated record = %v, %v", got, ok)
 	}

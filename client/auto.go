@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
@@ -124,6 +123,9 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 }
 
 func (a *Auto) fallback(ctx context.Context, req *broker.SignRequest, why error) (*broker.SignedURL, error) {
+	if req.MFAPromptFailed {
+		return nil, why // only a daemon holds prompts to release
+	}
 	if errors.Is(why, broker.ErrUntrustedDaemon) {
 		fmt.Fprintf(a.stderr(), "%s; resolving in this process\n", clean.Line(errText(why), 400))
 	} else {
@@ -180,29 +182,17 @@ func (a *Auto) daemon() (string, error) {
 	return FindDaemon()
 }
 
-// start runs `codecommitd run` detached and waits until it says it is
-// listening (or why it is not), at most StartTimeout.
+// start runs `codecommitd run` detached and waits until it listens (or
+// says why it does not), at most StartTimeout.
 func (a *Auto) start(ctx context.Context) error {
 	bin, err := a.daemon()
 	if err != nil {
 		return err
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
 	cmd := exec.Command(bin, "run", "--socket", a.Socket, "--autostarted")
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.Env = append(daemonEnviron(os.Environ()), EnvReadyFD+"=3")
+	cmd.Env = daemonEnviron(os.Environ())
 	cmd.Dir = daemonDir()
 	detach(cmd)
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		return fmt.Errorf("starting %s: %w", bin, err)
-	}
-	cmd.Process.Release()
 	timeout := a.StartTimeout
 	if timeout == 0 {
 		timeout = DefaultStartTimeout
@@ -210,21 +200,7 @@ func (a *Auto) start(ctx context.Context) error {
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
 		timeout = time.Until(d)
 	}
-	r.SetReadDeadline(time.Now().Add(timeout))
-	msg, err := io.ReadAll(io.LimitReader(r, 4096))
-	line := strings.TrimSpace(string(msg))
-	switch {
-	case line == "ready":
-		return nil
-	case strings.Contains(line, "already running"):
-		// Another client started it first; it may still be binding.
-		return waitListening(a.Socket, time.Now().Add(timeout))
-	case line != "":
-		return errors.New(line)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("daemon did not start within %s", timeout)
-	}
-	return errors.New("daemon exited before listening")
+	return startAndWait(cmd, a.Socket, timeout)
 }
 
 // waitListening polls until something accepts connections on socket, or

@@ -37,12 +37,44 @@ type Prompter struct {
 // ErrNoPrompt reports that no way to ask for a code was found.
 var ErrNoPrompt = errors.New("no way to ask for an MFA code")
 
+func (p *Prompter) getenv(k string) string {
+	if p.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return p.Getenv(k)
+}
+
+// terminalAllowed reports whether the terminal may be used: git's
+// GIT_TERMINAL_PROMPT=0 (set by IDEs for background fetches) forbids it.
+func (p *Prompter) terminalAllowed() bool { return p.getenv("GIT_TERMINAL_PROMPT") != "0" }
+
+// Availability says whether this prompter can ask a person: an askpass
+// program is set, or a terminal may be used and opens. (A profile's
+// mfa_process is the daemon's to know.)
+func (p *Prompter) Availability() broker.Prompt {
+	for _, v := range []string{EnvAskpass, "GIT_ASKPASS", "SSH_ASKPASS"} {
+		if p.getenv(v) != "" {
+			return broker.PromptAvailable
+		}
+	}
+	if !p.terminalAllowed() {
+		return broker.PromptUnavailable
+	}
+	open := p.TTY
+	if open == nil {
+		open = openTTY
+	}
+	tty, err := open()
+	if err != nil {
+		return broker.PromptUnavailable
+	}
+	tty.Close()
+	return broker.PromptAvailable
+}
+
 // Code asks for the code that e (an ErrMFARequired error) needs.
 func (p *Prompter) Code(ctx context.Context, e *broker.Error) (string, error) {
-	getenv := p.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
+	getenv := p.getenv
 	timeout := p.Timeout
 	if timeout == 0 {
 		timeout = 2 * time.Minute
@@ -62,9 +94,13 @@ func (p *Prompter) Code(ctx context.Context, e *broker.Error) (string, error) {
 	if open == nil {
 		open = openTTY
 	}
-	tty, err := open()
+	var tty io.ReadWriteCloser
+	err := errors.New("GIT_TERMINAL_PROMPT=0 forbids it")
+	if p.terminalAllowed() {
+		tty, err = open()
+	}
 	if err != nil {
-		return "", fmt.Errorf("%w: MFA device %s (profile %s) needs a code, and there is no terminal (%w); set mfa_process in the profile, or %s to a program that prints the code",
+		return "", fmt.Errorf("%w: MFA device %s (profile %s) needs a code, and there is no terminal to ask on (%w); set mfa_process in the profile, or %s to a program that prints the code",
 			ErrNoPrompt, e.MFASerial, e.Profile, err, EnvAskpass)
 	}
 	defer tty.Close()
@@ -115,15 +151,27 @@ func checkCode(s, from string) (string, error) {
 
 // SignWithMFA calls b.SignURL and, when the broker answers that an MFA code
 // is needed, asks prompter for it and tries once more with the code. A
-// wrong code is reported, not retried.
+// wrong code is reported, not retried. The request says whether this
+// process can prompt, so a daemon never waits on one that cannot; when the
+// prompt fails, the daemon is told, so another git process may ask.
 func SignWithMFA(ctx context.Context, b broker.Broker, req *broker.SignRequest, prompter *Prompter) (*broker.SignedURL, error) {
+	if prompter != nil && req.Prompt == broker.PromptUnknown {
+		r := *req
+		r.Prompt = prompter.Availability()
+		req = &r
+	}
 	s, err := b.SignURL(ctx, req)
 	var be *broker.Error
-	if prompter == nil || !errors.Is(err, broker.ErrMFARequired) || !errors.As(err, &be) {
+	if prompter == nil || !errors.Is(err, broker.ErrMFARequired) || !errors.As(err, &be) || be.CannotPrompt {
 		return s, err
 	}
 	code, err := prompter.Code(ctx, be)
 	if err != nil {
+		release := *req
+		release.MFAPromptFailed = true
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		b.SignURL(rctx, &release) //nolint:errcheck // only tells the daemon; the prompt's error is the one to show
 		return nil, err
 	}
 	again := *req

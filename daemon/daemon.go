@@ -69,6 +69,9 @@ type StoreInfo struct {
 	Store credmgr.Store
 	// Path and KeySource describe it for status.
 	Path, KeySource string
+	// Problem says what is wrong with the cache, or why there is none; ""
+	// when all is well. Nil means nothing is.
+	Problem func() string
 	// Close closes it.
 	Close func() error
 }
@@ -116,6 +119,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		PID: os.Getpid(), StartedAt: cfg.Clock.Now(), Socket: cfg.Socket, Version: cfg.Version,
 		CachePath: store.Path, KeySource: store.KeySource,
 	}
+	svc.CacheProblem = store.Problem
 	srv := NewGRPCServer(svc, cfg.Log)
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/codecommitd/codecommitd/cache"
 	"github.com/codecommitd/codecommitd/internal/paths"
-	"github.com/codecommitd/codecommitd/internal/privdir"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
 
 // EnvKeyring set to "0" keeps the daemon away from the OS keyring.
@@ -28,55 +27,79 @@ type cacheFlags struct {
 func (f *cacheFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.cachePath, "cache", "", "encrypted credential cache file (default "+paths.CacheFile()+")")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "keep credentials in memory only")
-	cmd.Flags().StringVar(&f.keyFile, "key-file", "", "file holding the cache's encryption key (created if missing); default: the OS keyring, else $XDG_RUNTIME_DIR/codecommitd/cache.key")
+	cmd.Flags().StringVar(&f.keyFile, "key-file", "", "file holding the cache's encryption key (created if missing); default: the OS keyring, else cache.key in the runtime folder")
 	cmd.Flags().BoolVar(&f.noKeyring, "no-keyring", false, "do not use the OS keyring for the cache key (also "+EnvKeyring+"=0)")
 }
 
-// runtimeDir is where the fallback key file lives: a tmpfs on Linux
-// ($XDG_RUNTIME_DIR), else the socket's folder if it is this user's own
-// and private, else nowhere.
-func runtimeDir(socket string) string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "codecommitd")
-	}
-	if dir := filepath.Dir(socket); privdir.Check(dir) == nil {
-		return dir
-	}
-	return ""
+// openedCache is the persistent cache a command got, or why it has none.
+type openedCache struct {
+	store     *cache.Store // nil: memory only
+	path      string
+	keySource string
+	// problem says why there is no store, or what is wrong with it; ""
+	// when all is well.
+	problem string
 }
 
-// openCache opens the persistent cache the flags ask for. No cache (and no
-// error) when it is turned off or no key can be kept; an error when another
-// process holds the file.
-func (f *cacheFlags) openCache(socket string, log *slog.Logger, timeout time.Duration) (*cache.Store, string, error) {
-	if f.noCache {
-		return nil, "", nil
-	}
-	key, err := cache.LoadKey(cache.KeyOptions{
-		File:       f.keyFile,
-		Keyring:    !f.noKeyring && os.Getenv(EnvKeyring) != "0",
-		RuntimeDir: runtimeDir(socket),
-	})
-	if err != nil {
-		if f.keyFile != "" {
-			return nil, "", fmt.Errorf("cache key: %w", err)
+func (c openedCache) Problem() string {
+	if c.store != nil {
+		if p := c.store.Problem(); p != "" {
+			return p
 		}
-		log.Warn("no credential cache: credentials are kept in memory only", "reason", err.Error())
-		return nil, "", nil
 	}
+	return c.problem
+}
+
+// openCache opens the persistent cache the flags ask for. It never fails
+// a daemon or a one-shot request: when the cache cannot be used (turned
+// off, no key, a key out of reach, a file another daemon holds, one that
+// cannot be read), credentials are kept in memory, the log says why once,
+// and the file is left as it is. Only a --key-file that cannot be used is an
+// error: the user asked for it.
+func (f *cacheFlags) openCache(log *slog.Logger, owner string, timeout time.Duration) (openedCache, error) {
 	path := f.cachePath
 	if path == "" {
 		path = paths.CacheFile()
 	}
-	store, err := cache.Open(path, key.Bytes, cache.Options{Log: log, Timeout: timeout})
-	if errors.Is(err, cache.ErrLocked) {
-		return nil, "", err
+	out := openedCache{path: path}
+	if f.noCache {
+		out.problem = "turned off (--no-cache)"
+		return out, nil
 	}
-	if err != nil {
-		log.Warn("no credential cache: credentials are kept in memory only", "path", path, "reason", err.Error())
-		return nil, "", nil
+	memoryOnly := func(problem string, attrs ...any) (openedCache, error) {
+		out.problem = problem
+		log.Warn("no credential cache: credentials are kept in memory only", append([]any{"path", path, "reason", problem}, attrs...)...)
+		return out, nil
 	}
+	recorded, err := cache.Inspect(path)
+	if err != nil && !errors.Is(err, cache.ErrCorrupt) {
+		return memoryOnly(fmt.Sprintf("%s cannot be read (%v)", path, err))
+	}
+	key, err := cache.LoadKey(cache.KeyOptions{
+		File:       f.keyFile,
+		Keyring:    !f.noKeyring && os.Getenv(EnvKeyring) != "0",
+		RuntimeDir: sockpath.RuntimeDir(os.Getenv),
+		Recorded:   recorded,
+	})
+	switch {
+	case err != nil && f.keyFile != "":
+		return out, fmt.Errorf("cache key: %w", err)
+	case errors.Is(err, cache.ErrKeyUnreachable):
+		return memoryOnly(fmt.Sprintf("the cache was sealed with a key this process cannot reach (%v); it is left as it is, for the daemon that can", err))
+	case err != nil:
+		return memoryOnly(err.Error())
+	}
+	out.keySource = key.Source
+	store, err := cache.Open(path, key.Bytes, cache.Options{Log: log, Timeout: timeout, KeyHome: key.Home, Owner: owner})
+	var locked *cache.LockedError
+	switch {
+	case errors.As(err, &locked):
+		return memoryOnly("held by another daemon: " + locked.Error())
+	case err != nil:
+		return memoryOnly(err.Error())
+	}
+	out.store = store
 	n, _ := store.Len()
-	log.Info("credential cache open", "path", path, "key", key.Source, "entries", n)
-	return store, key.Source, nil
+	log.Info("credential cache open", "path", path, "key", key.Source, "entries", n, "problem", store.Problem())
+	return out, nil
 }

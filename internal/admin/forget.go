@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,13 +52,19 @@ func forget(ctx context.Context, g *globals, f *cacheFlags, profile string, all 
 			return n, err
 		}
 	}
-	store, _, err := f.openCache(g.socketPath(), slog.New(slog.DiscardHandler), time.Second)
-	if err != nil {
+	oc, err := f.openCache(slog.New(slog.DiscardHandler), "", time.Second)
+	switch {
+	case err != nil:
 		return 0, fmt.Errorf("no daemon answers on %s, and the cache file cannot be opened: %w", g.socketPath(), err)
+	case oc.store == nil && f.noCache:
+		return 0, nil
+	case oc.store == nil:
+		if _, serr := os.Stat(oc.path); serr != nil {
+			return 0, nil // no cache file to clean
+		}
+		return 0, fmt.Errorf("no daemon answers on %s, and the cache %s cannot be used here: %s", g.socketPath(), oc.path, oc.problem)
 	}
-	if store == nil {
-		return 0, nil // no cache file to clean
-	}
+	store := oc.store
 	keys, err := store.DeleteProfile(profile, all)
 	return len(keys), errors.Join(err, store.Close())
 }

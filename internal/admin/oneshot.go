@@ -38,15 +38,16 @@ func newOneshotCommand(g *globals) *cobra.Command {
 			// with it just means memory only.
 			log := slog.New(slog.DiscardHandler)
 			var store credmgr.Store
-			if s, _, err := f.openCache(g.socketPath(), log, 100*time.Millisecond); err == nil && s != nil {
-				defer s.Close() //nolint:errcheck // every write already committed; the process exits next
-				store = s
+			if c, err := f.openCache(log, "", 100*time.Millisecond); err == nil && c.store != nil {
+				defer c.store.Close() //nolint:errcheck // every write already committed; the process exits next
+				store = c.store
 			}
 			svc, err := localbroker.NewService(nil, log, store)
 			if err != nil {
 				return err
 			}
 			out, err := wire.EncodeOneshotResult(svc.SignURL(cmd.Context(), req))
+			svc.Manager.Flush() // what it fetched is in the cache for the next run
 			if err != nil {
 				return err
 			}

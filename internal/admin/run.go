@@ -82,11 +82,16 @@ func runDaemon(ctx context.Context, g *globals, f *runFlags, stderr io.Writer) e
 		Version: version.Version,
 		Ready:   ready,
 		OpenStore: func() (daemon.StoreInfo, error) {
-			store, keySource, err := f.openCache(g.socketPath(), log, time.Second)
-			if err != nil || store == nil {
+			owner := fmt.Sprintf("pid %d on socket %s", os.Getpid(), g.socketPath())
+			c, err := f.openCache(log, owner, time.Second)
+			if err != nil {
 				return daemon.StoreInfo{}, err
 			}
-			return daemon.StoreInfo{Store: store, Path: store.Path(), KeySource: keySource, Close: store.Close}, nil
+			info := daemon.StoreInfo{Path: c.path, KeySource: c.keySource, Problem: c.Problem}
+			if c.store != nil {
+				info.Store, info.Close = c.store, c.store.Close
+			}
+			return info, nil
 		},
 	}
 	if runtime.GOOS == "windows" && !svcmgr.Interactive() {

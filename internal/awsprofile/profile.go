@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"gopkg.in/ini.v1"
 
@@ -123,6 +124,9 @@ type Resolver struct {
 	SessionName string
 	// ProcessTimeout bounds one credential_process or mfa_process run.
 	ProcessTimeout time.Duration
+
+	httpOnce sync.Once
+	http     *awshttp.BuildableClient
 
 	mu    sync.Mutex
 	cache map[string]cachedProfile

@@ -217,6 +217,8 @@ func (b *builder) loadOptions() []func(*config.LoadOptions) error {
 		config.WithSharedCredentialsFiles(b.p.Files.Credentials),
 		config.WithRegion(b.region),
 		config.WithAPIOptions([]func(*middleware.Stack) error{b.r.recordDate}),
+		config.WithHTTPClient(b.r.httpClient()),
+		config.WithRetryer(newRetryer),
 	}
 }
 

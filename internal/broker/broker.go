@@ -45,9 +45,27 @@ type SignRequest struct {
 	Env map[string]string
 	// MFACode is a code the caller collected after ErrMFARequired.
 	MFACode string
+	// Prompt says whether the caller can ask a person for an MFA code.
+	Prompt Prompt
+	// MFAPromptFailed reports that the caller was asked for a code after
+	// ErrMFARequired and could not get one: another caller may prompt.
+	MFAPromptFailed bool
 	// Client names the calling program, for the audit log.
 	Client string
 }
+
+// Prompt is whether a caller can ask a person for an MFA code.
+type Prompt int
+
+// Prompt values.
+const (
+	// PromptUnknown is what callers that do not say send: treated as able.
+	PromptUnknown Prompt = iota
+	// PromptAvailable: a terminal, an askpass program or an mfa_process.
+	PromptAvailable
+	// PromptUnavailable: none of those (an IDE's background fetch).
+	PromptUnavailable
+)
 
 // LogValue leaves the MFA code and the environment's secrets out of logs.
 func (r *SignRequest) LogValue() slog.Value {
@@ -97,9 +115,16 @@ type Status struct {
 	Version   string
 	CachePath string
 	KeySource string
-	Profiles  []ProfileStatus
+	// CacheProblem says what is wrong with the persistent cache ("" when
+	// nothing is): read-only, not writable, in use by another daemon.
+	CacheProblem string
+	Profiles     []ProfileStatus
 	// RecentProfiles were used in the last seven days, most recent first.
 	RecentProfiles []RecentProfile
+	// OnDemand reports a daemon a client started; it exits after IdleExit
+	// without a request (zero: never).
+	OnDemand bool
+	IdleExit time.Duration
 	// Environment holds the daemon's own values of the variables that
 	// change what it does; never secrets.
 	Environment map[string]string
@@ -126,6 +151,15 @@ type ProfileStatus struct {
 	LastError   string
 	Requests    int64
 	LastUsed    time.Time
+	// RefreshingSince is when the refresh under way began; zero when none
+	// is.
+	RefreshingSince time.Time
+	// NeedsMFA reports that refreshing needs a new MFA session: nothing is
+	// tried until a request that can prompt brings a code.
+	NeedsMFA bool
+	// OnReserve reports that refreshing fails and credentials close to
+	// their end are being handed out.
+	OnReserve bool
 }
 
 // EnvVars are the variables of the caller's environment a SignRequest

@@ -53,6 +53,10 @@ type Error struct {
 	Profiles []string
 	// MFASerial and MFAProcess, for ErrMFARequired and ErrMFAInvalid.
 	MFASerial, MFAProcess string
+	// CannotPrompt, for ErrMFARequired, reports that the broker knows the
+	// caller cannot ask for a code (it said so) and did not make it the
+	// one that prompts: the message says what to do instead.
+	CannotPrompt bool
 	// Err is the cause, kept for errors.Is and errors.As (a caller that
 	// gave up, a timeout, a network error); its text is not part of Msg
 	// unless Msg says so. It does not cross the wire.

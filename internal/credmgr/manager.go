@@ -7,10 +7,15 @@
 // It knows nothing about profiles, STS or signing: an entry's FetchFunc,
 // given by the caller (package localbroker), says how to get fresh
 // credentials.
+//
+// Its lock guards memory only: the Store is read and written outside it,
+// so a slow disk never stalls a request for another profile. Forget wins
+// over every concurrent restore, refresh and save.
 package credmgr
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -26,22 +31,30 @@ import (
 )
 
 // Refresh policy. A signed password is good for 15 minutes, so credentials
-// are never handed out with less than MinRemaining left, and a refresh
-// starts RefreshAhead (plus up to RefreshJitter) before expiry.
+// are refreshed RefreshAhead (plus up to RefreshJitter) before expiry, and a
+// request that finds less than MinRemaining left refreshes them first. When
+// that fails (AWS is down, the network is), credentials are still handed out
+// until ReserveFloor before they expire: the daemon runs on its reserve, and
+// says so.
 const (
 	MinRemaining  = 5 * time.Minute
+	ReserveFloor  = time.Minute
 	RefreshAhead  = 15 * time.Minute
 	RefreshJitter = 5 * time.Minute
 	// NoExpiryTTL is how long credentials without an expiry (static keys,
 	// a credential_process that gives no Expiration) are kept before the
 	// source is asked again.
 	NoExpiryTTL = time.Hour
-	// MinBackoff and MaxBackoff bound the wait between failed background
-	// refreshes (doubling, with ±50% jitter).
-	MinBackoff = 5 * time.Second
-	MaxBackoff = 5 * time.Minute
+	// MinBackoff and MaxBackoff bound the wait between failed refreshes
+	// (doubling, with ±50% jitter); NearExpiryBackoff bounds it while the
+	// credentials held have less than ten minutes left.
+	MinBackoff        = 5 * time.Second
+	MaxBackoff        = 5 * time.Minute
+	NearExpiryBackoff = 30 * time.Second
 	// RefreshTimeout bounds one refresh, whoever waits for it.
 	RefreshTimeout = 2 * time.Minute
+	// PruneInterval is how often Run drops expired records from the Store.
+	PruneInterval = time.Hour
 )
 
 // FetchFunc obtains fresh credentials from a source.
@@ -51,8 +64,9 @@ type FetchFunc func(ctx context.Context) (sigv4.Credentials, error)
 // never keep long-term keys; the Manager only offers them temporary ones.
 type Store interface {
 	// Load returns the stored credentials of key, if any are unexpired,
-	// and the profile they belong to.
-	Load(key string) (c sigv4.Credentials, profile string, ok bool)
+	// and the profile they belong to; an error means the store could not
+	// be read.
+	Load(key string) (c sigv4.Credentials, profile string, ok bool, err error)
 	// Save stores credentials for key, which belongs to profile.
 	Save(key, profile string, c sigv4.Credentials) error
 	// Delete removes key.
@@ -62,10 +76,13 @@ type Store interface {
 	DeleteProfile(profile string, all bool) ([]string, error)
 }
 
-// Manager keeps one entry of credentials per resolved-profile key: it
-// refreshes them ahead of expiry, runs one refresh per key however many
-// callers wait, keeps serving still-valid credentials when a refresh fails
-// and backs off, and rejects credentials that arrive expired.
+// Pruner is a Store that drops expired records when asked.
+type Pruner interface {
+	Prune() (int, error)
+}
+
+// Manager keeps one entry of credentials per resolved-profile key. The
+// zero value is not usable: call CheckAndSetDefaults.
 type Manager struct {
 	// Clock is the time source; nil means the real clock.
 	Clock clockwork.Clock
@@ -78,6 +95,7 @@ type Manager struct {
 	WarmFor time.Duration
 	// Jitter returns a random duration in [0, max); nil means math/rand.
 	Jitter func(max time.Duration) time.Duration
+
 	// life bounds every fetch; it ends when Run returns. A fetch is never
 	// cancelled because the caller that started it went away, since others
 	// may be waiting for it.
@@ -86,7 +104,18 @@ type Manager struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry
+	// gen counts Forget calls: a restore that read the store before one
+	// ended is not kept.
+	gen     uint64
 	flights singleflight.Group
+
+	// storeMu orders saves against Forget's deletes, so a save never lands
+	// after the forget that should have removed it.
+	storeMu sync.Mutex
+	// pending counts saves under way; savesDone signals when it is zero.
+	savesMu   sync.Mutex
+	pending   int
+	savesDone *sync.Cond
 }
 
 type entry struct {
@@ -96,14 +125,21 @@ type entry struct {
 	interactive bool
 	fetch       FetchFunc
 
-	creds      sigv4.Credentials
-	refreshAt  time.Time
-	retryAt    time.Time
-	failures   int
-	lastErr    string
-	requests   int64
-	lastUsed   time.Time
-	refreshing bool // a background refresh is under way
+	creds     sigv4.Credentials
+	refreshAt time.Time
+	retryAt   time.Time
+	failures  int
+	lastErr   error
+	requests  int64
+	lastUsed  time.Time
+	// refreshing is when the refresh under way began; zero when none is.
+	refreshing time.Time
+	// needsMFA is set when refreshing needs an MFA session that has
+	// ended: nothing is retried until a request brings a code.
+	needsMFA bool
+	// reserve is set while the credentials handed out have less than
+	// MinRemaining left because refreshing them fails.
+	reserve bool
 }
 
 // CheckAndSetDefaults fills in defaults.
@@ -120,6 +156,9 @@ func (m *Manager) CheckAndSetDefaults() error {
 	if m.life == nil {
 		m.life, m.stop = context.WithCancel(context.Background())
 	}
+	if m.savesDone == nil {
+		m.savesDone = sync.NewCond(&m.savesMu)
+	}
 	if m.Jitter == nil {
 		m.Jitter = func(max time.Duration) time.Duration {
 			if max <= 0 {
@@ -131,9 +170,16 @@ func (m *Manager) CheckAndSetDefaults() error {
 	return nil
 }
 
-// Usable reports whether c may be handed out at now.
+// Usable reports whether c may be handed out at now without refreshing
+// first.
 func Usable(c sigv4.Credentials, now time.Time) bool {
 	return c.HasKeys() && (c.Expires.IsZero() || c.Expires.Sub(now) >= MinRemaining)
+}
+
+// onReserve reports whether c may still be handed out at now, when
+// refreshing it fails.
+func onReserve(c sigv4.Credentials, now time.Time) bool {
+	return c.HasKeys() && (c.Expires.IsZero() || c.Expires.Sub(now) >= ReserveFloor)
 }
 
 // Spec describes the entry a Get call creates when key is new.
@@ -143,88 +189,136 @@ type Spec struct {
 	Fetch                FetchFunc
 }
 
-// Get returns usable credentials for spec.Key, fetching them if needed. A
-// call that finds usable credentials due for refresh starts one in the
-// background and returns at once.
+// Get returns credentials for spec.Key that may be handed out, fetching
+// them if needed:
+//
+//   - usable credentials are returned at once; when they are due, a
+//     refresh starts in the background;
+//   - credentials with less than MinRemaining left are refreshed first,
+//     unless a refresh already failed and its backoff runs: then, and when
+//     the refresh fails, they are served from the reserve until
+//     ReserveFloor before they expire;
+//   - without credentials, the caller waits for the one refresh of the key,
+//     except while a temporary failure's backoff runs: then the last error
+//     comes back at once, so an outage costs no call to AWS per request.
 func (m *Manager) Get(ctx context.Context, spec Spec) (sigv4.Credentials, error) {
+	e := m.lookup(spec.Key, true, spec)
 	now := m.Clock.Now()
 	m.mu.Lock()
-	e := m.entryLocked(spec)
 	e.requests++
 	e.lastUsed = now
-	c := e.creds
-	fetch := e.fetch
+	c, fetch := e.creds, e.fetch
 	if e.interactive && spec.Fetch != nil {
 		fetch = spec.Fetch // an MFA session's fetch carries this caller's code
 	}
-	background := Usable(c, now) && !e.interactive && !e.refreshing && !now.Before(e.refreshAt) && !now.Before(e.retryAt)
-	if background {
-		e.refreshing = true
-	}
-	m.mu.Unlock()
-	if Usable(c, now) {
-		if background {
-			go func() {
-				m.refresh(m.life, e, fetch) //nolint:errcheck // outcome is recorded on the entry
-				m.mu.Lock()
-				e.refreshing = false
-				m.mu.Unlock()
-			}()
+	inBackoff := now.Before(e.retryAt)
+	switch {
+	case Usable(c, now):
+		due := !e.interactive && e.refreshing.IsZero() && !now.Before(e.refreshAt) && !inBackoff
+		if due {
+			e.refreshing = now
+		}
+		e.reserve = false
+		m.mu.Unlock()
+		if due {
+			go m.refresh(m.life, e, fetch) //nolint:errcheck // recorded on the entry
 		}
 		return c, nil
+	case onReserve(c, now) && (inBackoff || !e.refreshing.IsZero()):
+		m.serveReserveLocked(ctx, e, now)
+		m.mu.Unlock()
+		return c, nil
+	case !onReserve(c, now) && inBackoff && errors.Is(e.lastErr, broker.ErrTemporary):
+		err := gated(e)
+		m.mu.Unlock()
+		return sigv4.Credentials{}, err
 	}
-	return m.refresh(ctx, e, fetch)
+	m.mu.Unlock()
+	fresh, err := m.refresh(ctx, e, fetch)
+	if err == nil || ctx.Err() != nil || !onReserve(c, m.Clock.Now()) {
+		return fresh, err
+	}
+	m.mu.Lock()
+	if m.entries[e.key] == e {
+		m.serveReserveLocked(ctx, e, m.Clock.Now())
+	}
+	m.mu.Unlock()
+	return c, nil
+}
+
+// serveReserveLocked notes (once per stretch) that e's credentials are
+// handed out from the reserve.
+func (m *Manager) serveReserveLocked(ctx context.Context, e *entry, now time.Time) {
+	if e.reserve {
+		return
+	}
+	e.reserve = true
+	m.Log.LogAttrs(ctx, slog.LevelWarn, "running on reserve: refreshing credentials fails, so credentials that expire soon are handed out",
+		slog.String("profile", e.profile), slog.String("key", clean.Short(e.key)), slog.Time("expires", e.creds.Expires),
+		slog.Duration("left", e.creds.Expires.Sub(now).Round(time.Second)), slog.String("last_error", errText(e.lastErr)))
+}
+
+// gated is the error a request gets while a temporary failure's backoff
+// runs: the last error, and when the next attempt is.
+func gated(e *entry) error {
+	kind := broker.ErrSourceFailed
+	var be *broker.Error
+	if errors.As(e.lastErr, &be) {
+		kind = be.Kind
+	}
+	return broker.Errorf(kind, e.profile, "%s (codecommitd tries again at %s and does not call AWS before then)",
+		e.lastErr.Error(), e.retryAt.Local().Format("15:04:05")).WithCause(e.lastErr)
 }
 
 // Peek returns the credentials of key if it has usable ones, without
 // counting a use or fetching. Credentials persisted by an earlier run count.
 func (m *Manager) Peek(key string) (sigv4.Credentials, bool) {
+	e := m.lookup(key, false, Spec{})
+	if e == nil {
+		return sigv4.Credentials{}, false
+	}
 	now := m.Clock.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.entries[key]
-	if !ok {
-		if e = m.restoreLocked(key, now); e == nil {
-			return sigv4.Credentials{}, false
-		}
-	}
 	return e.creds, Usable(e.creds, now)
 }
 
-// Restored entries come back with their profile; their fetch, source and
-// kind arrive with the first Get (see entryLocked).
-
-// restoreLocked makes an entry for key from the Store's usable
-// credentials, or returns nil. Its fetch comes with the first Get.
-func (m *Manager) restoreLocked(key string, now time.Time) *entry {
-	if m.Store == nil {
-		return nil
+// lookup returns the entry of key: from memory, else restored from the
+// Store, else (when create is set) a new one from spec. The Store is read
+// outside the lock; a restore that overlapped a Forget is dropped.
+func (m *Manager) lookup(key string, create bool, spec Spec) *entry {
+	m.mu.Lock()
+	e := m.entries[key]
+	gen := m.gen
+	m.mu.Unlock()
+	var restored *entry
+	if e == nil && m.Store != nil {
+		c, profile, ok, err := m.Store.Load(key)
+		now := m.Clock.Now()
+		switch {
+		case err != nil:
+			m.Log.Debug("credential cache not read", "key", clean.Short(key), "error", err.Error())
+		case ok && onReserve(c, now):
+			restored = &entry{key: key, profile: profile, creds: c, refreshAt: m.refreshTime(c, now)}
+		}
 	}
-	c, profile, ok := m.Store.Load(key)
-	if !ok || !Usable(c, now) {
-		return nil
-	}
-	if m.entries == nil {
-		m.entries = make(map[string]*entry)
-	}
-	e := &entry{key: key, profile: profile, creds: c, refreshAt: m.refreshTime(c, now)}
-	m.entries[key] = e
-	return e
-}
-
-func (m *Manager) entryLocked(spec Spec) *entry {
-	e, ok := m.entries[spec.Key]
-	if !ok {
-		e = m.restoreLocked(spec.Key, m.Clock.Now())
-	}
-	if e == nil {
-		e = &entry{key: spec.Key}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e = m.entries[key]; e == nil {
+		switch {
+		case restored != nil && m.gen == gen:
+			e = restored
+		case create:
+			e = &entry{key: key}
+		default:
+			return nil
+		}
 		if m.entries == nil {
 			m.entries = make(map[string]*entry)
 		}
-		m.entries[spec.Key] = e
+		m.entries[key] = e
 	}
-	if e.fetch == nil {
+	if create && e.fetch == nil {
 		// New, or restored from the store: it learns how to refresh.
 		e.fetch, e.source, e.interactive = spec.Fetch, spec.Source, spec.Interactive
 		if spec.Profile != "" {
@@ -238,10 +332,13 @@ func (m *Manager) entryLocked(spec Spec) *entry {
 // bounds only this caller's wait. An entry forgotten meanwhile stays
 // forgotten: the result is neither kept nor saved.
 func (m *Manager) refresh(ctx context.Context, e *entry, fetch FetchFunc) (sigv4.Credentials, error) {
-	m.mu.Lock()
-	profile := e.profile
-	m.mu.Unlock()
 	ch := m.flights.DoChan(e.key, func() (any, error) {
+		m.mu.Lock()
+		if e.refreshing.IsZero() {
+			e.refreshing = m.Clock.Now()
+		}
+		profile := e.profile
+		m.mu.Unlock()
 		fctx, cancel := context.WithTimeout(m.life, RefreshTimeout)
 		defer cancel()
 		c, err := fetch(fctx)
@@ -249,33 +346,7 @@ func (m *Manager) refresh(ctx context.Context, e *entry, fetch FetchFunc) (sigv4
 		if err == nil {
 			err = checkArrived(c, now, profile)
 		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if m.entries[e.key] != e {
-			if err != nil {
-				return nil, err
-			}
-			return c, nil // forgotten while fetching: serve this caller, keep nothing
-		}
-		if err != nil {
-			e.failures++
-			e.lastErr = err.Error()
-			e.retryAt = now.Add(m.backoff(e.failures))
-			m.Log.LogAttrs(fctx, slog.LevelWarn, "credential refresh failed", slog.String("profile", e.profile),
-				slog.String("key", clean.Short(e.key)), slog.Int("failures", e.failures), slog.Time("retry_at", e.retryAt),
-				slog.Bool("serving_old", Usable(e.creds, now)), slog.String("error", e.lastErr))
-			return nil, err
-		}
-		e.creds, e.failures, e.lastErr, e.retryAt = c, 0, "", time.Time{}
-		e.refreshAt = m.refreshTime(c, now)
-		m.Log.LogAttrs(fctx, slog.LevelInfo, "credentials refreshed", slog.String("profile", e.profile),
-			slog.String("key", clean.Short(e.key)), slog.Any("credentials", c), slog.Time("next_refresh", e.refreshAt))
-		if m.Store != nil && c.SessionToken != "" && !c.Expires.IsZero() {
-			if err := m.Store.Save(e.key, e.profile, c); err != nil {
-				m.Log.LogAttrs(fctx, slog.LevelWarn, "cannot persist credentials", slog.String("profile", e.profile), slog.String("error", err.Error()))
-			}
-		}
-		return c, nil
+		return m.record(fctx, e, c, err, now)
 	})
 	select {
 	case r := <-ch:
@@ -285,6 +356,91 @@ func (m *Manager) refresh(ctx context.Context, e *entry, fetch FetchFunc) (sigv4
 		return r.Val.(sigv4.Credentials), nil
 	case <-ctx.Done():
 		return sigv4.Credentials{}, ctx.Err()
+	}
+}
+
+// record keeps the outcome of a fetch on e.
+func (m *Manager) record(ctx context.Context, e *entry, c sigv4.Credentials, err error, now time.Time) (any, error) {
+	m.mu.Lock()
+	e.refreshing = time.Time{}
+	if m.entries[e.key] != e {
+		m.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		return c, nil // forgotten while fetching: serve this caller, keep nothing
+	}
+	switch {
+	case err != nil && m.life.Err() != nil:
+		// Shutting down: not a failure of the source.
+		m.mu.Unlock()
+		return nil, err
+	case errors.Is(err, broker.ErrMFARequired):
+		first := !e.needsMFA
+		e.needsMFA, e.lastErr = true, err
+		m.mu.Unlock()
+		if first {
+			m.Log.LogAttrs(ctx, slog.LevelInfo, "credentials need a new MFA session; the next git command that can prompt asks for a code",
+				slog.String("profile", e.profile), slog.String("key", clean.Short(e.key)))
+		}
+		return nil, err
+	case err != nil:
+		e.failures++
+		e.lastErr = err
+		e.retryAt = now.Add(m.backoff(e.failures, e.creds, now))
+		attrs := []slog.Attr{slog.String("profile", e.profile), slog.String("key", clean.Short(e.key)), slog.Int("failures", e.failures),
+			slog.Time("retry_at", e.retryAt), slog.Bool("serving_old", onReserve(e.creds, now)), slog.String("error", err.Error())}
+		m.mu.Unlock()
+		m.Log.LogAttrs(ctx, slog.LevelWarn, "credential refresh failed", attrs...)
+		return nil, err
+	}
+	recovered := e.reserve || e.failures > 0
+	e.creds, e.failures, e.lastErr, e.retryAt, e.needsMFA, e.reserve = c, 0, nil, time.Time{}, false, false
+	e.refreshAt = m.refreshTime(c, now)
+	attrs := []slog.Attr{slog.String("profile", e.profile), slog.String("key", clean.Short(e.key)), slog.Any("credentials", c),
+		slog.Time("next_refresh", e.refreshAt), slog.Bool("recovered", recovered)}
+	m.mu.Unlock()
+	m.Log.LogAttrs(ctx, slog.LevelInfo, "credentials refreshed", attrs...)
+	m.persist(e, c)
+	return c, nil
+}
+
+// persist saves c for e in the background, unless e is forgotten first.
+func (m *Manager) persist(e *entry, c sigv4.Credentials) {
+	if m.Store == nil || c.SessionToken == "" || c.Expires.IsZero() {
+		return
+	}
+	m.savesMu.Lock()
+	m.pending++
+	m.savesMu.Unlock()
+	go func() {
+		defer func() {
+			m.savesMu.Lock()
+			if m.pending--; m.pending == 0 {
+				m.savesDone.Broadcast()
+			}
+			m.savesMu.Unlock()
+		}()
+		m.storeMu.Lock()
+		defer m.storeMu.Unlock()
+		m.mu.Lock()
+		current, profile := m.entries[e.key] == e && e.creds == c, e.profile
+		m.mu.Unlock()
+		if !current {
+			return // forgotten, or newer credentials are on their way
+		}
+		if err := m.Store.Save(e.key, profile, c); err != nil {
+			m.Log.Debug("credentials not persisted", "profile", profile, "error", err.Error())
+		}
+	}()
+}
+
+// Flush waits until every credential obtained so far is persisted.
+func (m *Manager) Flush() {
+	m.savesMu.Lock()
+	defer m.savesMu.Unlock()
+	for m.pending > 0 {
+		m.savesDone.Wait()
 	}
 }
 
@@ -321,20 +477,35 @@ func (m *Manager) refreshTime(c sigv4.Credentials, now time.Time) time.Time {
 	return c.Expires.Add(-ahead)
 }
 
-func (m *Manager) backoff(failures int) time.Duration {
+// backoff is the wait after the failures-th failed refresh in a row; while
+// held credentials near their end, it stays short so the next attempt
+// comes before they run out.
+func (m *Manager) backoff(failures int, held sigv4.Credentials, now time.Time) time.Duration {
 	d := MinBackoff
 	for i := 1; i < failures && d < MaxBackoff; i++ {
 		d *= 2
 	}
 	d = min(d, MaxBackoff)
+	if held.HasKeys() && !held.Expires.IsZero() && held.Expires.Sub(now) < 10*time.Minute {
+		d = min(d, NearExpiryBackoff)
+	}
 	return d/2 + m.Jitter(d)
+}
+
+// warmable reports whether the background loop may refresh e at now.
+// Called with m.mu held.
+func (m *Manager) warmable(e *entry, now time.Time) bool {
+	return !e.interactive && !e.needsMFA && e.fetch != nil && e.refreshing.IsZero() &&
+		onReserve(e.creds, now) && now.Sub(e.lastUsed) <= m.WarmFor
 }
 
 // RefreshDue refreshes every entry used within WarmFor whose refresh time
 // or retry time has come, waits for those refreshes, and returns how many it
-// ran. Entries unused for longer than WarmFor leave memory (MFA sessions
-// once they expire too): idle credentials are not kept warm forever, and
-// what the store holds comes back on the next use.
+// ran. Only entries that hold credentials are kept warm: one that failed
+// without any, or that needs an MFA code, waits for a request. Entries unused
+// for longer than WarmFor leave memory (MFA sessions once they expire too):
+// idle credentials are not kept warm forever, and what the store holds comes
+// back on the next use.
 func (m *Manager) RefreshDue(ctx context.Context) int {
 	now := m.Clock.Now()
 	type job struct {
@@ -345,14 +516,14 @@ func (m *Manager) RefreshDue(ctx context.Context) int {
 	m.mu.Lock()
 	for k, e := range m.entries {
 		idle := now.Sub(e.lastUsed) > m.WarmFor
-		if idle && (!e.interactive || !Usable(e.creds, now)) {
+		if idle && (!e.interactive || !Usable(e.creds, now)) && e.refreshing.IsZero() {
 			delete(m.entries, k)
 			continue
 		}
-		if e.interactive || idle || e.refreshing || e.fetch == nil || now.Before(e.refreshAt) || now.Before(e.retryAt) {
+		if !m.warmable(e, now) || now.Before(e.refreshAt) || now.Before(e.retryAt) {
 			continue
 		}
-		e.refreshing = true
+		e.refreshing = now
 		due = append(due, job{e, e.fetch})
 	}
 	m.mu.Unlock()
@@ -360,9 +531,6 @@ func (m *Manager) RefreshDue(ctx context.Context) int {
 	for _, j := range due {
 		wg.Go(func() {
 			m.refresh(ctx, j.e, j.fetch) //nolint:errcheck // recorded on the entry
-			m.mu.Lock()
-			j.e.refreshing = false
-			m.mu.Unlock()
 		})
 	}
 	wg.Wait()
@@ -376,7 +544,7 @@ func (m *Manager) NextDue() time.Time {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range m.entries {
-		if e.interactive || now.Sub(e.lastUsed) > m.WarmFor {
+		if !m.warmable(e, now) {
 			continue
 		}
 		t := e.refreshAt
@@ -392,47 +560,62 @@ func (m *Manager) NextDue() time.Time {
 
 // Forget drops the entries of profile (every entry when all is set) from
 // memory and the store, including stored ones not loaded yet, and returns
-// how many distinct entries it dropped.
+// how many distinct entries it dropped. Nothing fetched, restored or saved
+// concurrently brings them back.
 func (m *Manager) Forget(profile string, all bool) (int, error) {
+	m.storeMu.Lock()
+	defer m.storeMu.Unlock()
 	gone := map[string]bool{}
-	m.mu.Lock()
-	for k, e := range m.entries {
-		if all || e.profile == profile {
-			gone[k] = true
-			delete(m.entries, k)
+	drop := func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.gen++
+		for k, e := range m.entries {
+			if all || e.profile == profile {
+				gone[k] = true
+				delete(m.entries, k)
+			}
 		}
 	}
-	m.mu.Unlock()
+	drop()
 	for k := range gone {
 		m.flights.Forget(k)
 	}
-	if m.Store == nil {
-		return len(gone), nil
-	}
-	stored, err := m.Store.DeleteProfile(profile, all)
-	for _, k := range stored {
-		gone[k] = true
-	}
-	for k := range gone { // entries saved under an older profile name
-		if derr := m.Store.Delete(k); derr != nil && err == nil {
-			err = derr
+	var err error
+	if m.Store != nil {
+		var stored []string
+		stored, err = m.Store.DeleteProfile(profile, all)
+		for _, k := range stored {
+			gone[k] = true
+		}
+		for k := range gone { // entries saved under an older profile name
+			if derr := m.Store.Delete(k); derr != nil && err == nil {
+				err = derr
+			}
 		}
 	}
+	// A restore that read the store before the delete is dropped too.
+	drop()
 	return len(gone), err
 }
 
 // Statuses describes every entry, most recently used first.
 func (m *Manager) Statuses() []broker.ProfileStatus {
+	now := m.Clock.Now()
 	m.mu.Lock()
 	out := make([]broker.ProfileStatus, 0, len(m.entries))
 	for _, e := range m.entries {
 		ps := broker.ProfileStatus{
 			Profile: e.profile, ConfigKey: clean.Short(e.key), Source: e.source, Expires: e.creds.Expires,
-			LastError: e.lastErr, Requests: e.requests, LastUsed: e.lastUsed,
+			LastError: errText(e.lastErr), Requests: e.requests, LastUsed: e.lastUsed,
+			RefreshingSince: e.refreshing, NeedsMFA: e.needsMFA, OnReserve: e.reserve && !Usable(e.creds, now),
+		}
+		if e.needsMFA {
+			ps.LastError = "needs MFA: the next git command that can prompt (a terminal, or an askpass program) asks for a code"
 		}
 		if e.creds.HasKeys() {
 			ps.AccessKeyID = sigv4.Redact(e.creds.AccessKeyID)
-			if !e.interactive {
+			if m.warmable(e, now) {
 				ps.NextRefresh = e.refreshAt
 				if e.retryAt.After(ps.NextRefresh) {
 					ps.NextRefresh = e.retryAt
@@ -444,4 +627,11 @@ func (m *Manager) Statuses() []broker.ProfileStatus {
 	m.mu.Unlock()
 	slices.SortFunc(out, func(a, b broker.ProfileStatus) int { return b.LastUsed.Compare(a.LastUsed) })
 	return out
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

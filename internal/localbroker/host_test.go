@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 )
@@ -50,5 +51,30 @@ func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
 		case !tc.ok && !strings.Contains(err.Error(), "not a CodeCommit git endpoint"):
 			t.Errorf("host %s: refusal %q does not say why", tc.host, err)
 		}
+	}
+}
+
+func TestProfileNamesAreCheckedBeforeTheyAreEchoed(t *testing.T) {
+	svc, err := NewService(nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		req  *broker.SignRequest
+	}{
+		{"100 KB from the URL", &broker.SignRequest{Profile: strings.Repeat("p", 100<<10), Repository: "repo"}},
+		{"100 KB in AWS_PROFILE", &broker.SignRequest{Repository: "repo", Env: map[string]string{"AWS_PROFILE": strings.Repeat("q", 100<<10)}}},
+		{"binary junk", &broker.SignRequest{Profile: "\xff\xfe\x00\x1b[31mred", Repository: "repo"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := svc.SignURL(context.Background(), tc.req)
+			if !errors.Is(err, broker.ErrInvalidRequest) {
+				t.Fatalf("err = %v", err)
+			}
+			if msg := err.Error(); len(msg) > 400 || !utf8.ValidString(msg) || strings.ContainsAny(msg, "\x00\x1b") {
+				t.Fatalf("message is %d bytes, or not clean: %q", len(msg), msg)
+			}
+		})
 	}
 }

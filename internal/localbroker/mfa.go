@@ -1,6 +1,7 @@
 package localbroker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,17 @@ type mfaSession struct {
 	classify func(error) error
 }
 
+// cannotPrompt is the error of a caller that cannot ask for a code when
+// no other caller is asking.
+func (s *mfaSession) cannotPrompt() error {
+	return &broker.Error{
+		Kind: broker.ErrMFARequired, Profile: s.profile, MFASerial: s.serial, CannotPrompt: true,
+		Msg: fmt.Sprintf("profile %s needs a new MFA session (device %s), and this git cannot ask for a code (no terminal, no askpass program); "+
+			"run a git command for it in a terminal once (the session then lasts %s), or set mfa_process in the profile, or CODECOMMITD_ASKPASS to a program that prints the code",
+			s.profile, s.serial, cmp.Or(s.ext.MFASessionDuration, awsprofile.DefaultMFASessionDuration)),
+	}
+}
+
 // required is the error that asks the client for a code.
 func (s *mfaSession) required() error {
 	return &broker.Error{
@@ -53,6 +65,16 @@ type prompt struct {
 	done     chan struct{}
 	err      error // set before done is closed
 	deadline time.Time
+}
+
+// waitFor returns the prompt another caller holds for key, or nil.
+func (g *mfaGate) waitFor(key string, now time.Time) *prompt {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if p, ok := g.pending[key]; ok && now.Before(p.deadline) {
+		return p
+	}
+	return nil
 }
 
 // claim makes the caller the prompter for key and returns nil, or returns
@@ -81,26 +103,53 @@ func (g *mfaGate) finish(key string, err error) {
 	}
 }
 
+// errPromptAbandoned is how a prompt ends when its client could not get a
+// code: the callers waiting for it may claim it themselves.
+var errPromptAbandoned = errors.New("the MFA prompt was abandoned")
+
+// mfaAsk is what a request brings to an MFA session: a code, whether its
+// caller can prompt, and whether its caller's prompt just failed.
+type mfaAsk struct {
+	code         string
+	canPrompt    bool
+	promptFailed bool
+}
+
 // ensureMFA makes sure the session s is usable, so the role credentials
-// built on it can be fetched. Without a code, the first caller gets
-// ErrMFARequired (and should prompt); later callers wait for its outcome.
-func (svc *Service) ensureMFA(ctx context.Context, s *mfaSession, code string) error {
+// built on it can be fetched. Without a code, the first caller that can
+// prompt gets ErrMFARequired (and prompts); later callers wait for its
+// outcome. A caller that cannot prompt never holds the prompt: it waits for
+// one that can, or gets an error saying how to provide a code.
+func (svc *Service) ensureMFA(ctx context.Context, s *mfaSession, ask mfaAsk) error {
+	if ask.promptFailed {
+		svc.mfa.finish(s.key, errPromptAbandoned)
+		return s.required()
+	}
+	canPrompt := ask.canPrompt || s.ext.MFAProcess != ""
 	for {
 		if _, ok := svc.Manager.Peek(s.key); ok {
 			return nil
 		}
-		if code != "" {
-			_, err := svc.Manager.Get(ctx, svc.mfaSpec(s, code))
+		if ask.code != "" {
+			_, err := svc.Manager.Get(ctx, svc.mfaSpec(s, ask.code))
 			svc.mfa.finish(s.key, err)
 			return err
 		}
-		p := svc.mfa.claim(s.key, svc.Clock.Now(), svc.MFAPromptTimeout)
+		p := svc.mfa.waitFor(s.key, svc.Clock.Now())
+		if p == nil && !canPrompt {
+			return s.cannotPrompt()
+		}
 		if p == nil {
-			return s.required()
+			if p = svc.mfa.claim(s.key, svc.Clock.Now(), svc.MFAPromptTimeout); p == nil {
+				return s.required()
+			}
 		}
 		select {
 		case <-p.done:
-			if p.err != nil {
+			switch {
+			case errors.Is(p.err, errPromptAbandoned):
+				continue // its client could not prompt: maybe this one can
+			case p.err != nil:
 				return &broker.Error{
 					Kind: broker.ErrMFAInvalid, Profile: s.profile, MFASerial: s.serial,
 					Msg: fmt.Sprintf("the MFA code entered in another git process for %s (profile %s) failed: %v; run the command again", s.serial, s.profile, p.err),

@@ -27,14 +27,14 @@ func TestMFAOnePrompterOthersWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		svc, clock, s := mfaService(t)
 		ctx := context.Background()
-		err := svc.ensureMFA(ctx, s, "")
+		err := svc.ensureMFA(ctx, s, canAsk)
 		if !errors.Is(err, broker.ErrMFARequired) {
 			t.Fatalf("first caller: %v, want ErrMFARequired (it prompts)", err)
 		}
 		const waiters = 15
 		results := make(chan error, waiters)
 		for range waiters {
-			go func() { results <- svc.ensureMFA(ctx, s, "") }()
+			go func() { results <- svc.ensureMFA(ctx, s, canAsk) }()
 		}
 		synctest.Wait() // all 15 wait for the prompter, none prompts
 		select {
@@ -61,9 +61,9 @@ func TestMFAWaitersLearnOfAWrongCodeAndGiveUpInTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		svc, clock, s := mfaService(t)
 		ctx := context.Background()
-		svc.ensureMFA(ctx, s, "") // claims the prompt
+		svc.ensureMFA(ctx, s, canAsk) // claims the prompt
 		wrong := make(chan error, 1)
-		go func() { wrong <- svc.ensureMFA(ctx, s, "") }()
+		go func() { wrong <- svc.ensureMFA(ctx, s, canAsk) }()
 		synctest.Wait()
 		svc.mfa.finish(s.key, errors.New("AWS rejected the MFA code"))
 		if err := <-wrong; !errors.Is(err, broker.ErrMFAInvalid) || !strings.Contains(err.Error(), "another git process") {
@@ -71,19 +71,75 @@ func TestMFAWaitersLearnOfAWrongCodeAndGiveUpInTime(t *testing.T) {
 		}
 
 		// A prompter who never answers: waiters give up after the timeout.
-		if err := svc.ensureMFA(ctx, s, ""); !errors.Is(err, broker.ErrMFARequired) {
+		if err := svc.ensureMFA(ctx, s, canAsk); !errors.Is(err, broker.ErrMFARequired) {
 			t.Fatalf("new prompt not claimed: %v", err)
 		}
 		late := make(chan error, 1)
-		go func() { late <- svc.ensureMFA(ctx, s, "") }()
+		go func() { late <- svc.ensureMFA(ctx, s, canAsk) }()
 		synctest.Wait()
 		clock.Advance(DefaultMFAPromptTimeout + time.Second)
 		if err := <-late; !errors.Is(err, broker.ErrSourceFailed) || !strings.Contains(err.Error(), "gave up after") {
 			t.Fatalf("waiter after the timeout: %v", err)
 		}
 		// After the timeout, the next caller may prompt again.
-		if err := svc.ensureMFA(ctx, s, ""); !errors.Is(err, broker.ErrMFARequired) {
+		if err := svc.ensureMFA(ctx, s, canAsk); !errors.Is(err, broker.ErrMFARequired) {
 			t.Fatalf("after the timeout: %v, want a new prompt", err)
+		}
+	})
+}
+
+var (
+	canAsk    = mfaAsk{canPrompt: true}
+	cannotAsk = mfaAsk{canPrompt: false}
+)
+
+func TestACallerThatCannotPromptNeverHoldsThePrompt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svc, _, s := mfaService(t)
+		ctx := context.Background()
+		// An IDE's background fetch: no terminal, no askpass.
+		err := svc.ensureMFA(ctx, s, cannotAsk)
+		var be *broker.Error
+		if !errors.As(err, &be) || !be.CannotPrompt || !strings.Contains(err.Error(), "cannot ask for a code") {
+			t.Fatalf("caller without a prompt: %v", err)
+		}
+		// A terminal git right after gets the prompt at once, no wait.
+		if err := svc.ensureMFA(ctx, s, canAsk); !errors.Is(err, broker.ErrMFARequired) || errors.As(err, &be) && be.CannotPrompt {
+			t.Fatalf("terminal caller after an IDE's: %v, want to be the prompter", err)
+		}
+		// While the terminal prompts, the IDE waits for its outcome rather
+		// than failing.
+		waiting := make(chan error, 1)
+		go func() { waiting <- svc.ensureMFA(ctx, s, cannotAsk) }()
+		synctest.Wait()
+		select {
+		case err := <-waiting:
+			t.Fatalf("the caller without a prompt did not wait: %v", err)
+		default:
+		}
+		// The terminal's prompt fails (Ctrl-C): the claim is released, and a
+		// waiter that can prompt takes over at once.
+		asker := make(chan error, 1)
+		go func() { asker <- svc.ensureMFA(ctx, s, canAsk) }()
+		synctest.Wait()
+		svc.ensureMFA(ctx, s, mfaAsk{promptFailed: true})
+		synctest.Wait()
+		if err := <-asker; !errors.Is(err, broker.ErrMFARequired) {
+			t.Fatalf("waiter after an abandoned prompt: %v, want to become the prompter", err)
+		}
+		// The caller without a prompt waits on the new prompter, or (if it
+		// woke first) says it needs a terminal; it never becomes the
+		// prompter itself.
+		select {
+		case err := <-waiting:
+			if !errors.As(err, &be) || !be.CannotPrompt {
+				t.Fatalf("the caller without a prompt ended with %v", err)
+			}
+		default:
+			svc.mfa.finish(s.key, errors.New("wrong code"))
+			if err := <-waiting; !errors.Is(err, broker.ErrMFAInvalid) {
+				t.Fatalf("the waiting caller learned %v of the new prompter's outcome", err)
+			}
 		}
 	})
 }

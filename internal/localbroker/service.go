@@ -43,6 +43,8 @@ type Service struct {
 	MFAPromptTimeout time.Duration
 	// Info fills the daemon-wide fields of Status.
 	Info broker.Status
+	// CacheProblem, if set, says what is wrong with the persistent cache.
+	CacheProblem func() string
 
 	mfa   mfaGate
 	usage usage
@@ -117,6 +119,12 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	if err := checkHost(req); err != nil {
 		return nil, err
 	}
+	if err := checkProfileName(req.Profile, "the URL"); err != nil {
+		return nil, err
+	}
+	if err := checkProfileName(req.Env["AWS_PROFILE"], "AWS_PROFILE"); err != nil {
+		return nil, err
+	}
 	if req.Region != "" && !codecommit.ValidRegionName(req.Region) {
 		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%q is not an AWS region name (like us-east-1)", req.Region)
 	}
@@ -128,7 +136,7 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	if err != nil {
 		return nil, err
 	}
-	creds, err := svc.credentials(ctx, p, region, req.MFACode)
+	creds, err := svc.credentials(ctx, p, region, mfaAsk{code: req.MFACode, canPrompt: req.Prompt != broker.PromptUnavailable, promptFailed: req.MFAPromptFailed})
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +150,23 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 		URL: "https://" + host + path, Username: signed.Username, Password: signed.Password, Expires: signed.Expires,
 		Profile: p.Name, Region: region, Warnings: warnings,
 	}, nil
+}
+
+// MaxProfileName bounds a profile name in a request.
+const MaxProfileName = 256
+
+// checkProfileName refuses a profile name no config file can hold, before
+// it is echoed in any message.
+func checkProfileName(name, from string) error {
+	switch {
+	case len(name) > MaxProfileName:
+		return broker.Errorf(broker.ErrInvalidRequest, "", "the profile name from %s is %d bytes long (it starts %s); profile names are at most %d bytes",
+			from, len(name), clean.Quote(name, 40), MaxProfileName)
+	case name != clean.Line(name, MaxProfileName) || strings.ContainsAny(name, "[]"):
+		return broker.Errorf(broker.ErrInvalidRequest, "", "the profile name from %s, %s, holds characters a profile name cannot (brackets, control characters, invalid UTF-8, leading or repeated spaces)",
+			from, clean.Quote(name, 60))
+	}
+	return nil
 }
 
 // checkHost refuses to sign for a host that is not a CodeCommit git
@@ -198,7 +223,7 @@ func (svc *Service) where(p *awsprofile.Profile, req *broker.SignRequest) (regio
 
 // credentials returns usable credentials for p, asking for MFA sessions
 // first when the chain needs them and the cached credentials are gone.
-func (svc *Service) credentials(ctx context.Context, p *awsprofile.Profile, region, mfaCode string) (sigv4.Credentials, error) {
+func (svc *Service) credentials(ctx context.Context, p *awsprofile.Profile, region string, ask mfaAsk) (sigv4.Credentials, error) {
 	spec := credmgr.Spec{Key: p.Key, Profile: p.Name, Source: awsprofile.Describe(p), Fetch: svc.fetcher(p, region)}
 	if _, ok := svc.Manager.Peek(p.Key); ok {
 		return svc.Manager.Get(ctx, spec) // counts the use, refreshes in the background if due
@@ -208,7 +233,7 @@ func (svc *Service) credentials(ctx context.Context, p *awsprofile.Profile, regi
 		return sigv4.Credentials{}, svc.Resolver.Classify(p, err)
 	}
 	for _, s := range sessions {
-		if err := svc.ensureMFA(ctx, s, mfaCode); err != nil {
+		if err := svc.ensureMFA(ctx, s, ask); err != nil {
 			return sigv4.Credentials{}, svc.Resolver.Classify(p, err)
 		}
 	}
@@ -253,6 +278,9 @@ func (svc *Service) Status(ctx context.Context) (*broker.Status, error) {
 	st := svc.Info
 	if st.PID == 0 {
 		st.PID = os.Getpid()
+	}
+	if svc.CacheProblem != nil {
+		st.CacheProblem = svc.CacheProblem()
 	}
 	st.Profiles = svc.Manager.Statuses()
 	st.RecentProfiles = svc.usage.recent(svc.Manager.Store, svc.Clock.Now().Add(-RecentWindow))

@@ -23,17 +23,33 @@ var MaxLen = func() int {
 	return 103
 }()
 
-// Default returns $CODECOMMITD_SOCKET, else
-// $XDG_RUNTIME_DIR/codecommitd/codecommitd.sock, else
-// <temp dir>/codecommitd-<uid>/codecommitd.sock.
+// Default returns $CODECOMMITD_SOCKET, else codecommitd.sock in
+// RuntimeDir.
 func Default(getenv func(string) string) string {
 	if p := getenv(EnvVar); p != "" {
 		return p
 	}
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" && runtime.GOOS != "windows" {
-		return filepath.Join(d, "codecommitd", "codecommitd.sock")
+	return filepath.Join(RuntimeDir(getenv), "codecommitd.sock")
+}
+
+// RuntimeDir is codecommitd's runtime folder, home of the socket and of
+// the cache key when no keyring answers: $XDG_RUNTIME_DIR/codecommitd;
+// else, on Linux, /run/user/<uid>/codecommitd when /run/user/<uid> is this
+// user's (logind makes it; su, cron and docker exec leave XDG_RUNTIME_DIR
+// unset, and one user must still find one daemon and one key); else
+// <temp dir>/codecommitd-<uid>.
+func RuntimeDir(getenv func(string) string) string {
+	if runtime.GOOS != "windows" {
+		if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+			return filepath.Join(d, "codecommitd")
+		}
 	}
-	return filepath.Join(os.TempDir(), "codecommitd-"+userID(), "codecommitd.sock")
+	if runtime.GOOS == "linux" {
+		if d := "/run/user/" + strconv.Itoa(os.Getuid()); ownDir(d) {
+			return filepath.Join(d, "codecommitd")
+		}
+	}
+	return filepath.Join(os.TempDir(), "codecommitd-"+userID())
 }
 
 func userID() string {

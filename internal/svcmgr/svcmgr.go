@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/kardianos/service"
 
@@ -324,9 +325,10 @@ func RunManaged(c Config, run func(stop <-chan struct{}) error) error {
 }
 
 type managed struct {
-	run  func(stop <-chan struct{}) error
-	stop chan struct{}
-	done chan error
+	run      func(stop <-chan struct{}) error
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan error
 }
 
 func (m *managed) Start(service.Service) error {
@@ -346,8 +348,10 @@ func (m *managed) Start(service.Service) error {
 	return nil
 }
 
+// Stop cancels the daemon; the service manager may call it more than
+// once.
 func (m *managed) Stop(service.Service) error {
-	close(m.stop)
+	m.stopOnce.Do(func() { close(m.stop) })
 	return nil
 }
 

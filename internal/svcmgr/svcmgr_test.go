@@ -121,3 +121,18 @@ func TestRender(t *testing.T) {
 		t.Error("plan9: no error")
 	}
 }
+
+func TestManagedStopTwiceDoesNotPanic(t *testing.T) {
+	m := &managed{stop: make(chan struct{}), done: make(chan error, 1)}
+	if err := m.Stop(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Stop(nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.stop:
+	default:
+		t.Fatal("Stop did not signal")
+	}
+}

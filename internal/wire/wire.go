@@ -75,7 +75,7 @@ func ToStatus(err error) error {
 		detail := &codecommitdv1.ErrorDetail{Reason: m.reason}
 		if be != nil {
 			detail.Profile, detail.Profiles = be.Profile, be.Profiles
-			detail.MfaSerial, detail.MfaProcess = be.MFASerial, be.MFAProcess
+			detail.MfaSerial, detail.MfaProcess, detail.CannotPrompt = be.MFASerial, be.MFAProcess, be.CannotPrompt
 		}
 		if be != nil {
 			detail.Profile, detail.MfaSerial, detail.MfaProcess = clean.Line(be.Profile, 256), clean.Line(be.MFASerial, 256), clean.Line(be.MFAProcess, 1024)
@@ -108,7 +108,7 @@ func FromStatus(err error) error {
 			if m.reason == detail.GetReason() {
 				return &broker.Error{
 					Kind: m.kind, Msg: st.Message(), Profile: detail.GetProfile(), Profiles: detail.GetProfiles(),
-					MFASerial: detail.GetMfaSerial(), MFAProcess: detail.GetMfaProcess(),
+					MFASerial: detail.GetMfaSerial(), MFAProcess: detail.GetMfaProcess(), CannotPrompt: detail.GetCannotPrompt(),
 				}
 			}
 		}
@@ -132,6 +132,7 @@ func SignRequestToProto(r *broker.SignRequest) *codecommitdv1.SignURLRequest {
 	return &codecommitdv1.SignURLRequest{
 		Profile: r.Profile, Region: r.Region, Repository: r.Repository, Env: r.Env,
 		MfaCode: r.MFACode, Host: r.Host, Client: r.Client,
+		Prompt: codecommitdv1.SignURLRequest_Prompt(r.Prompt), MfaPromptFailed: r.MFAPromptFailed,
 	}
 }
 
@@ -147,6 +148,7 @@ func SignRequestFromProto(m *codecommitdv1.SignURLRequest) *broker.SignRequest {
 	return &broker.SignRequest{
 		Profile: m.GetProfile(), Region: m.GetRegion(), Repository: m.GetRepository(), Env: env,
 		MFACode: m.GetMfaCode(), Host: m.GetHost(), Client: m.GetClient(),
+		Prompt: broker.Prompt(m.GetPrompt()), MFAPromptFailed: m.GetMfaPromptFailed(),
 	}
 }
 
@@ -171,7 +173,10 @@ func StatusToProto(s *broker.Status) *codecommitdv1.GetStatusResponse {
 	m := &codecommitdv1.GetStatusResponse{
 		Pid: int64(s.PID), StartedAt: ts(s.StartedAt), Socket: s.Socket, Version: s.Version,
 		CachePath: s.CachePath, KeySource: s.KeySource, Environment: s.Environment,
-		ClockSkewObservedAt: ts(s.ClockSkewAt),
+		ClockSkewObservedAt: ts(s.ClockSkewAt), CacheProblem: s.CacheProblem, OnDemand: s.OnDemand,
+	}
+	if s.IdleExit > 0 {
+		m.IdleExit = durationpb.New(s.IdleExit)
 	}
 	if !s.ClockSkewAt.IsZero() {
 		m.ClockSkew = durationpb.New(s.ClockSkew)
@@ -184,6 +189,7 @@ func StatusToProto(s *broker.Status) *codecommitdv1.GetStatusResponse {
 			Profile: p.Profile, ConfigKey: p.ConfigKey, Source: p.Source, AccessKeyId: p.AccessKeyID,
 			ExpiresAt: ts(p.Expires), NextRefresh: ts(p.NextRefresh), LastError: p.LastError,
 			Requests: p.Requests, LastUsed: ts(p.LastUsed),
+			RefreshingSince: ts(p.RefreshingSince), NeedsMfa: p.NeedsMFA, OnReserve: p.OnReserve,
 		})
 	}
 	return m
@@ -195,6 +201,10 @@ func StatusFromProto(m *codecommitdv1.GetStatusResponse) *broker.Status {
 		PID: int(m.GetPid()), StartedAt: tm(m.GetStartedAt()), Socket: m.GetSocket(), Version: m.GetVersion(),
 		CachePath: m.GetCachePath(), KeySource: m.GetKeySource(), Environment: m.GetEnvironment(),
 		ClockSkew: m.GetClockSkew().AsDuration(), ClockSkewAt: tm(m.GetClockSkewObservedAt()),
+		CacheProblem: m.GetCacheProblem(), OnDemand: m.GetOnDemand(),
+	}
+	if m.GetIdleExit() != nil {
+		s.IdleExit = m.GetIdleExit().AsDuration()
 	}
 	for _, r := range m.GetRecentProfiles() {
 		s.RecentProfiles = append(s.RecentProfiles, broker.RecentProfile{Profile: r.GetProfile(), LastUsed: tm(r.GetLastUsed())})
@@ -204,6 +214,7 @@ func StatusFromProto(m *codecommitdv1.GetStatusResponse) *broker.Status {
 			Profile: p.GetProfile(), ConfigKey: p.GetConfigKey(), Source: p.GetSource(), AccessKeyID: p.GetAccessKeyId(),
 			Expires: tm(p.GetExpiresAt()), NextRefresh: tm(p.GetNextRefresh()), LastError: p.GetLastError(),
 			Requests: p.GetRequests(), LastUsed: tm(p.GetLastUsed()),
+			RefreshingSince: tm(p.GetRefreshingSince()), NeedsMFA: p.GetNeedsMfa(), OnReserve: p.GetOnReserve(),
 		})
 	}
 	return s

@@ -23,6 +23,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Prompt is whether the client can ask a person for an MFA code.
+type SignURLRequest_Prompt int32
+
+const (
+	// Not said (clients before this field): treated as able to.
+	SignURLRequest_PROMPT_UNSPECIFIED SignURLRequest_Prompt = 0
+	// It has a terminal, an askpass program, or the profile's mfa_process.
+	SignURLRequest_PROMPT_AVAILABLE SignURLRequest_Prompt = 1
+	// It has none of these (an IDE's background fetch).
+	SignURLRequest_PROMPT_UNAVAILABLE SignURLRequest_Prompt = 2
+)
+
+// Enum value maps for SignURLRequest_Prompt.
+var (
+	SignURLRequest_Prompt_name = map[int32]string{
+		0: "PROMPT_UNSPECIFIED",
+		1: "PROMPT_AVAILABLE",
+		2: "PROMPT_UNAVAILABLE",
+	}
+	SignURLRequest_Prompt_value = map[string]int32{
+		"PROMPT_UNSPECIFIED": 0,
+		"PROMPT_AVAILABLE":   1,
+		"PROMPT_UNAVAILABLE": 2,
+	}
+)
+
+func (x SignURLRequest_Prompt) Enum() *SignURLRequest_Prompt {
+	p := new(SignURLRequest_Prompt)
+	*p = x
+	return p
+}
+
+func (x SignURLRequest_Prompt) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SignURLRequest_Prompt) Descriptor() protoreflect.EnumDescriptor {
+	return file_codecommitd_v1_broker_proto_enumTypes[0].Descriptor()
+}
+
+func (SignURLRequest_Prompt) Type() protoreflect.EnumType {
+	return &file_codecommitd_v1_broker_proto_enumTypes[0]
+}
+
+func (x SignURLRequest_Prompt) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SignURLRequest_Prompt.Descriptor instead.
+func (SignURLRequest_Prompt) EnumDescriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{0, 0}
+}
+
 // Reason is the kind of failure.
 type ErrorDetail_Reason int32
 
@@ -84,11 +137,11 @@ func (x ErrorDetail_Reason) String() string {
 }
 
 func (ErrorDetail_Reason) Descriptor() protoreflect.EnumDescriptor {
-	return file_codecommitd_v1_broker_proto_enumTypes[0].Descriptor()
+	return file_codecommitd_v1_broker_proto_enumTypes[1].Descriptor()
 }
 
 func (ErrorDetail_Reason) Type() protoreflect.EnumType {
-	return &file_codecommitd_v1_broker_proto_enumTypes[0]
+	return &file_codecommitd_v1_broker_proto_enumTypes[1]
 }
 
 func (x ErrorDetail_Reason) Number() protoreflect.EnumNumber {
@@ -123,9 +176,15 @@ type SignURLRequest struct {
 	// (credential-helper mode); empty to derive it from the region.
 	Host string `protobuf:"bytes,6,opt,name=host,proto3" json:"host,omitempty"`
 	// Client names the calling program, for the audit log.
-	Client        string `protobuf:"bytes,7,opt,name=client,proto3" json:"client,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Client string `protobuf:"bytes,7,opt,name=client,proto3" json:"client,omitempty"`
+	// Prompt says whether the client can ask a person for an MFA code. A
+	// client that cannot is never made the one that prompts for others.
+	Prompt SignURLRequest_Prompt `protobuf:"varint,8,opt,name=prompt,proto3,enum=codecommitd.v1.SignURLRequest_Prompt" json:"prompt,omitempty"`
+	// MFAPromptFailed reports that the client was asked for an MFA code and
+	// could not get one (no answer, cancelled): another client may prompt.
+	MfaPromptFailed bool `protobuf:"varint,9,opt,name=mfa_prompt_failed,json=mfaPromptFailed,proto3" json:"mfa_prompt_failed,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SignURLRequest) Reset() {
@@ -205,6 +264,20 @@ func (x *SignURLRequest) GetClient() string {
 		return x.Client
 	}
 	return ""
+}
+
+func (x *SignURLRequest) GetPrompt() SignURLRequest_Prompt {
+	if x != nil {
+		return x.Prompt
+	}
+	return SignURLRequest_PROMPT_UNSPECIFIED
+}
+
+func (x *SignURLRequest) GetMfaPromptFailed() bool {
+	if x != nil {
+		return x.MfaPromptFailed
+	}
+	return false
 }
 
 // SignURLResponse is a signed CodeCommit git password and where to use it.
@@ -375,8 +448,17 @@ type GetStatusResponse struct {
 	ClockSkew *durationpb.Duration `protobuf:"bytes,10,opt,name=clock_skew,json=clockSkew,proto3" json:"clock_skew,omitempty"`
 	// When the clock skew was observed.
 	ClockSkewObservedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=clock_skew_observed_at,json=clockSkewObservedAt,proto3" json:"clock_skew_observed_at,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// What is wrong with the persistent cache, empty when nothing is:
+	// read-only, not writable, held by another daemon.
+	CacheProblem string `protobuf:"bytes,12,opt,name=cache_problem,json=cacheProblem,proto3" json:"cache_problem,omitempty"`
+	// OnDemand reports a daemon a client started, which exits after idle_exit
+	// without a request.
+	OnDemand bool `protobuf:"varint,13,opt,name=on_demand,json=onDemand,proto3" json:"on_demand,omitempty"`
+	// How long the daemon runs without a request before it exits; unset:
+	// it never exits by itself.
+	IdleExit      *durationpb.Duration `protobuf:"bytes,14,opt,name=idle_exit,json=idleExit,proto3" json:"idle_exit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
@@ -486,6 +568,27 @@ func (x *GetStatusResponse) GetClockSkewObservedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GetStatusResponse) GetCacheProblem() string {
+	if x != nil {
+		return x.CacheProblem
+	}
+	return ""
+}
+
+func (x *GetStatusResponse) GetOnDemand() bool {
+	if x != nil {
+		return x.OnDemand
+	}
+	return false
+}
+
+func (x *GetStatusResponse) GetIdleExit() *durationpb.Duration {
+	if x != nil {
+		return x.IdleExit
+	}
+	return nil
+}
+
 // RecentProfile is a profile and when it was last used.
 type RecentProfile struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -561,7 +664,14 @@ type ProfileStatus struct {
 	// When the profile was last used.
 	LastUsed *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_used,json=lastUsed,proto3" json:"last_used,omitempty"`
 	// Access key id of the current credentials, redacted to its prefix.
-	AccessKeyId   string `protobuf:"bytes,9,opt,name=access_key_id,json=accessKeyId,proto3" json:"access_key_id,omitempty"`
+	AccessKeyId string `protobuf:"bytes,9,opt,name=access_key_id,json=accessKeyId,proto3" json:"access_key_id,omitempty"`
+	// When the refresh under way began; unset when none is.
+	RefreshingSince *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=refreshing_since,json=refreshingSince,proto3" json:"refreshing_since,omitempty"`
+	// The credentials need a new MFA session: nothing is tried until a
+	// client that can prompt brings a code.
+	NeedsMfa bool `protobuf:"varint,11,opt,name=needs_mfa,json=needsMfa,proto3" json:"needs_mfa,omitempty"`
+	// Refreshing fails and credentials close to their end are handed out.
+	OnReserve     bool `protobuf:"varint,12,opt,name=on_reserve,json=onReserve,proto3" json:"on_reserve,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -657,6 +767,27 @@ func (x *ProfileStatus) GetAccessKeyId() string {
 		return x.AccessKeyId
 	}
 	return ""
+}
+
+func (x *ProfileStatus) GetRefreshingSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RefreshingSince
+	}
+	return nil
+}
+
+func (x *ProfileStatus) GetNeedsMfa() bool {
+	if x != nil {
+		return x.NeedsMfa
+	}
+	return false
+}
+
+func (x *ProfileStatus) GetOnReserve() bool {
+	if x != nil {
+		return x.OnReserve
+	}
+	return false
 }
 
 // ForgetRequest names what to forget.
@@ -773,7 +904,10 @@ type ErrorDetail struct {
 	// MFA device serial, for REASON_MFA_REQUIRED and REASON_MFA_INVALID.
 	MfaSerial string `protobuf:"bytes,4,opt,name=mfa_serial,json=mfaSerial,proto3" json:"mfa_serial,omitempty"`
 	// The profile's mfa_process command, for REASON_MFA_REQUIRED.
-	MfaProcess    string `protobuf:"bytes,5,opt,name=mfa_process,json=mfaProcess,proto3" json:"mfa_process,omitempty"`
+	MfaProcess string `protobuf:"bytes,5,opt,name=mfa_process,json=mfaProcess,proto3" json:"mfa_process,omitempty"`
+	// For REASON_MFA_REQUIRED: the client said it cannot prompt, so it is not
+	// the one to ask for the code; the message says what to do instead.
+	CannotPrompt  bool `protobuf:"varint,6,opt,name=cannot_prompt,json=cannotPrompt,proto3" json:"cannot_prompt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -843,11 +977,18 @@ func (x *ErrorDetail) GetMfaProcess() string {
 	return ""
 }
 
+func (x *ErrorDetail) GetCannotPrompt() bool {
+	if x != nil {
+		return x.CannotPrompt
+	}
+	return false
+}
+
 var File_codecommitd_v1_broker_proto protoreflect.FileDescriptor
 
 const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcodecommitd/v1/broker.proto\x12\x0ecodecommitd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x02\n" +
+	"\x1bcodecommitd/v1/broker.proto\x12\x0ecodecommitd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x03\n" +
 	"\x0eSignURLRequest\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x1e\n" +
@@ -857,10 +998,16 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\x03env\x18\x04 \x03(\v2'.codecommitd.v1.SignURLRequest.EnvEntryR\x03env\x12\x19\n" +
 	"\bmfa_code\x18\x05 \x01(\tR\amfaCode\x12\x12\n" +
 	"\x04host\x18\x06 \x01(\tR\x04host\x12\x16\n" +
-	"\x06client\x18\a \x01(\tR\x06client\x1a6\n" +
+	"\x06client\x18\a \x01(\tR\x06client\x12=\n" +
+	"\x06prompt\x18\b \x01(\x0e2%.codecommitd.v1.SignURLRequest.PromptR\x06prompt\x12*\n" +
+	"\x11mfa_prompt_failed\x18\t \x01(\bR\x0fmfaPromptFailed\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
+	"\x06Prompt\x12\x16\n" +
+	"\x12PROMPT_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10PROMPT_AVAILABLE\x10\x01\x12\x16\n" +
+	"\x12PROMPT_UNAVAILABLE\x10\x02\"\xe4\x01\n" +
 	"\x0fSignURLResponse\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1a\n" +
@@ -870,7 +1017,7 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\aprofile\x18\x05 \x01(\tR\aprofile\x12\x16\n" +
 	"\x06region\x18\x06 \x01(\tR\x06region\x12\x1a\n" +
 	"\bwarnings\x18\a \x03(\tR\bwarnings\"\x12\n" +
-	"\x10GetStatusRequest\"\xf4\x04\n" +
+	"\x10GetStatusRequest\"\xee\x05\n" +
 	"\x11GetStatusResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x03R\x03pid\x129\n" +
 	"\n" +
@@ -887,13 +1034,16 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\n" +
 	"clock_skew\x18\n" +
 	" \x01(\v2\x19.google.protobuf.DurationR\tclockSkew\x12O\n" +
-	"\x16clock_skew_observed_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x13clockSkewObservedAt\x1a>\n" +
+	"\x16clock_skew_observed_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x13clockSkewObservedAt\x12#\n" +
+	"\rcache_problem\x18\f \x01(\tR\fcacheProblem\x12\x1b\n" +
+	"\ton_demand\x18\r \x01(\bR\bonDemand\x126\n" +
+	"\tidle_exit\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\bidleExit\x1a>\n" +
 	"\x10EnvironmentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
 	"\rRecentProfile\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x127\n" +
-	"\tlast_used\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastUsed\"\xf2\x02\n" +
+	"\tlast_used\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastUsed\"\xf5\x03\n" +
 	"\rProfileStatus\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x1d\n" +
 	"\n" +
@@ -906,12 +1056,17 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"last_error\x18\x06 \x01(\tR\tlastError\x12\x1a\n" +
 	"\brequests\x18\a \x01(\x03R\brequests\x127\n" +
 	"\tlast_used\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\blastUsed\x12\"\n" +
-	"\raccess_key_id\x18\t \x01(\tR\vaccessKeyId\";\n" +
+	"\raccess_key_id\x18\t \x01(\tR\vaccessKeyId\x12E\n" +
+	"\x10refreshing_since\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x0frefreshingSince\x12\x1b\n" +
+	"\tneeds_mfa\x18\v \x01(\bR\bneedsMfa\x12\x1d\n" +
+	"\n" +
+	"on_reserve\x18\f \x01(\bR\tonReserve\";\n" +
 	"\rForgetRequest\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x10\n" +
 	"\x03all\x18\x02 \x01(\bR\x03all\".\n" +
 	"\x0eForgetResponse\x12\x1c\n" +
-	"\tforgotten\x18\x01 \x01(\x03R\tforgotten\"\x80\x04\n" +
+	"\tforgotten\x18\x01 \x01(\x03R\tforgotten\"\xa5\x04\n" +
 	"\vErrorDetail\x12:\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\".codecommitd.v1.ErrorDetail.ReasonR\x06reason\x12\x18\n" +
 	"\aprofile\x18\x02 \x01(\tR\aprofile\x12\x1a\n" +
@@ -919,7 +1074,8 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\n" +
 	"mfa_serial\x18\x04 \x01(\tR\tmfaSerial\x12\x1f\n" +
 	"\vmfa_process\x18\x05 \x01(\tR\n" +
-	"mfaProcess\"\xbe\x02\n" +
+	"mfaProcess\x12#\n" +
+	"\rcannot_prompt\x18\x06 \x01(\bR\fcannotPrompt\"\xbe\x02\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REASON_INVALID_REQUEST\x10\x01\x12\x1c\n" +
@@ -951,49 +1107,53 @@ func file_codecommitd_v1_broker_proto_rawDescGZIP() []byte {
 	return file_codecommitd_v1_broker_proto_rawDescData
 }
 
-var file_codecommitd_v1_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_codecommitd_v1_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_codecommitd_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_codecommitd_v1_broker_proto_goTypes = []any{
-	(ErrorDetail_Reason)(0),       // 0: codecommitd.v1.ErrorDetail.Reason
-	(*SignURLRequest)(nil),        // 1: codecommitd.v1.SignURLRequest
-	(*SignURLResponse)(nil),       // 2: codecommitd.v1.SignURLResponse
-	(*GetStatusRequest)(nil),      // 3: codecommitd.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),     // 4: codecommitd.v1.GetStatusResponse
-	(*RecentProfile)(nil),         // 5: codecommitd.v1.RecentProfile
-	(*ProfileStatus)(nil),         // 6: codecommitd.v1.ProfileStatus
-	(*ForgetRequest)(nil),         // 7: codecommitd.v1.ForgetRequest
-	(*ForgetResponse)(nil),        // 8: codecommitd.v1.ForgetResponse
-	(*ErrorDetail)(nil),           // 9: codecommitd.v1.ErrorDetail
-	nil,                           // 10: codecommitd.v1.SignURLRequest.EnvEntry
-	nil,                           // 11: codecommitd.v1.GetStatusResponse.EnvironmentEntry
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
+	(SignURLRequest_Prompt)(0),    // 0: codecommitd.v1.SignURLRequest.Prompt
+	(ErrorDetail_Reason)(0),       // 1: codecommitd.v1.ErrorDetail.Reason
+	(*SignURLRequest)(nil),        // 2: codecommitd.v1.SignURLRequest
+	(*SignURLResponse)(nil),       // 3: codecommitd.v1.SignURLResponse
+	(*GetStatusRequest)(nil),      // 4: codecommitd.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),     // 5: codecommitd.v1.GetStatusResponse
+	(*RecentProfile)(nil),         // 6: codecommitd.v1.RecentProfile
+	(*ProfileStatus)(nil),         // 7: codecommitd.v1.ProfileStatus
+	(*ForgetRequest)(nil),         // 8: codecommitd.v1.ForgetRequest
+	(*ForgetResponse)(nil),        // 9: codecommitd.v1.ForgetResponse
+	(*ErrorDetail)(nil),           // 10: codecommitd.v1.ErrorDetail
+	nil,                           // 11: codecommitd.v1.SignURLRequest.EnvEntry
+	nil,                           // 12: codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
 }
 var file_codecommitd_v1_broker_proto_depIdxs = []int32{
-	10, // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
-	12, // 1: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
-	12, // 2: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	6,  // 3: codecommitd.v1.GetStatusResponse.profiles:type_name -> codecommitd.v1.ProfileStatus
-	5,  // 4: codecommitd.v1.GetStatusResponse.recent_profiles:type_name -> codecommitd.v1.RecentProfile
-	11, // 5: codecommitd.v1.GetStatusResponse.environment:type_name -> codecommitd.v1.GetStatusResponse.EnvironmentEntry
-	13, // 6: codecommitd.v1.GetStatusResponse.clock_skew:type_name -> google.protobuf.Duration
-	12, // 7: codecommitd.v1.GetStatusResponse.clock_skew_observed_at:type_name -> google.protobuf.Timestamp
-	12, // 8: codecommitd.v1.RecentProfile.last_used:type_name -> google.protobuf.Timestamp
-	12, // 9: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
-	12, // 10: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
-	12, // 11: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
-	0,  // 12: codecommitd.v1.ErrorDetail.reason:type_name -> codecommitd.v1.ErrorDetail.Reason
-	1,  // 13: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
-	3,  // 14: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
-	7,  // 15: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
-	2,  // 16: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
-	4,  // 17: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
-	8,  // 18: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
-	16, // [16:19] is the sub-list for method output_type
-	13, // [13:16] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	11, // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
+	0,  // 1: codecommitd.v1.SignURLRequest.prompt:type_name -> codecommitd.v1.SignURLRequest.Prompt
+	13, // 2: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
+	13, // 3: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	7,  // 4: codecommitd.v1.GetStatusResponse.profiles:type_name -> codecommitd.v1.ProfileStatus
+	6,  // 5: codecommitd.v1.GetStatusResponse.recent_profiles:type_name -> codecommitd.v1.RecentProfile
+	12, // 6: codecommitd.v1.GetStatusResponse.environment:type_name -> codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	14, // 7: codecommitd.v1.GetStatusResponse.clock_skew:type_name -> google.protobuf.Duration
+	13, // 8: codecommitd.v1.GetStatusResponse.clock_skew_observed_at:type_name -> google.protobuf.Timestamp
+	14, // 9: codecommitd.v1.GetStatusResponse.idle_exit:type_name -> google.protobuf.Duration
+	13, // 10: codecommitd.v1.RecentProfile.last_used:type_name -> google.protobuf.Timestamp
+	13, // 11: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
+	13, // 12: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
+	13, // 13: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
+	13, // 14: codecommitd.v1.ProfileStatus.refreshing_since:type_name -> google.protobuf.Timestamp
+	1,  // 15: codecommitd.v1.ErrorDetail.reason:type_name -> codecommitd.v1.ErrorDetail.Reason
+	2,  // 16: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
+	4,  // 17: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
+	8,  // 18: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
+	3,  // 19: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
+	5,  // 20: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
+	9,  // 21: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
+	19, // [19:22] is the sub-list for method output_type
+	16, // [16:19] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_codecommitd_v1_broker_proto_init() }
@@ -1006,7 +1166,7 @@ func file_codecommitd_v1_broker_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_codecommitd_v1_broker_proto_rawDesc), len(file_codecommitd_v1_broker_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,

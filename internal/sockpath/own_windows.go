@@ -1,0 +1,3 @@
+package sockpath
+
+func ownDir(string) bool { return false }
