@@ -40,6 +40,10 @@ bench: build ## run the benchmarks, including helper start-up against a no-op pr
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./internal/cmd/bench -bin bin
 
+.PHONY: chaos
+chaos: build ## run the fault suite against the local stand-ins and print its figures (Linux)
+	$(GO) run ./internal/cmd/chaos -bin bin
+
 .PHONY: protos
 protos: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## regenerate the protobuf code
 	$(TOOLS)/buf lint

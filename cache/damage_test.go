@@ -143,3 +143,30 @@ func FuzzCheckFile(f *testing.F) {
 		}
 	})
 }
+
+func TestAFileReplacedUnderTheStoreIsNoticed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	var log logRecorder
+	s := open(t, path, testKey(t), &log)
+	defer s.Close()
+	if err := s.Save("a", "p", creds("a")); err != nil {
+		t.Fatal(err)
+	}
+	// Something moves the file away and puts a directory in its place.
+	os.Rename(path, path+".moved")
+	os.Mkdir(path, 0o700)
+	for range 3 {
+		if err := s.Save("b", "p", creds("b")); err == nil {
+			t.Fatal("a save into a replaced file succeeded silently")
+		}
+	}
+	if p := s.Problem(); !strings.Contains(p, "replaced") {
+		t.Fatalf("Problem() = %q", p)
+	}
+	if n := strings.Count(log.String(), "no longer used"); n != 1 {
+		t.Fatalf("said %d times, want once:\n%s", n, log.String())
+	}
+	if _, _, _, err := s.Load("a"); err == nil {
+		t.Fatal("reads go on from a file that is no longer in use")
+	}
+}

@@ -192,7 +192,7 @@ func (s *Store) tryOpen(opts Options) (err error) {
 		return fmt.Errorf("cannot open the cache %s: %w", s.path, err)
 	}
 	if err := s.prepare(db, opts.KeyHome); err != nil {
-		db.Close()
+		_ = db.Close() // abandoned after the error that matters
 		var u *unreadableError
 		if errors.As(err, &u) {
 			return err
@@ -215,7 +215,8 @@ func (s *Store) prepare(db *bbolt.DB, keyHome string) error {
 				errs = append(errs, cerr)
 			}
 			if len(errs) > 0 {
-				return unreadable("damaged: %v", errors.Join(errs...))
+				first := strings.TrimPrefix(errs[0].Error(), "panic: ")
+				return unreadable("damaged (%d problems; the first: %s)", len(errs), first)
 			}
 			if err := s.checkMeta(tx); !errors.Is(err, errOldSchema) {
 				return err
@@ -254,7 +255,7 @@ func (s *Store) openReadOnly(opts Options, why string) error {
 		return fmt.Errorf("the cache %s %s, and cannot be read either: %w", s.path, why, shortError(err))
 	}
 	if err := guard(func() error { return db.View(s.checkMeta) }); err != nil {
-		db.Close()
+		_ = db.Close() // abandoned after the error that matters
 		return fmt.Errorf("the cache %s %s, and what it holds cannot be used read-only (%v)", s.path, why, shortErr(err))
 	}
 	s.db, s.ident, s.readOnly = db, fileIdent(db), true

@@ -9,11 +9,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/shell"
 	"github.com/codecommitd/codecommitd/internal/sibling"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/wire"
@@ -229,14 +231,37 @@ func (a *Auto) oneshot(ctx context.Context, req *broker.SignRequest) (*broker.Si
 	if err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
+	out := &shell.LimitedBuffer{Max: 1 << 20}
+	// Its stderr is kept, not shown: git users see one line, never a
+	// runtime's crash report.
+	stderr := &shell.LimitedBuffer{Max: 64 << 10}
 	cmd := exec.CommandContext(ctx, bin, "oneshot")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &out, a.stderr()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), out, stderr
 	runErr := cmd.Run()
-	if out.Len() > 0 {
+	if len(out.Bytes()) > 0 && !out.Overflowed() {
 		return wire.DecodeOneshotResult(out.Bytes())
 	}
-	return nil, &broker.Error{Kind: broker.ErrUnavailable, Msg: fmt.Sprintf("%s oneshot failed: %v", bin, runErr)}
+	return nil, &broker.Error{Kind: broker.ErrUnavailable, Msg: oneshotFailure(bin, runErr, string(stderr.Bytes()))}
+}
+
+// oneshotFailure says in one line why `codecommitd oneshot` gave no
+// answer.
+func oneshotFailure(bin string, runErr error, stderr string) string {
+	var exit *exec.ExitError
+	status := "it could not be run"
+	if errors.As(runErr, &exit) {
+		status = exit.String()
+	} else if runErr != nil {
+		status = clean.Line(runErr.Error(), 120)
+	}
+	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "fatal error:") || strings.Contains(stderr, "panic:") {
+		return fmt.Sprintf("%s crashed while resolving the request in-process (%s); this is a bug: run `codecommitd run --log-level debug` in a terminal and report what it says", bin, status)
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n")
+	if first = clean.Line(clean.Redact(first), 200); first != "" {
+		return fmt.Sprintf("%s could not resolve the request in-process (%s): %s", bin, status, first)
+	}
+	return fmt.Sprintf("%s could not resolve the request in-process (%s)", bin, status)
 }
 
 func errText(err error) string {

@@ -185,3 +185,25 @@ func TestMissingSocketFolderIsNoDaemonNotDistrust(t *testing.T) {
 		t.Fatalf("SignURL with no socket folder = %v, want unavailable (a daemon may be started)", err)
 	}
 }
+
+func TestACrashingOneShotGivesOneLine(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "codecommitd")
+	os.WriteFile(bin, []byte("#!/bin/sh\necho 'fatal error: fault' >&2\necho '[signal SIGBUS: bus error]' >&2\necho 'goroutine 1 [running]:' >&2\necho 'main.main()' >&2\nexit 2\n"), 0o755)
+	var stderr bytes.Buffer
+	a := &Auto{Socket: filepath.Join(dir, "none", "d.sock"), Daemon: bin, Stderr: &stderr}
+	defer a.Close()
+	_, err := a.SignURL(context.Background(), &broker.SignRequest{Repository: "repo"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	all := stderr.String() + err.Error()
+	for _, crash := range []string{"goroutine", "SIGBUS", "main.main"} {
+		if strings.Contains(all, crash) {
+			t.Fatalf("the runtime's crash report reached the user:\n%s", all)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "crashed") || !strings.Contains(err.Error(), "exit status 2") {
+		t.Fatalf("error = %q, want one line saying it crashed", err)
+	}
+}

@@ -8,6 +8,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,6 +45,8 @@ type Config struct {
 	// ShutdownGrace bounds how long in-flight requests may take to finish
 	// at shutdown; zero means 10 seconds.
 	ShutdownGrace time.Duration
+
+	testQuiet func()
 }
 
 // CheckAndSetDefaults fills in defaults.
@@ -136,7 +141,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return nil
 		})
 	}
-	supervise(gctx, &grpcService{srv: srv, sock: newLimitListener(sock, MaxConnections), grace: cfg.ShutdownGrace, log: cfg.Log}, stopManager)
+	limited := newLimitListener(sock, MaxConnections)
+	limited.quiet = returnMemoryWhenQuiet()
+	if cfg.testQuiet != nil {
+		limited.quiet = cfg.testQuiet
+	}
+	supervise(gctx, &grpcService{srv: srv, sock: limited, grace: cfg.ShutdownGrace, log: cfg.Log}, stopManager)
 	supervise(mctx, svc.Manager, func() {})
 	supervise(gctx, &reloader{svc: svc, log: cfg.Log}, func() {})
 	cfg.Log.InfoContext(ctx, "codecommitd listening", "socket", cfg.Socket, "pid", os.Getpid(), "version", cfg.Version)
@@ -204,5 +214,30 @@ func (r *reloader) Run(ctx context.Context) error {
 			r.svc.Resolver.Flush()
 			r.log.InfoContext(ctx, "SIGHUP: AWS config files will be read again on the next request")
 		}
+	}
+}
+
+// quietFor is how long the daemon must have had no connection before it
+// gives memory back to the system.
+const quietFor = 2 * time.Second
+
+// returnMemoryWhenQuiet returns the function to call whenever the last
+// connection closes: once no connection has come for quietFor, the heap a
+// burst of requests grew is returned to the system, so a daemon that runs
+// for days sits at its idle size between bursts.
+func returnMemoryWhenQuiet() func() {
+	var mu sync.Mutex
+	var t *time.Timer
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if t != nil {
+			t.Stop()
+		}
+		t = time.AfterFunc(quietFor, func() {
+			// Twice: pooled buffers survive one collection.
+			runtime.GC()
+			debug.FreeOSMemory()
+		})
 	}
 }

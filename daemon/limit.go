@@ -3,6 +3,7 @@ package daemon
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -15,6 +16,9 @@ type limitListener struct {
 	sem       chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+	// quiet, if set, is called when the last open connection closes.
+	quiet func()
+	open  atomic.Int64
 }
 
 func newLimitListener(l net.Listener, n int) *limitListener {
@@ -32,7 +36,13 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		<-l.sem
 		return nil, err
 	}
-	release := func() { <-l.sem }
+	l.open.Add(1)
+	release := func() {
+		<-l.sem
+		if l.open.Add(-1) == 0 && l.quiet != nil {
+			l.quiet()
+		}
+	}
 	if sc, ok := c.(socketConn); ok {
 		return &limitedSocketConn{socketConn: sc, release: sync.OnceFunc(release)}, nil
 	}

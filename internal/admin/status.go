@@ -47,6 +47,7 @@ type statusJSON struct {
 	UptimeSeconds int64               `json:"uptime_seconds"`
 	CachePath     string              `json:"cache_path"`
 	KeySource     string              `json:"key_source"`
+	CacheProblem  string              `json:"cache_problem,omitempty"`
 	Profiles      []profileStatusJSON `json:"profiles"`
 }
 
@@ -72,7 +73,7 @@ func optTime(t time.Time) *time.Time {
 func writeStatusJSON(w io.Writer, st *broker.Status, now time.Time) error {
 	out := statusJSON{
 		PID: st.PID, Version: st.Version, Socket: st.Socket, StartedAt: st.StartedAt,
-		UptimeSeconds: int64(now.Sub(st.StartedAt).Seconds()), CachePath: st.CachePath, KeySource: st.KeySource,
+		UptimeSeconds: int64(now.Sub(st.StartedAt).Seconds()), CachePath: st.CachePath, KeySource: st.KeySource, CacheProblem: st.CacheProblem,
 		Profiles: []profileStatusJSON{},
 	}
 	for _, p := range st.Profiles {

@@ -136,11 +136,16 @@ func (s *Server) Issued() []Identity {
 }
 
 func (s *Server) issue(arn, session string, mfa bool, lifetime time.Duration) *Identity {
+	s.mu.Lock()
+	if s.lifetime != 0 {
+		lifetime = s.lifetime
+	}
+	s.mu.Unlock()
 	id := &Identity{
 		AccessKeyID:     fmt.Sprintf("ASIAFAKE%08d", s.iam.seq.Add(1)),
 		SecretAccessKey: "secret-" + randomString(16),
 		SessionToken:    "token-" + randomString(24),
-		Expires:         s.now().Add(lifetime).UTC().Truncate(time.Second),
+		Expires:         s.clock().Add(lifetime).UTC().Truncate(time.Second),
 		ARN:             arn,
 		MFA:             mfa,
 		RoleSessionName: session,

@@ -21,13 +21,18 @@ type Server struct {
 	http *httptest.Server
 	iam  *iam
 
-	mu      sync.Mutex
-	now     func() time.Time
-	latency time.Duration
-	calls   map[string]int
-	callers map[string][]string // action → caller ARNs, in order
-	faults  map[string][]Fault
-	sso     *ssoState
+	mu       sync.Mutex
+	now      func() time.Time
+	latency  time.Duration
+	outage   *Fault
+	lifetime time.Duration
+	// dateSlack is how far a request's signing date may be from the
+	// server's clock; zero means AWS's five minutes.
+	dateSlack time.Duration
+	calls     map[string]int
+	callers   map[string][]string // action → caller ARNs, in order
+	faults    map[string][]Fault
+	sso       *ssoState
 }
 
 // Fault is an error the next call of an action answers with.
@@ -70,6 +75,32 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
+// SetOutage makes every STS call answer f until it is called with nil:
+// an outage, as opposed to FailNext's single failures.
+func (s *Server) SetOutage(f *Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outage = f
+}
+
+// SetLifetime makes every credential issued from now on last d, whatever
+// the request asked (zero: what it asked), for tests of credentials that
+// run out.
+func (s *Server) SetLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lifetime = d
+}
+
+// SetDateSlack sets how far a request's signing date may be from the
+// server's clock (default five minutes, as AWS), for tests that move the
+// server's clock while clients sign with the real one.
+func (s *Server) SetDateSlack(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dateSlack = d
+}
+
 // FailNext makes the next call of action fail with f (queued, in order).
 func (s *Server) FailNext(action string, f Fault) {
 	s.mu.Lock()
@@ -92,6 +123,15 @@ func (s *Server) Callers(action string) []string {
 	return append([]string(nil), s.callers[action]...)
 }
 
+func (s *Server) slack() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dateSlack == 0 {
+		return 5 * time.Minute
+	}
+	return s.dateSlack
+}
+
 func (s *Server) clock() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,6 +143,9 @@ func (s *Server) record(action, caller string) (Fault, bool, time.Duration) {
 	defer s.mu.Unlock()
 	s.calls[action]++
 	s.callers[action] = append(s.callers[action], caller)
+	if s.outage != nil {
+		return *s.outage, true, s.latency
+	}
 	if q := s.faults[action]; len(q) > 0 {
 		s.faults[action] = q[1:]
 		return q[0], true, s.latency
@@ -154,7 +197,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// Like AWS, refuse signatures more than five minutes off.
 		if signed, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date")); err == nil {
-			if now := s.clock(); signed.Before(now.Add(-5*time.Minute)) || signed.After(now.Add(5*time.Minute)) {
+			slack := s.slack()
+			if now := s.clock(); signed.Before(now.Add(-slack)) || signed.After(now.Add(slack)) {
 				writeError(w, 403, "Sender", "SignatureDoesNotMatch", fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
 					r.Header.Get("X-Amz-Date"), now.Add(-5*time.Minute).UTC().Format("20060102T150405Z"), now.UTC().Format("20060102T150405Z")))
 				return

@@ -50,11 +50,13 @@ type Server struct {
 	// Root holds the bare repositories, at Root/v1/repos/<name>.
 	Root string
 
-	region string
-	sts    *fakests.Server
-	git    string
-	http   *httptest.Server
-	now    func() time.Time
+	region  string
+	sts     *fakests.Server
+	git     string
+	http    *httptest.Server
+	now     func() time.Time
+	latency time.Duration
+	onAuth  func(Request)
 
 	mu       sync.Mutex
 	requests []Request
@@ -92,6 +94,23 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.now = now
 }
 
+// SetLatency makes every request wait d before it is answered, as a
+// request over a WAN waits for its round trip (0: none).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// OnRequest calls fn with each request's record as it is answered, before
+// the next request is read: a test can move the clock between two requests
+// of one git operation.
+func (s *Server) OnRequest(fn func(Request)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onAuth = fn
+}
+
 // CreateRepo makes an empty bare repository that accepts pushes.
 func (s *Server) CreateRepo(name string) error {
 	dir := filepath.Join(s.Root, "v1", "repos", name)
@@ -118,8 +137,12 @@ func (s *Server) Requests() []Request {
 
 func (s *Server) record(r Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.requests = append(s.requests, r)
+	fn := s.onAuth
+	s.mu.Unlock()
+	if fn != nil {
+		fn(r)
+	}
 }
 
 func (s *Server) clock() time.Time {
@@ -130,6 +153,12 @@ func (s *Server) clock() time.Time {
 
 // ServeHTTP authenticates the request and hands it to git http-backend.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		time.Sleep(latency)
+	}
 	const prefix = "/v1/repos/"
 	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
 	repo, _, _ := strings.Cut(rest, "/")

@@ -47,7 +47,8 @@ func (u *usage) touch(store credmgr.Store, profile string, now time.Time, log *s
 	u.mu.Unlock()
 	if us, ok := store.(UsageStore); ok && write {
 		if err := us.Touch(profile, now); err != nil {
-			log.Warn("cannot record profile use", "profile", profile, "error", err)
+			// The store says once, itself, when it cannot be written.
+			log.Debug("cannot record profile use", "profile", profile, "error", err)
 		}
 	}
 }

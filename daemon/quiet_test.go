@@ -1,0 +1,33 @@
+package daemon
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/codecommitd/codecommitd/client"
+	"github.com/codecommitd/codecommitd/internal/broker"
+)
+
+func TestQuietWhenTheLastConnectionCloses(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "x", "d.sock")
+	fired := make(chan struct{}, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan error, 1)
+	go Run(ctx, Config{Socket: sock, Ready: func(err error) { ready <- err }, testQuiet: func() { fired <- struct{}{} }})
+	if err := <-ready; err != nil {
+		t.Fatal(err)
+	}
+	c, _ := client.Dial(sock)
+	c.Status(ctx)
+	c.SignURL(ctx, &broker.SignRequest{Repository: "r"})
+	c.Close()
+	select {
+	case <-fired:
+		t.Log("fired")
+	case <-time.After(5 * time.Second):
+		t.Fatal("never quiet")
+	}
+}
