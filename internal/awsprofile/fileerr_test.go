@@ -7,9 +7,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 )
@@ -63,6 +65,51 @@ func TestParseErrorsNameTheLineNotItsText(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "profile dev") {
 				t.Fatalf("error %q; want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCredentialProcessIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755)
+		return p
+	}
+	pidFile := filepath.Join(dir, "child.pid")
+	for _, tc := range []struct {
+		name, body string
+		timeout    time.Duration
+		want       string
+	}{
+		// A process that hangs, with a child that would outlive it.
+		{"hangs", "sleep 300 & echo $! > " + pidFile + "; wait", 300 * time.Millisecond, "did not finish within 300ms"},
+		// A process that prints without end.
+		{"floods", "yes AKIAEXAMPLEAKIAEXAMPLE", 10 * time.Second, "printed more than 64 KiB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &processProvider{command: script(tc.name, tc.body), profile: "dev", timeout: tc.timeout}
+			start := time.Now()
+			_, err := p.Retrieve(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tc.want)
+			}
+			if took := time.Since(start); took > tc.timeout+5*time.Second {
+				t.Fatalf("Retrieve returned after %s", took)
+			}
+			if tc.name != "hangs" {
+				return
+			}
+			b, _ := os.ReadFile(pidFile)
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			if pid == 0 {
+				t.Fatal("no child pid")
+			}
+			// The child was killed with its group before Retrieve returned:
+			// it is gone, or a zombie waiting for init.
+			if stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil && !strings.Contains(string(stat), ") Z ") {
+				t.Fatalf("the credential_process's child still runs: %s", stat)
 			}
 		})
 	}

@@ -89,7 +89,7 @@ func (p *processProvider) Retrieve(ctx context.Context) (aws.Credentials, error)
 	defer cancel()
 	cmd := shell.Command(ctx, p.command)
 	shell.OwnGroup(cmd)
-	stdout := &shell.LimitedBuffer{Max: MaxProcessOutput}
+	stdout := &shell.LimitedBuffer{Max: MaxProcessOutput, OnOverflow: cancel}
 	stderr := &shell.LimitedBuffer{Max: maxProcessStderr}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	runErr := cmd.Run()
@@ -100,12 +100,12 @@ func (p *processProvider) Retrieve(ctx context.Context) (aws.Credentials, error)
 	}
 	var exitErr *exec.ExitError
 	switch {
+	case stdout.Overflowed():
+		return fail(fmt.Sprintf("it printed more than %d KiB, and credentials are a few hundred bytes of JSON; it was stopped", MaxProcessOutput>>10), nil)
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fail(fmt.Sprintf("it did not finish within %s, so it was stopped (set credential_process_timeout in the profile for a longer limit)", p.timeout), ctx.Err())
 	case ctx.Err() != nil:
 		return fail("it was stopped because the request was abandoned", ctx.Err())
-	case stdout.Overflowed():
-		return fail(fmt.Sprintf("it printed more than %d KiB, and credentials are a few hundred bytes of JSON", MaxProcessOutput>>10), nil)
 	case errors.As(runErr, &exitErr):
 		return fail(fmt.Sprintf("exit status %d", exitErr.ExitCode()), runErr)
 	case errors.Is(runErr, exec.ErrNotFound):

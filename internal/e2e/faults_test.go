@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/codecommitd/codecommitd/internal/testenv"
 )
@@ -273,5 +275,30 @@ func TestCacheFolderReadOnlyOrFull(t *testing.T) {
 			}
 			e.StopDaemon()
 		})
+	}
+}
+
+// TestShutdownLetsRequestsUnderWayFinish stops the daemon while a cold
+// request waits on STS: the request still gets its answer.
+func TestShutdownLetsRequestsUnderWayFinish(t *testing.T) {
+	e, _ := roleEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	e.STS.SetLatency(time.Second)
+	pid := e.DaemonPID()
+	var once sync.Once
+	e.STS.OnCall(func(action string) {
+		if action == "AssumeRole" {
+			once.Do(func() { syscall.Kill(pid, syscall.SIGTERM) })
+		}
+	})
+	e.Extra = []string{"CODECOMMITD_AUTOSTART=0"}
+	_, stderr, err := e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
+	if err != nil || strings.Contains(stderr, "resolving in this process") {
+		t.Fatalf("a request under way at shutdown: %v\n%s", err, stderr)
+	}
+	if log := e.DaemonLog(); strings.Contains(log, "credential refresh failed") || strings.Contains(log, "level=WARN") {
+		t.Errorf("shutdown cut the refresh short or warned:\n%s", log)
 	}
 }

@@ -26,6 +26,7 @@ type Server struct {
 	latency  time.Duration
 	outage   *Fault
 	lifetime time.Duration
+	onCall   func(action string)
 	// dateSlack is how far a request's signing date may be from the
 	// server's clock; zero means AWS's five minutes.
 	dateSlack time.Duration
@@ -73,6 +74,14 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
+}
+
+// OnCall calls fn with the action of every STS call as it arrives, before
+// it is answered (and before any latency set with SetLatency).
+func (s *Server) OnCall(fn func(action string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCall = fn
 }
 
 // SetOutage makes every STS call answer f until it is called with nil:
@@ -206,6 +215,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fault, failing, latency := s.record(action, caller.ARN)
+	s.mu.Lock()
+	onCall := s.onCall
+	s.mu.Unlock()
+	if onCall != nil {
+		onCall(action)
+	}
 	if latency > 0 {
 		time.Sleep(latency)
 	}

@@ -7,6 +7,9 @@ import "sync"
 // never fail: the program is not disturbed, only cut off.
 type LimitedBuffer struct {
 	Max int
+	// OnOverflow, if set, is called once when more than Max bytes arrive,
+	// say to stop the program.
+	OnOverflow func()
 
 	mu      sync.Mutex
 	buf     []byte
@@ -18,7 +21,11 @@ func (b *LimitedBuffer) Write(p []byte) (int, error) {
 	defer b.mu.Unlock()
 	keep := min(max(b.Max-len(b.buf), 0), len(p))
 	b.buf = append(b.buf, p[:keep]...)
+	first := b.dropped == 0 && keep < len(p)
 	b.dropped += int64(len(p) - keep)
+	if first && b.OnOverflow != nil {
+		b.OnOverflow()
+	}
 	return len(p), nil
 }
 
