@@ -36,9 +36,9 @@ lint: $(TOOLS)/golangci-lint $(TOOLS)/buf ## run golangci-lint and buf lint
 	$(TOOLS)/buf lint
 
 .PHONY: bench
-bench: build ## run the benchmarks, including helper start-up against a no-op program
+bench: build ## run the benchmarks: Go benchmarks, then helper start-up and whole git operations (ONLY=abcef for a part)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	$(GO) run ./internal/cmd/bench -bin bin
+	$(GO) run ./internal/cmd/bench -bin bin -only '$(ONLY)'
 
 .PHONY: chaos
 chaos: build ## run the fault suite against the local stand-ins and print its figures (Linux)
@@ -59,8 +59,8 @@ install: build ## install the binaries to PREFIX/bin (default ~/.local/bin) and 
 	./scripts/install.sh "$(PREFIX)"
 
 .PHONY: demo
-demo: build ## clone and push through the helpers against a local stand-in for AWS
-	$(GO) run ./internal/cmd/demo -bin bin
+demo: build ## clone and push through the helpers against a local stand-in for AWS (LATENCY=50ms for a WAN-like link)
+	$(GO) run ./internal/cmd/demo -bin bin -latency $${LATENCY:-0s}
 
 # Package versions must start with a digit: v1.2.3 → 1.2.3, an untagged
 # checkout → 0.0.0+git<commit>.

@@ -145,7 +145,7 @@ func TestNoPasswordOnAnyCommandLine(t *testing.T) {
 	roundTripRepo(t, e, "codecommit://dev@app")
 
 	spy, _ := os.ReadFile(log)
-	if !strings.Contains(string(spy), "ARGV git remote-http") {
+	if !strings.Contains(string(spy), "ARGV git-remote-https ") {
 		t.Fatalf("the spy saw no git remote-http; it proves nothing:\n%s", spy)
 	}
 	for _, line := range strings.Split(string(spy), "\n") {

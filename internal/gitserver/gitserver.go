@@ -39,6 +39,11 @@ type Request struct {
 	Session string
 	// Reason says why a request was refused.
 	Reason string
+	// Method is GET or POST.
+	Method string
+	// Extra holds the request's X-… headers, to see a client's own extra
+	// headers arrive.
+	Extra http.Header
 }
 
 // Server is a fake CodeCommit git endpoint.
@@ -60,6 +65,9 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests []Request
+	// arrived and unauthorized count requests as they arrive and as 401s
+	// are answered, before any record is written.
+	arrived, unauthorized int
 }
 
 // New starts a server in dir that accepts signatures for region made with
@@ -128,6 +136,15 @@ func (s *Server) CreateRepo(name string) error {
 // RepoDir returns the directory of repository name.
 func (s *Server) RepoDir(name string) string { return filepath.Join(s.Root, "v1", "repos", name) }
 
+// Seen returns how many requests have arrived so far and how many of them
+// were answered 401: counts a client can read as soon as it is done, where
+// Requests may still lack the last one's record.
+func (s *Server) Seen() (requests, unauthorized int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.arrived, s.unauthorized
+}
+
 // Requests returns every request answered so far, in order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -135,7 +152,16 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-func (s *Server) record(r Request) {
+func (s *Server) record(req *http.Request, r Request) {
+	r.Method = req.Method
+	for k, v := range req.Header {
+		if strings.HasPrefix(k, "X-") {
+			if r.Extra == nil {
+				r.Extra = http.Header{}
+			}
+			r.Extra[k] = append([]string(nil), v...)
+		}
+	}
 	s.mu.Lock()
 	s.requests = append(s.requests, r)
 	fn := s.onAuth
@@ -155,6 +181,7 @@ func (s *Server) clock() time.Time {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	latency := s.latency
+	s.arrived++
 	s.mu.Unlock()
 	if latency > 0 {
 		time.Sleep(latency)
@@ -163,25 +190,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
 	repo, _, _ := strings.Cut(rest, "/")
 	if !ok || repo == "" {
-		s.record(Request{Path: r.URL.Path, Status: 404, Reason: "not a repository path"})
+		s.record(r, Request{Path: r.URL.Path, Status: 404, Reason: "not a repository path"})
 		http.NotFound(w, r)
 		return
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
-		s.record(Request{Path: r.URL.Path, Status: 401, Reason: "no credentials"})
+		s.mu.Lock()
+		s.unauthorized++
+		s.mu.Unlock()
+		s.record(r, Request{Path: r.URL.Path, Status: 401, Reason: "no credentials"})
 		w.Header().Set("WWW-Authenticate", `Basic realm="AWS CodeCommit"`)
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return
 	}
 	id, err := s.authenticate(user, pass, r.Host, prefix+repo)
 	if err != nil {
-		s.record(Request{Path: r.URL.Path, Status: 403, Reason: err.Error()})
+		s.record(r, Request{Path: r.URL.Path, Status: 403, Reason: err.Error()})
 		http.Error(w, "Forbidden: "+err.Error(), http.StatusForbidden)
 		return
 	}
 	if _, err := os.Stat(s.RepoDir(repo)); err != nil {
-		s.record(Request{Path: r.URL.Path, Status: 404, Principal: id.ARN, Session: id.RoleSessionName, Reason: "no such repository"})
+		s.record(r, Request{Path: r.URL.Path, Status: 404, Principal: id.ARN, Session: id.RoleSessionName, Reason: "no such repository"})
 		http.Error(w, "repository "+repo+" does not exist", http.StatusNotFound)
 		return
 	}
@@ -199,7 +229,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		InheritEnv: []string{"PATH"},
 	}
 	h.ServeHTTP(rec, r)
-	s.record(Request{Path: r.URL.Path, Status: rec.status, Principal: id.ARN, Session: id.RoleSessionName})
+	s.record(r, Request{Path: r.URL.Path, Status: rec.status, Principal: id.ARN, Session: id.RoleSessionName})
 }
 
 type statusRecorder struct {

@@ -146,8 +146,14 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	path := codecommit.RepositoryPath(req.Repository)
 	signed := svc.Signer.Sign(creds, region, host, path, svc.Clock.Now())
 	svc.usage.touch(svc.Manager.Store, p.Name, svc.Clock.Now(), svc.Log)
+	// A password works until its signature's window closes, or until the
+	// credentials behind it expire, whichever comes first.
+	expires := signed.Expires
+	if !creds.Expires.IsZero() && creds.Expires.Before(expires) {
+		expires = creds.Expires
+	}
 	return &broker.SignedURL{
-		URL: "https://" + host + path, Username: signed.Username, Password: signed.Password, Expires: signed.Expires,
+		URL: "https://" + host + path, Username: signed.Username, Password: signed.Password, Expires: expires,
 		Profile: p.Name, Region: region, Warnings: warnings,
 	}, nil
 }

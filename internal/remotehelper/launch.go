@@ -1,11 +1,13 @@
 package remotehelper
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -21,11 +23,19 @@ import (
 // user can read it; only for git older than 2.31.
 const EnvPasswordInArgv = "CODECOMMITD_PASSWORD_IN_ARGV"
 
-// launch replaces the helper with `git remote-http <remote> <url>`. The URL
-// carries no credentials: git remote-http gets the password from
-// git-credential-codecommit, configured for this one repository URL in the
-// child's environment only, after an empty helper so no storage helper
-// (osxkeychain, wincred, manager, store) ever sees it.
+// launch runs `git remote-http <remote> <url>` and waits for it. The URL
+// carries no credentials. The password the helper already has reaches git
+// remote-http in that one process's environment (GIT_CONFIG_COUNT), as an
+// Authorization header scoped to this one repository URL: git sends it
+// with its first request, so there is no 401 round trip and no second
+// program; curl never learns a user name, so GIT_TRACE_CURL has none to
+// print, and git redacts the header in its traces. The same scoped
+// configuration empties the credential helpers, so no storage helper
+// (osxkeychain, wincred, manager, store) ever sees anything, and names
+// git-credential-codecommit for the unexpected 401.
+//
+// When git remote-http fails after the password stopped working (a push
+// that took longer than 15 minutes to send), the helper says so.
 func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.SignedURL) error {
 	git, err := exec.LookPath("git")
 	if err != nil {
@@ -39,7 +49,7 @@ func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.S
 	switch {
 	case !v.AtLeast(gitversion.ConfigEnv) && optIn:
 		url := sigv4.Signed{Username: s.Username, Password: s.Password}.InURL(s.URL)
-		return cfg.Exec(git, []string{"git", "remote-http", remoteName, url}, os.Environ())
+		return run(cfg, git, []string{"git", "remote-http", remoteName, url}, os.Environ(), remote, s)
 	case optIn:
 		fmt.Fprintf(cfg.Stderr, "git-remote-codecommit: ignoring %s=1: git %s takes the password from its environment, off the command line\n", EnvPasswordInArgv, v)
 	}
@@ -51,11 +61,68 @@ func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.S
 	if err != nil {
 		return err
 	}
-	env, err := injectConfig(os.Environ(), s.URL, helperCommand(cred, remote.Profile, s.Region), v.AtLeast(gitversion.ProactiveAuth))
+	env, err := injectConfig(os.Environ(), s.URL, helperCommand(cred, remote.Profile, s.Region), authorization(s))
 	if err != nil {
 		return err
 	}
-	return cfg.Exec(git, []string{"git", "remote-http", remoteName, s.URL}, env)
+	if direct := remoteHTTPS(cfg.Getenv); direct != "" {
+		return run(cfg, direct, []string{"git-remote-https", remoteName, s.URL}, env, remote, s)
+	}
+	return run(cfg, git, []string{"git", "remote-http", remoteName, s.URL}, env, remote, s)
+}
+
+// remoteHTTPS is git's own https helper in the exec path git gave this
+// helper (GIT_EXEC_PATH), or "": running it directly spares the git
+// wrapper that `git remote-http` starts first.
+func remoteHTTPS(getenv func(string) string) string {
+	dir := getenv("GIT_EXEC_PATH")
+	if dir == "" || !filepath.IsAbs(dir) {
+		return ""
+	}
+	name := "git-remote-https"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	p := filepath.Join(dir, name)
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 && runtime.GOOS != "windows" {
+		return ""
+	}
+	return p
+}
+
+// authorization is the HTTP header that carries a signed password.
+func authorization(s *broker.SignedURL) string {
+	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(s.Username+":"+s.Password))
+}
+
+// run runs git remote-http and returns what git should see of its end: nil,
+// or an ExitError with its exit code, after saying why when the password
+// had stopped working.
+func run(cfg Config, git string, argv, env []string, remote codecommit.Remote, s *broker.SignedURL) error {
+	code, err := cfg.RunGit(git, argv, env)
+	if err != nil {
+		return fmt.Errorf("running %s: %w", git, err)
+	}
+	if code == 0 {
+		return nil
+	}
+	if now := cfg.Now(); !s.Expires.IsZero() && !now.Before(s.Expires) {
+		who := ""
+		if remote.Profile != "" {
+			who = ", profile " + remote.Profile
+		}
+		fmt.Fprintf(cfg.Stderr, "git-remote-codecommit: the signed password for repository %s%s stopped working at %s, before this git operation ended "+
+			"(CodeCommit accepts one for 15 minutes); run the command again, and it gets a fresh one\n",
+			remote.Repository, who, s.Expires.Local().Format("15:04:05"))
+	}
+	return ExitError(code)
+}
+
+// ExitError is git remote-http's exit status, which the helper exits with.
+type ExitError int
+
+func (e ExitError) Error() string {
+	return "git remote-http exited with status " + strconv.Itoa(int(e))
 }
 
 // helperCommand is the credential.helper value that runs our helper with
@@ -81,9 +148,10 @@ func shellQuote(s string) string {
 }
 
 // injectConfig appends to env the git configuration, scoped to url, that
-// makes git ask our helper for the password and no one else. Entries the
-// caller already has in GIT_CONFIG_COUNT are kept.
-func injectConfig(env []string, url, helper string, proactiveAuth bool) ([]string, error) {
+// hands git the password as header and makes git ask our helper, and no
+// one else, should the server still want credentials. Entries the caller
+// already has in GIT_CONFIG_COUNT are kept, and come first.
+func injectConfig(env []string, url, helper, header string) ([]string, error) {
 	n := 0
 	var out []string
 	for _, kv := range env {
@@ -100,9 +168,7 @@ func injectConfig(env []string, url, helper string, proactiveAuth bool) ([]strin
 		{"credential." + url + ".helper", ""}, // forget every helper configured so far
 		{"credential." + url + ".helper", helper},
 		{"credential." + url + ".useHttpPath", "true"},
-	}
-	if proactiveAuth {
-		entries = append(entries, [2]string{"http." + url + ".proactiveAuth", "basic"})
+		{"http." + url + ".extraHeader", header},
 	}
 	for i, e := range entries {
 		out = append(out, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", n+i, e[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", n+i, e[1]))

@@ -1,36 +1,84 @@
 package remotehelper
 
 import (
+	"encoding/base64"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/codecommit"
 )
 
 func TestInjectConfig(t *testing.T) {
-	env := []string{"HOME=/h", "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=user.name", "GIT_CONFIG_VALUE_0=me"}
-	got, err := injectConfig(env, "https://h/v1/repos/r", "!'/bin/x' --region 'us-east-1'", false)
+	env := []string{"HOME=/h", "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=X-Mine: 1"}
+	got, err := injectConfig(env, "https://h/v1/repos/r", "!'/bin/x' --region 'us-east-1'", "Authorization: Basic dTpw")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
-		"HOME=/h", "GIT_CONFIG_KEY_0=user.name", "GIT_CONFIG_VALUE_0=me",
+		"HOME=/h", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=X-Mine: 1",
 		"GIT_CONFIG_KEY_1=credential.https://h/v1/repos/r.helper", "GIT_CONFIG_VALUE_1=",
 		"GIT_CONFIG_KEY_2=credential.https://h/v1/repos/r.helper", "GIT_CONFIG_VALUE_2=!'/bin/x' --region 'us-east-1'",
 		"GIT_CONFIG_KEY_3=credential.https://h/v1/repos/r.useHttpPath", "GIT_CONFIG_VALUE_3=true",
-		"GIT_CONFIG_COUNT=4",
+		"GIT_CONFIG_KEY_4=http.https://h/v1/repos/r.extraHeader", "GIT_CONFIG_VALUE_4=Authorization: Basic dTpw",
+		"GIT_CONFIG_COUNT=5",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	got, _ = injectConfig(nil, "https://h/v1/repos/r", "x", true)
-	if !slices.Contains(got, "GIT_CONFIG_KEY_3=http.https://h/v1/repos/r.proactiveAuth") || !slices.Contains(got, "GIT_CONFIG_COUNT=4") {
-		t.Errorf("proactiveAuth not injected: %v", got)
-	}
-	if _, err := injectConfig([]string{"GIT_CONFIG_COUNT=x"}, "u", "h", false); err == nil {
+	if _, err := injectConfig([]string{"GIT_CONFIG_COUNT=x"}, "u", "h", "a"); err == nil {
 		t.Error("a malformed GIT_CONFIG_COUNT was accepted")
+	}
+}
+
+func TestAuthorizationHeader(t *testing.T) {
+	s := &broker.SignedURL{Username: "ASIAEXAMPLE%token/with+chars=", Password: "20261127T101500Zabc"}
+	h := authorization(s)
+	b64, ok := strings.CutPrefix(h, "Authorization: Basic ")
+	if !ok {
+		t.Fatalf("header %q", h)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || string(raw) != s.Username+":"+s.Password {
+		t.Fatalf("header decodes to %q, %v", raw, err)
+	}
+}
+
+func TestRunSaysWhenThePasswordExpiredBeforeGitEnded(t *testing.T) {
+	signedAt := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	s := &broker.SignedURL{Expires: signedAt.Add(15 * time.Minute)}
+	remote := codecommit.Remote{Profile: "dev", Repository: "big"}
+	for _, tc := range []struct {
+		name string
+		code int
+		at   time.Duration
+		say  bool
+	}{
+		{"failed after the password expired", 128, 16 * time.Minute, true},
+		{"failed within the window", 128, 5 * time.Minute, false},
+		{"succeeded after the window", 0, 20 * time.Minute, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr strings.Builder
+			cfg := Config{Stderr: &stderr, Now: func() time.Time { return signedAt.Add(tc.at) },
+				RunGit: func(string, []string, []string) (int, error) { return tc.code, nil }}
+			err := run(cfg, "git", []string{"git", "remote-http"}, nil, remote, s)
+			var exit ExitError
+			if tc.code != 0 && (!errors.As(err, &exit) || int(exit) != tc.code) {
+				t.Fatalf("err = %v, want git's exit status %d", err, tc.code)
+			}
+			said := strings.Contains(stderr.String(), "stopped working at") && strings.Contains(stderr.String(), "repository big, profile dev") &&
+				strings.Contains(stderr.String(), "run the command again")
+			if said != tc.say {
+				t.Fatalf("said %q, want a message: %v", stderr.String(), tc.say)
+			}
+		})
 	}
 }
 

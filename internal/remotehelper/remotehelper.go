@@ -32,10 +32,10 @@ git runs it for remotes such as:
 
   git clone codecommit://my-profile@my-repo
 
-It asks the codecommitd daemon to resolve the profile (starting the daemon
+It asks the codecommitd daemon for a signed password (starting the daemon
 when it is not running, and resolving in-process when it cannot be started),
-then hands the connection to git remote-http, which gets each signed
-password from git-credential-codecommit: never on a command line.
+then runs git remote-http with the password in that one process's
+environment, never on a command line.
 
 Flags: --help, --version. Environment: see README (AWS_PROFILE, AWS_REGION,
 AWS_DEFAULT_REGION, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
@@ -51,8 +51,11 @@ type Config struct {
 	Lookup func(string) (string, bool)
 	Stdout io.Writer
 	Stderr io.Writer
-	// Exec replaces the process with git; tests substitute it.
-	Exec func(argv0 string, argv, env []string) error
+	// RunGit runs git with this process's stdio, waits for it and returns
+	// its exit code; tests substitute it.
+	RunGit func(argv0 string, argv, env []string) (int, error)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // CheckAndSetDefaults fills in the process's own environment and streams.
@@ -69,8 +72,11 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.Stderr == nil {
 		c.Stderr = os.Stderr
 	}
-	if c.Exec == nil {
-		c.Exec = execGit
+	if c.RunGit == nil {
+		c.RunGit = runGit
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return nil
 }
@@ -113,5 +119,6 @@ func Run(ctx context.Context, cfg Config) error {
 	for _, w := range signed.Warnings {
 		fmt.Fprintln(cfg.Stderr, w)
 	}
+	auto.Close() // nothing more to ask the daemon while git runs
 	return launch(cfg, remoteName, remote, signed)
 }

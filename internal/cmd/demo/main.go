@@ -22,12 +22,16 @@ import (
 
 func main() {
 	binDir := flag.String("bin", "bin", "directory holding the built binaries")
+	flag.DurationVar(&latency, "latency", 0, "make the CodeCommit stand-in answer each request this much later, like a WAN link (e.g. 50ms)")
 	flag.Parse()
 	if err := run(*binDir); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
+
+// latency is the stand-in's delay per request.
+var latency time.Duration
 
 func run(binDir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -46,6 +50,7 @@ func run(binDir string) error {
 		return err
 	}
 	defer e.Close()
+	e.Git.SetLatency(latency)
 
 	user := e.STS.AddUser("demo-user")
 	role := e.STS.AddRole(fakests.Role{ARN: "DemoDeveloper"})
@@ -105,7 +110,8 @@ func run(binDir string) error {
 			challenged++
 		}
 	}
-	fmt.Printf("git requests accepted by the CodeCommit stand-in: %d; refused: %d\n", ok, len(e.Git.Requests())-ok-challenged)
+	fmt.Printf("git requests accepted by the CodeCommit stand-in: %d; refused: %d; 401 challenges: %d (the password goes with the first request)\n",
+		ok, len(e.Git.Requests())-ok-challenged, challenged)
 	if reqs := e.Git.Requests(); len(reqs) > 0 {
 		fmt.Printf("signed by: %s\n", reqs[len(reqs)-1].Principal)
 	}

@@ -1,0 +1,188 @@
+//go:build unix
+
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/codecommitd/codecommitd/daemon"
+	"github.com/codecommitd/codecommitd/internal/gitserver"
+	"github.com/codecommitd/codecommitd/internal/testenv"
+)
+
+// since returns the requests the git server answered after the first n.
+func since(e *testenv.Env, n int) []gitserver.Request { return e.Git.Requests()[n:] }
+
+// TestOneRequestPerOperation checks the counts that do not depend on
+// timing: each git operation asks the daemon once, sends the password from
+// its first request on (no 401), and runs no second program.
+func TestOneRequestPerOperation(t *testing.T) {
+	e, _ := roleEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	git(t, e, "", "clone", "--quiet", "codecommit://dev@repo", "w")
+	for _, op := range []struct {
+		name string
+		dir  string
+		args []string
+	}{
+		{"ls-remote", "", []string{"ls-remote", "codecommit://dev@repo"}},
+		{"fetch", "w", []string{"fetch", "--quiet", "origin"}},
+		{"push", "w", []string{"push", "--quiet", "origin", "HEAD:main"}},
+		{"clone", "", []string{"clone", "--quiet", "codecommit://dev@repo", "w2"}},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			if op.name == "push" {
+				git(t, e, "w", "commit", "--quiet", "--allow-empty", "-m", "one more")
+			}
+			before := len(e.Git.Requests())
+			rpcs := strings.Count(e.DaemonLog(), "msg=request ")
+			git(t, e, op.dir, op.args...)
+			reqs := since(e, before)
+			for _, r := range reqs {
+				if r.Status == 401 {
+					t.Errorf("%s %s got a 401: the password was not sent with the first request", r.Method, r.Path)
+				}
+				if r.Status != 200 {
+					t.Errorf("%s %s: %d %s", r.Method, r.Path, r.Status, r.Reason)
+				}
+			}
+			if len(reqs) == 0 {
+				t.Fatal("no request reached the server")
+			}
+			if n := strings.Count(e.DaemonLog(), "msg=request ") - rpcs; n != 1 {
+				t.Errorf("%d requests to the daemon, want 1 per git operation", n)
+			}
+			if strings.Contains(e.DaemonLog(), "client=git-credential-codecommit") {
+				t.Error("git ran git-credential-codecommit: a second program per operation")
+			}
+			t.Logf("%s: %d HTTP requests, 0 401s, 1 daemon request", op.name, len(reqs))
+		})
+	}
+}
+
+// TestNothingSecretInGitTraces runs clone, fetch and push with every trace
+// git has and greps all of it for what would let someone act as the user.
+func TestNothingSecretInGitTraces(t *testing.T) {
+	e, _ := roleEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	trace2 := filepath.Join(e.Dir, "trace2.json")
+	e.Extra = []string{"GIT_TRACE=1", "GIT_TRACE_CURL=1", "GIT_TRACE_PACKET=1", "GIT_TRACE2_EVENT=" + trace2}
+	var all strings.Builder
+	run := func(dir string, args ...string) {
+		out, stderr, err := e.Run(ctx(t), dir, "git", args...)
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", args, err, stderr)
+		}
+		all.WriteString(out + stderr)
+	}
+	run("", "clone", "codecommit://dev@repo", "w")
+	run("w", "commit", "--allow-empty", "-m", "traced")
+	run("w", "push", "origin", "HEAD:main")
+	run("w", "fetch", "origin")
+	b, _ := os.ReadFile(trace2)
+	all.Write(b)
+	text := all.String()
+	if !strings.Contains(text, "Authorization: Basic <redacted>") || !strings.Contains(text, "=> Send header") {
+		t.Fatalf("the curl trace shows no redacted Authorization header; the test proves nothing:\n%.3000s", text)
+	}
+	if m := signedPassword.FindString(text); m != "" {
+		t.Errorf("a signed password in git's traces: %s", m)
+	}
+	for _, id := range e.STS.Issued() {
+		for _, secret := range []string{id.SessionToken, id.SecretAccessKey} {
+			if strings.Contains(text, secret) {
+				t.Errorf("a credential in git's traces (%.12s…)", secret)
+			}
+		}
+		// The header's value, base64("ASIA…%token:password"), begins the same way whatever the password.
+		if prefix := base64.StdEncoding.EncodeToString([]byte(id.AccessKeyID + "%"))[:16]; strings.Contains(text, prefix) {
+			t.Errorf("the Authorization header's value is in git's traces")
+		}
+	}
+	if strings.Contains(text, "with user '") {
+		t.Error(`curl's "Server auth using Basic with user" line is in the trace`)
+	}
+}
+
+// TestUsersOwnExtraHeadersKeepWorking sets extra headers in the global
+// config and in GIT_CONFIG_COUNT; both still reach the server, next to the
+// password.
+func TestUsersOwnExtraHeadersKeepWorking(t *testing.T) {
+	e, _ := roleEnv(t)
+	git(t, e, "", "config", "--global", "http.extraHeader", "X-Global: from-gitconfig")
+	e.Extra = []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=X-Env: from-environment"}
+	before := len(e.Git.Requests())
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+	reqs := since(e, before)
+	if len(reqs) == 0 {
+		t.Fatal("no request")
+	}
+	for _, r := range reqs {
+		if r.Status != 200 || r.Extra.Get("X-Global") != "from-gitconfig" || r.Extra.Get("X-Env") != "from-environment" {
+			t.Errorf("%s %s: status %d, extra headers %v", r.Method, r.Path, r.Status, r.Extra)
+		}
+	}
+}
+
+// TestAPushThatOutlivesItsPasswordSaysWhy moves the clocks of the daemon
+// and the git server 16 minutes forward between the two requests of a
+// push, as a push whose pack takes long to build would see: the second
+// request is refused, and the helper says exactly why and what to do.
+func TestAPushThatOutlivesItsPasswordSaysWhy(t *testing.T) {
+	e, _ := roleEnv(t)
+	// The daemon runs in this process, on a clock the test moves. It
+	// starts 16 minutes behind, so that when it has moved, the helper's
+	// own clock agrees that the password's 15 minutes are over.
+	clock := clockwork.NewFakeClockAt(time.Now().Add(-16 * time.Minute))
+	e.Git.SetClock(clock.Now)
+	e.STS.SetClock(clock.Now)
+	e.STS.SetDateSlack(time.Hour) // the SDK signs its STS calls with the real clock
+	t.Setenv("AWS_ENDPOINT_URL_STS", e.STS.URL)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	dctx, stop := context.WithCancel(context.Background())
+	ready, ended := make(chan error, 1), make(chan error, 1)
+	go func() {
+		ended <- daemon.Run(dctx, daemon.Config{Socket: e.Socket, Clock: clock, Log: slog.New(slog.DiscardHandler),
+			Ready: func(err error) { ready <- err }})
+	}()
+	defer func() { stop(); <-ended }()
+	if err := <-ready; err != nil {
+		t.Fatal(err)
+	}
+	e.Extra = []string{"CODECOMMITD_AUTOSTART=0"}
+	git(t, e, "", "clone", "--quiet", "codecommit://dev@repo", "w")
+	git(t, e, "w", "commit", "--quiet", "--allow-empty", "-m", "slow")
+
+	var moved atomic.Bool
+	e.Git.OnRequest(func(r gitserver.Request) {
+		if r.Method == "GET" && moved.CompareAndSwap(false, true) {
+			clock.Advance(16 * time.Minute)
+		}
+	})
+	stderr := gitFails(t, e, "w", "push", "--quiet", "origin", "HEAD:main")
+	if !moved.Load() {
+		t.Fatal("the clock was never moved; the test proves nothing")
+	}
+	for _, want := range []string{"403", "stopped working at", "repository repo, profile dev", "CodeCommit accepts one for 15 minutes", "run the command again"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// And the next push, with a fresh password, goes through.
+	e.Git.OnRequest(nil)
+	git(t, e, "w", "push", "--quiet", "origin", "HEAD:main")
+}
