@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -30,6 +31,9 @@ const (
 	// EnvReadyFD tells an autostarted daemon which file descriptor to
 	// report readiness on.
 	EnvReadyFD = "CODECOMMITD_READY_FD"
+	// EnvIdleExit is how long a daemon the client starts runs without a
+	// request (a Go duration; 0: until stopped).
+	EnvIdleExit = "CODECOMMITD_IDLE_EXIT"
 )
 
 // DefaultStartTimeout is how long the client waits for an autostarted
@@ -96,7 +100,7 @@ func (a *Auto) stderr() io.Writer {
 func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
 	c, err := a.dial()
 	if err != nil {
-		return a.fallback(ctx, req, err)
+		return a.fallback(ctx, req, err, "")
 	}
 	s, err := c.SignURL(ctx, req)
 	switch {
@@ -105,34 +109,39 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 	case errors.Is(err, broker.ErrUntrustedDaemon):
 		// Whatever listens there is not ours: never start one beside
 		// it, never speak to it again.
-		return a.fallback(ctx, req, err)
+		return a.fallback(ctx, req, err, "")
 	case !a.Autostart:
-		return a.fallback(ctx, req, err)
+		return a.fallback(ctx, req, err, EnvAutostart+"=0 keeps it from being started")
 	}
-	if err := a.start(ctx); err != nil {
-		return a.fallback(ctx, req, err)
+	if serr := a.start(ctx); serr != nil {
+		return a.fallback(ctx, req, err, "starting it failed: "+clean.Line(serr.Error(), 200))
 	}
 	// The first connection failed and is backing off; use a fresh one.
 	c.Close()
 	if c, err = a.connect(a.Socket); err != nil {
-		return a.fallback(ctx, req, err)
+		return a.fallback(ctx, req, err, "")
 	}
 	a.client = c
 	if s, err = c.SignURL(ctx, req); errors.Is(err, broker.ErrUnavailable) {
-		return a.fallback(ctx, req, err)
+		return a.fallback(ctx, req, err, "it was started but does not answer")
 	}
 	return s, err
 }
 
-func (a *Auto) fallback(ctx context.Context, req *broker.SignRequest, why error) (*broker.SignedURL, error) {
+// fallback resolves req in-process after saying, in one line, why the
+// daemon was not used (why, and what was tried: also).
+func (a *Auto) fallback(ctx context.Context, req *broker.SignRequest, why error, also string) (*broker.SignedURL, error) {
 	if req.MFAPromptFailed {
 		return nil, why // only a daemon holds prompts to release
 	}
-	if errors.Is(why, broker.ErrUntrustedDaemon) {
-		fmt.Fprintf(a.stderr(), "%s; resolving in this process\n", clean.Line(errText(why), 400))
-	} else {
-		fmt.Fprintf(a.stderr(), "codecommitd: daemon not reachable at %s (%s); resolving in this process\n", a.Socket, clean.Line(errText(why), 200))
+	note := clean.Line(errText(why), 400)
+	if !strings.HasPrefix(note, "codecommitd") {
+		note = "codecommitd: " + note
 	}
+	if also != "" {
+		note += "; " + also
+	}
+	fmt.Fprintf(a.stderr(), "%s; resolving in this process\n", note)
 	return a.oneshot(ctx, req)
 }
 
@@ -184,14 +193,21 @@ func (a *Auto) daemon() (string, error) {
 	return FindDaemon()
 }
 
-// start runs `codecommitd run` detached and waits until it listens (or
-// says why it does not), at most StartTimeout.
+// Start runs `codecommitd run --autostarted` detached, as the helpers do
+// when no daemon answers, and waits until it listens (or says why it does
+// not), at most StartTimeout.
+func (a *Auto) Start(ctx context.Context) error { return a.start(ctx) }
+
 func (a *Auto) start(ctx context.Context) error {
 	bin, err := a.daemon()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "run", "--socket", a.Socket, "--autostarted")
+	args := []string{"run", "--socket", a.Socket, "--autostarted"}
+	if v := os.Getenv(EnvIdleExit); v != "" {
+		args = append(args, "--idle-exit", v)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = daemonEnviron(os.Environ())
 	cmd.Dir = daemonDir()
 	detach(cmd)
@@ -269,4 +285,14 @@ func errText(err error) string {
 		return "unknown error"
 	}
 	return err.Error()
+}
+
+// startCause is why a program could not be started, without os/exec's
+// "fork/exec <path>:" prefix.
+func startCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"syscall"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/peercred"
 	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/wire"
@@ -35,6 +40,8 @@ type Client struct {
 	// refused holds why the daemon failed the trust check; once set, the
 	// client never connects again.
 	refused atomic.Pointer[error]
+	// dialErr holds why the last connection could not be made.
+	dialErr atomic.Pointer[error]
 }
 
 var _ broker.Broker = (*Client)(nil)
@@ -81,14 +88,14 @@ func (c *Client) connect(ctx context.Context, v verifier) (net.Conn, error) {
 	dir := filepath.Dir(c.socket)
 	if err := privdir.Check(dir); err != nil {
 		if privdir.IsNotExist(err) {
-			return nil, err // no daemon yet: one may be started
+			return nil, c.noDaemon(err) // no daemon yet: one may be started
 		}
-		return nil, c.refuse(fmt.Errorf("its folder %w", trimDir(err, dir)))
+		return nil, c.refuse(err)
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.socket)
 	if err != nil {
-		return nil, err
+		return nil, c.noDaemon(err)
 	}
 	uc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -100,28 +107,49 @@ func (c *Client) connect(ctx context.Context, v verifier) (net.Conn, error) {
 		conn.Close()
 		return nil, c.refuse(err)
 	}
+	c.dialErr.Store(nil)
 	return conn, nil
-}
-
-// trimDir turns "<dir> is …" into "is …" for a message that names dir.
-func trimDir(err error, dir string) error {
-	var np *privdir.NotPrivateError
-	if errors.As(err, &np) {
-		return errors.New(np.Reason)
-	}
-	return err
 }
 
 // refuse records that the daemon on the socket is not to be trusted and
 // returns the error calls report.
 func (c *Client) refuse(why error) error {
-	err := error(&broker.Error{
-		Kind: broker.ErrUnavailable,
-		Msg:  fmt.Sprintf("codecommitd does not trust what listens on %s: %v; it will not send it anything", c.socket, why),
-		Err:  fmt.Errorf("%w: %w", broker.ErrUntrustedDaemon, why),
-	})
+	msg := fmt.Sprintf("codecommitd does not trust what listens on %s: %v; it will not send it anything", c.socket, why)
+	var np *privdir.NotPrivateError
+	if errors.As(why, &np) {
+		msg = fmt.Sprintf("codecommitd does not trust what listens on %s: its folder %s; it will not send it anything. To fix: %s",
+			c.socket, np.Reason, np.Fix(EnvSocket))
+	}
+	err := error(&broker.Error{Kind: broker.ErrUnavailable, Msg: msg, Err: fmt.Errorf("%w: %w", broker.ErrUntrustedDaemon, why)})
 	c.refused.CompareAndSwap(nil, &err)
 	return err
+}
+
+// EnvSocket names the variable that chooses the socket.
+const EnvSocket = "CODECOMMITD_SOCKET"
+
+// noDaemon records why no daemon could be reached and returns the error
+// the dialer gives gRPC.
+func (c *Client) noDaemon(cause error) error {
+	err := error(&broker.Error{Kind: broker.ErrUnavailable,
+		Msg: fmt.Sprintf("no daemon answers on %s (%s)", c.socket, dialCause(cause)), Err: cause})
+	c.dialErr.Store(&err)
+	return err
+}
+
+// dialCause says briefly why a connection to the socket failed.
+func dialCause(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOENT):
+		return "the daemon is not running"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "its socket is left from a daemon that stopped"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
+		return "it did not answer in time"
+	case errors.Is(err, fs.ErrPermission):
+		return "this user may not open its socket"
+	}
+	return clean.Line(err.Error(), 120)
 }
 
 // fromRPC maps an RPC failure to a broker error, preferring the trust
@@ -129,6 +157,9 @@ func (c *Client) refuse(why error) error {
 func (c *Client) fromRPC(err error) error {
 	if r := c.refused.Load(); r != nil {
 		return *r
+	}
+	if d := c.dialErr.Load(); d != nil && status.Code(err) == codes.Unavailable && len(status.Convert(err).Details()) == 0 {
+		return *d
 	}
 	return wire.FromStatus(err)
 }

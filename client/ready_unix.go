@@ -25,7 +25,7 @@ func startAndWait(cmd *exec.Cmd, socket string, timeout time.Duration) error {
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
-		return fmt.Errorf("starting %s: %w", cmd.Path, err)
+		return fmt.Errorf("cannot run %s: %w", cmd.Path, startCause(err))
 	}
 	cmd.Process.Release()
 	r.SetReadDeadline(time.Now().Add(timeout))

@@ -12,7 +12,7 @@ import (
 // is the socket answering, and failure is the process ending first.
 func startAndWait(cmd *exec.Cmd, socket string, timeout time.Duration) error {
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", cmd.Path, err)
+		return fmt.Errorf("cannot run %s: %w", cmd.Path, startCause(err))
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()

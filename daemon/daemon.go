@@ -45,6 +45,13 @@ type Config struct {
 	// ShutdownGrace bounds how long in-flight requests may take to finish
 	// at shutdown; zero means 10 seconds.
 	ShutdownGrace time.Duration
+	// IdleExit, if not zero, stops the daemon after that long without a
+	// request or an open connection: a daemon started on demand does not
+	// run forever. The installed service sets none.
+	IdleExit time.Duration
+	// OnDemand reports a daemon started by a client (or `codecommitd
+	// start` without a service manager), for status.
+	OnDemand bool
 
 	testQuiet func()
 }
@@ -122,10 +129,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	svc.Info = broker.Status{
 		PID: os.Getpid(), StartedAt: cfg.Clock.Now(), Socket: cfg.Socket, Version: cfg.Version,
-		CachePath: store.Path, KeySource: store.KeySource,
+		CachePath: store.Path, KeySource: store.KeySource, OnDemand: cfg.OnDemand, IdleExit: cfg.IdleExit,
 	}
 	svc.CacheProblem = store.Problem
-	srv := NewGRPCServer(svc, cfg.Log)
+	activity := &activity{}
+	activity.touch(cfg.Clock.Now())
+	srv := newGRPCServer(svc, cfg.Log, newPeerCreds(), activity.interceptor(cfg.Clock))
 
 	g, gctx := errgroup.WithContext(ctx)
 	// The manager outlives the gRPC server: in-flight requests may wait
@@ -143,12 +152,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	limited := newLimitListener(sock, MaxConnections)
 	limited.quiet = returnMemoryWhenQuiet()
+	activity.open = limited.open.Load
 	if cfg.testQuiet != nil {
 		limited.quiet = cfg.testQuiet
 	}
 	supervise(gctx, &grpcService{srv: srv, sock: limited, grace: cfg.ShutdownGrace, log: cfg.Log}, stopManager)
 	supervise(mctx, svc.Manager, func() {})
 	supervise(gctx, &reloader{svc: svc, log: cfg.Log}, func() {})
+	if cfg.IdleExit > 0 {
+		supervise(gctx, &idleExit{after: cfg.IdleExit, clock: cfg.Clock, activity: activity, stop: cancel, log: cfg.Log}, func() {})
+	}
 	cfg.Log.InfoContext(ctx, "codecommitd listening", "socket", cfg.Socket, "pid", os.Getpid(), "version", cfg.Version)
 	cfg.Ready(nil)
 	err = g.Wait()

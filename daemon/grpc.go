@@ -75,11 +75,11 @@ func NewGRPCServer(b broker.Broker, log *slog.Logger) *grpc.Server {
 	return newGRPCServer(b, log, newPeerCreds())
 }
 
-func newGRPCServer(b broker.Broker, log *slog.Logger, creds peerCreds) *grpc.Server {
+func newGRPCServer(b broker.Broker, log *slog.Logger, creds peerCreds, more ...grpc.UnaryServerInterceptor) *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.InTapHandle(refuseStrangers(log)),
-		grpc.ChainUnaryInterceptor(audit(log)),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{audit(log)}, more...)...),
 		grpc.ChainStreamInterceptor(admitStreams),
 		grpc.MaxRecvMsgSize(MaxMessage),
 		grpc.MaxConcurrentStreams(MaxStreams),

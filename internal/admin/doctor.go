@@ -52,7 +52,7 @@ whether the daemon answers, its socket's permissions, what the daemon's own
 environment holds, whether every profile used in the last week still gives
 credentials, and whether this machine's clock agrees with AWS's.
 It exits non-zero when a check fails.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d := doctor{socket: g.socketPath(), out: cmd.OutOrStdout()}
 			if d.run(cmd.Context()) {
@@ -232,7 +232,8 @@ func (d *doctor) checkProfiles(ctx context.Context) []finding {
 		case errors.Is(err, broker.ErrMFARequired) && errors.As(err, &be):
 			out = append(out, finding{vOK, fmt.Sprintf("profile %s: resolves; the next git command asks for an MFA code (%s)", p, be.MFASerial), ""})
 		case errors.Is(err, broker.ErrRegionMissing):
-			out = append(out, finding{vWarn, "profile " + p + ": " + err.Error(), ""})
+			out = append(out, finding{vInfo, fmt.Sprintf("profile %s: no region of its own; fine when the URLs name one (codecommit::<region>://%s@<repository>)", p, p),
+				"to use it without one: add region = <your region> to the profile"})
 		default:
 			out = append(out, finding{vFail, "profile " + p + ": " + err.Error(), ""})
 		}
@@ -259,7 +260,8 @@ func (d *doctor) checkClock(ctx context.Context) finding {
 	resp, err := http.DefaultClient.Do(req)
 	local := time.Now()
 	if err != nil {
-		return finding{vInfo, "clock: not checked, cannot reach " + endpoint + " (" + firstLine(err.Error()) + ")", ""}
+		why, fix := awsprofile.NetworkCause(err)
+		return finding{vInfo, "clock: not checked: " + why, fix}
 	}
 	resp.Body.Close()
 	remote, err := http.ParseTime(resp.Header.Get("Date"))

@@ -20,10 +20,15 @@ func newForgetCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "forget [profile | --all]",
 		Short: "Drop cached credentials (and MFA sessions) of a profile, or of all",
-		Args:  cobra.MaximumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return fmt.Errorf("forget takes one profile, or --all (got %d arguments)", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all == (len(args) == 1) {
-				return errors.New("name one profile, or give --all")
+				return errors.New("name one profile to forget (codecommitd forget my-profile), or give --all")
 			}
 			profile := ""
 			if len(args) == 1 {

@@ -22,7 +22,7 @@ func newOneshotCommand(g *globals) *cobra.Command {
 		Use:    "oneshot",
 		Short:  "Resolve one request from stdin without a daemon (used by the helpers)",
 		Hidden: true,
-		Args:   cobra.NoArgs,
+		Args:   noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
 			if err != nil {

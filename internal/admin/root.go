@@ -10,15 +10,39 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
 
 // errSilent is returned by commands that already printed their failure.
 var errSilent = errors.New("")
+
+// exitError ends a command with an exit code of its own; err, if set, is
+// printed first.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// noArgs refuses arguments with a message people understand.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments (it got %s); see codecommitd %s --help", cmd.Name(), clean.Quote(strings.Join(args, " "), 60), cmd.Name())
+	}
+	return nil
+}
 
 // globals are the flags every command shares.
 type globals struct {
@@ -44,8 +68,18 @@ and git-credential-codecommit over a private Unix socket.`,
 		Version:       version.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %s; run codecommitd --help for the list", clean.Quote(args[0], 40))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	root.PersistentFlags().StringVar(&g.socket, "socket", "", "daemon socket (default $CODECOMMITD_SOCKET, else $XDG_RUNTIME_DIR/codecommitd/codecommitd.sock, else a per-user folder under the temp dir)")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w; see codecommitd %s --help", err, cmd.Name())
+	})
+	root.PersistentFlags().StringVar(&g.socket, "socket", "", "daemon socket (default $CODECOMMITD_SOCKET, else codecommitd.sock in $XDG_RUNTIME_DIR/codecommitd, /run/user/<uid>/codecommitd or a per-user folder under the temp dir)")
 	root.AddCommand(
 		newRunCommand(g),
 		newStatusCommand(g),
@@ -64,11 +98,27 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
-		if !errors.Is(err, errSilent) {
-			fmt.Fprintln(stderr, "codecommitd:", err)
+	err := root.ExecuteContext(ctx)
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		if exit.err != nil {
+			say(stderr, exit.err)
 		}
-		return 1
+		return exit.code
+	case !errors.Is(err, errSilent):
+		say(stderr, err)
 	}
-	return 0
+	return 1
+}
+
+// say prints err as one line starting with "codecommitd".
+func say(w io.Writer, err error) {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "codecommitd ") && !strings.HasPrefix(msg, "codecommitd:") {
+		msg = "codecommitd: " + msg
+	}
+	fmt.Fprintln(w, msg)
 }

@@ -31,15 +31,23 @@ type runFlags struct {
 	logLevel    string
 	logFormat   string
 	autostarted bool
+	idleExit    time.Duration
 }
+
+// DefaultIdleExit is how long a daemon started on demand runs without a
+// request before it stops.
+const DefaultIdleExit = 8 * time.Hour
 
 func newRunCommand(g *globals) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the daemon in the foreground (what the service manager runs)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("idle-exit") && f.autostarted {
+				f.idleExit = DefaultIdleExit
+			}
 			return runDaemon(cmd.Context(), g, &f, cmd.ErrOrStderr())
 		},
 	}
@@ -47,7 +55,8 @@ func newRunCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.register(cmd)
-	cmd.Flags().BoolVar(&f.autostarted, "autostarted", false, "started by a client: log to the default log file")
+	cmd.Flags().DurationVar(&f.idleExit, "idle-exit", 0, "stop after this long without a request (0: never; default for a daemon started on demand: "+DefaultIdleExit.String()+")")
+	cmd.Flags().BoolVar(&f.autostarted, "autostarted", false, "started by a client: log to the default log file, stop when idle")
 	_ = cmd.Flags().MarkHidden("autostarted") // fails only for unknown flags
 	return cmd
 }
@@ -77,10 +86,12 @@ func runDaemon(ctx context.Context, g *globals, f *runFlags, stderr io.Writer) e
 		debug.SetGCPercent(50)
 	}
 	cfg := daemon.Config{
-		Socket:  g.socketPath(),
-		Log:     log,
-		Version: version.Version,
-		Ready:   ready,
+		IdleExit: f.idleExit,
+		OnDemand: f.autostarted,
+		Socket:   g.socketPath(),
+		Log:      log,
+		Version:  version.Version,
+		Ready:    ready,
 		OpenStore: func() (daemon.StoreInfo, error) {
 			owner := fmt.Sprintf("pid %d on socket %s", os.Getpid(), g.socketPath())
 			c, err := f.openCache(log, owner, time.Second)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/codecommitd/codecommitd/client"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/paths"
 	"github.com/codecommitd/codecommitd/internal/svcmgr"
 )
@@ -41,41 +42,76 @@ func serviceConfig() (svcmgr.Config, error) {
 	return c, nil
 }
 
-// handOver stops a daemon that answers on socket (one git started) so the
-// service manager's daemon can take the socket; otherwise the service's
-// daemon would find it taken, exit, and be restarted in a loop.
-func handOver(ctx context.Context, socket string, out io.Writer) error {
-	c, err := client.Dial(socket)
-	if err != nil {
-		return nil
-	}
-	defer c.Close()
+// stopDaemon stops the daemon that answers on socket, whoever started it:
+// SIGTERM (Windows: kill; the cache survives it) to the pid it reports, then
+// a wait until the socket no longer answers. It returns the pid stopped,
+// or 0 when no daemon answered.
+func stopDaemon(ctx context.Context, socket string) (int, error) {
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	st, err := c.Status(sctx)
+	st, err := daemonStatus(sctx, socket)
 	if err != nil || st.PID <= 0 {
-		return nil // nobody answers
+		return 0, nil // nobody answers
 	}
 	p, err := os.FindProcess(st.PID)
 	if err == nil {
 		if runtime.GOOS == "windows" {
-			err = p.Kill() // no SIGTERM there; the cache survives a kill
+			err = p.Kill()
 		} else {
 			err = p.Signal(syscall.SIGTERM)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("a daemon (pid %d) holds %s and cannot be stopped: %w; stop it and try again", st.PID, socket, err)
+		return st.PID, fmt.Errorf("the daemon on %s (pid %d) cannot be stopped (%w); stop it with kill %d", socket, st.PID, err, st.PID)
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if conn, err := net.Dial("unix", socket); err != nil {
-			fmt.Fprintf(out, "stopped the daemon git had started (pid %d); the service runs it from now on\n", st.PID)
-			return nil
-		} else {
-			conn.Close()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		conn, err := net.Dial("unix", socket)
+		if err != nil {
+			return st.PID, nil
 		}
+		conn.Close()
 	}
-	return fmt.Errorf("the daemon (pid %d) on %s did not stop within 10s", st.PID, socket)
+	return st.PID, fmt.Errorf("the daemon on %s (pid %d) did not stop within 15 s; stop it with kill -9 %d", socket, st.PID, st.PID)
+}
+
+// handOver stops a daemon that git started on demand, so the service
+// manager's daemon can take the socket (else it would find it taken, exit,
+// and be restarted in a loop).
+func handOver(ctx context.Context, socket string, out io.Writer) error {
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := daemonStatus(sctx, socket)
+	if err != nil || !st.OnDemand {
+		return nil
+	}
+	pid, err := stopDaemon(ctx, socket)
+	if err == nil && pid != 0 {
+		fmt.Fprintf(out, "stopped the daemon git had started (pid %d); the service runs it from now on\n", pid)
+	}
+	return err
+}
+
+// startDaemon starts a daemon on socket without a service manager, as git
+// does on demand, and reports it.
+func startDaemon(ctx context.Context, socket string, out io.Writer) error {
+	if st, err := daemonStatus(ctx, socket); err == nil {
+		fmt.Fprintf(out, "codecommitd is already running (pid %d, on %s)\n", st.PID, socket)
+		return nil
+	}
+	auto := &client.Auto{Socket: socket, Autostart: true}
+	if err := auto.Start(ctx); err != nil {
+		return fmt.Errorf("could not start the daemon on %s: %w", socket, err)
+	}
+	st, err := daemonStatus(ctx, socket)
+	if err != nil {
+		return fmt.Errorf("the daemon started but does not answer on %s: %w", socket, err)
+	}
+	how := "until codecommitd stop"
+	if st.IdleExit > 0 {
+		how = fmt.Sprintf("until codecommitd stop, or %s without a request (%s)", st.IdleExit, client.EnvIdleExit)
+	}
+	fmt.Fprintf(out, "started codecommitd (pid %d) on %s; it runs %s\n", st.PID, socket, how)
+	return nil
 }
 
 func newServiceCommands(g *globals) []*cobra.Command {
@@ -90,7 +126,7 @@ you (Windows). Where no service manager answers (containers, CI), the unit is
 still written and install says it could not start it.
 The service manager does not pass your shell's environment: see what the
 daemon sees with codecommitd doctor.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := serviceConfig()
 			if err != nil {
@@ -109,17 +145,24 @@ daemon sees with codecommitd doctor.`,
 					return err
 				}
 			}
-			if err := handOver(cmd.Context(), g.socketPath(), cmd.OutOrStdout()); err != nil {
+			if pid, err := stopDaemon(cmd.Context(), g.socketPath()); err != nil {
+				return err
+			} else if pid != 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "stopped the daemon that was running (pid %d); the service runs it from now on\n", pid)
+			}
+			res, err := svcmgr.Install(c)
+			if err != nil {
 				return err
 			}
-			return svcmgr.Install(c, cmd.OutOrStdout())
+			fmt.Fprintln(cmd.OutOrStdout(), res.Summary(c))
+			return nil
 		},
 	}
 	install.Flags().BoolVar(&print, "print", false, "print the unit (or plist) that would be installed, and change nothing")
 	cmds := []*cobra.Command{install, {
 		Use:   "uninstall",
 		Short: "Stop the service and remove it",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := serviceConfig()
 			if err != nil {
@@ -128,28 +171,79 @@ daemon sees with codecommitd doctor.`,
 			return svcmgr.Uninstall(c, cmd.OutOrStdout())
 		},
 	}}
-	for _, action := range []string{"start", "stop", "restart"} {
-		cmds = append(cmds, &cobra.Command{
-			Use:   action,
-			Short: map[string]string{"start": "Start", "stop": "Stop", "restart": "Restart"}[action] + " the installed service",
-			Args:  cobra.NoArgs,
+	cmds = append(cmds,
+		&cobra.Command{
+			Use:   "start",
+			Short: "Start the daemon: through the service manager when installed, else as git does on demand",
+			Args:  noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, err := serviceConfig()
-				if err != nil {
+				return start(cmd.Context(), g, cmd.OutOrStdout())
+			},
+		},
+		&cobra.Command{
+			Use:   "stop",
+			Short: "Stop the daemon, whoever started it (the service manager, or git on demand)",
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return stop(cmd.Context(), g, cmd.OutOrStdout())
+			},
+		},
+		&cobra.Command{
+			Use:   "restart",
+			Short: "Stop the daemon, whoever started it, and start it again",
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if err := stop(cmd.Context(), g, cmd.OutOrStdout()); err != nil {
 					return err
 				}
-				if action != "stop" {
-					if err := handOver(cmd.Context(), g.socketPath(), cmd.OutOrStdout()); err != nil {
-						return err
-					}
-				}
-				if err := svcmgr.Control(c, action); err != nil {
-					return fmt.Errorf("%s: %w (is it installed? codecommitd install)", action, err)
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), action+": done")
-				return nil
+				return start(cmd.Context(), g, cmd.OutOrStdout())
 			},
-		})
-	}
+		},
+	)
 	return cmds
 }
+
+// start starts the daemon: through the service manager when the service
+// is installed and the manager answers, else detached, as git would.
+func start(ctx context.Context, g *globals, out io.Writer) error {
+	c, err := serviceConfig()
+	if err == nil && svcmgr.Installed(c) {
+		if st, err := daemonStatus(ctx, g.socketPath()); err == nil && !st.OnDemand {
+			fmt.Fprintf(out, "codecommitd is already running (pid %d, on %s)\n", st.PID, g.socketPath())
+			return nil
+		}
+		if err := handOver(ctx, g.socketPath(), out); err != nil {
+			return err
+		}
+		cerr := svcmgr.Control(c, "start")
+		if cerr == nil {
+			fmt.Fprintln(out, "started the codecommitd service; it also starts at every login")
+			return nil
+		}
+		fmt.Fprintf(out, "the service is installed but no service manager answers here (%s); starting the daemon directly\n", svcmgrCause(cerr))
+	}
+	return startDaemon(ctx, g.socketPath(), out)
+}
+
+// stop stops the daemon, whoever started it.
+func stop(ctx context.Context, g *globals, out io.Writer) error {
+	c, err := serviceConfig()
+	byManager := false
+	if err == nil && svcmgr.Installed(c) && svcmgr.Control(c, "stop") == nil {
+		byManager = true
+		fmt.Fprintln(out, "stopped the codecommitd service")
+	}
+	pid, err := stopDaemon(ctx, g.socketPath())
+	switch {
+	case err != nil:
+		return err
+	case pid != 0:
+		fmt.Fprintf(out, "stopped codecommitd (pid %d)\n", pid)
+	case !byManager:
+		fmt.Fprintln(out, "codecommitd is not running")
+	}
+	return nil
+}
+
+// svcmgrCause is a service manager's failure in a few words.
+func svcmgrCause(err error) string { return clean.Line(err.Error(), 160) }

@@ -22,7 +22,12 @@ repository, for tools that cannot use codecommit:// URLs. The password is
 valid for 15 minutes. The URL forms are those of git-remote-codecommit,
 including codecommit::<region>://<profile>@<repository>.`,
 		Example: "  pip install git+$(codecommitd sign-url codecommit::eu-west-1://dev@my-lib)",
-		Args:    cobra.ExactArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("sign-url needs one codecommit URL, such as codecommit::eu-west-1://my-profile@my-repo (got %d arguments); see codecommitd sign-url --help", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			raw := strings.TrimPrefix(args[0], "codecommit::")
 			remote, err := codecommit.ParseRemote(raw)

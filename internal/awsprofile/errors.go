@@ -170,6 +170,17 @@ func service(err error) string {
 	return "AWS"
 }
 
+// NetworkCause says in a few words why a connection to a server failed
+// (the name that did not resolve, the address that refused, the certificate
+// that is not trusted, the proxy) and what to do, for messages outside a
+// credential fetch (doctor's clock check).
+func NetworkCause(err error) (what, fix string) {
+	if c, ok := networkCause(err); ok {
+		return c.what, c.fix
+	}
+	return clean.Line(sdkJargon.ReplaceAllString(err.Error(), ""), 160), ""
+}
+
 // cause is the essential part of a network failure and its fix.
 type cause struct{ what, fix string }
 

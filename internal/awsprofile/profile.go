@@ -163,10 +163,10 @@ func (r *Resolver) Flush() {
 // else AWS_PROFILE from env, else "default". The result is shared; do not
 // modify it.
 func (r *Resolver) Resolve(ctx context.Context, urlProfile string, env map[string]string) (*Profile, error) {
-	name, explicit := urlProfile, urlProfile != ""
+	name, explicit, fromEnv := urlProfile, urlProfile != "", false
 	if !explicit {
 		if v := env["AWS_PROFILE"]; v != "" {
-			name, explicit = v, true
+			name, explicit, fromEnv = v, true, true
 		} else {
 			name = "default"
 		}
@@ -189,6 +189,12 @@ func (r *Resolver) Resolve(ctx context.Context, urlProfile string, env map[strin
 		return c.profile, nil
 	}
 	p, err := load(ctx, name, explicit, files, env)
+	if p == nil && fromEnv {
+		var be *broker.Error
+		if errors.As(err, &be) && errors.Is(err, broker.ErrProfileNotFound) && be.Profile == name {
+			be.Msg = strings.Replace(be.Msg, "profile "+name+" not found", "profile "+name+" (from AWS_PROFILE) not found", 1)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

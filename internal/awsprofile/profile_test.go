@@ -122,6 +122,10 @@ func TestResolveErrors(t *testing.T) {
 			t.Errorf("%s: %v; want %v saying %q", tt.profile, err, tt.kind, tt.want)
 		}
 	}
+	if _, err := r.Resolve(context.Background(), "", map[string]string{"HOME": home, "AWS_PROFILE": "ghost"}); err == nil ||
+		!strings.HasPrefix(err.Error(), "profile ghost (from AWS_PROFILE) not found in ") {
+		t.Errorf("AWS_PROFILE=ghost: %v; want the message to say the name came from AWS_PROFILE", err)
+	}
 	if _, err := r.Resolve(context.Background(), "selfkeys", map[string]string{"HOME": home}); err != nil {
 		t.Errorf("a profile that names itself as source and has keys is no loop: %v", err)
 	}

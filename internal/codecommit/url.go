@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/codecommitd/codecommitd/internal/clean"
 )
 
 // Remote is a parsed codecommit:// remote URL.
@@ -20,15 +22,22 @@ type Remote struct {
 }
 
 // MalformedURLError reports a remote URL in none of the accepted forms. Its
-// message is the one AWS's git-remote-codecommit prints, word for word, so
-// scripts and searches written for it keep working.
+// message begins with the one AWS's git-remote-codecommit prints, word for
+// word, so scripts and searches written for it keep working, and then says
+// which part is wrong.
 type MalformedURLError struct {
 	URL string
+	// Reason says which part is wrong and how.
+	Reason string
 }
 
 func (e *MalformedURLError) Error() string {
-	return "The following URL is malformed: " + e.URL + ". A URL must be in one of the two following formats: " +
+	msg := "The following URL is malformed: " + clean.Line(e.URL, 200) + ". A URL must be in one of the two following formats: " +
 		"codecommit://<profile>@<repository> or codecommit::<region>://<profile>@<repository>"
+	if e.Reason != "" {
+		msg += ". What is wrong: " + e.Reason
+	}
+	return msg
 }
 
 // regionPattern is the shape of an AWS region name: two letters, one or more
@@ -50,31 +59,43 @@ func ValidRegionName(s string) bool {
 // A trailing "/" is tolerated; any other path, a query, a fragment, an empty
 // profile or an invalid repository name is refused.
 func ParseRemote(raw string) (Remote, error) {
-	malformed := &MalformedURLError{URL: raw}
+	bad := func(format string, args ...any) (Remote, error) {
+		return Remote{}, &MalformedURLError{URL: raw, Reason: fmt.Sprintf(format, args...)}
+	}
 	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok || scheme == "" {
-		return Remote{}, malformed
+	switch {
+	case !ok:
+		return bad("it has no :// (write codecommit://<repository>)")
+	case scheme == "":
+		return bad("nothing comes before ://")
 	}
 	var r Remote
 	switch {
 	case scheme == "codecommit":
 	case ValidRegionName(scheme):
 		r.Region = scheme
+	case scheme == "https" || scheme == "http":
+		return bad("it is an %s:// URL; use it with git as it is, and git-credential-codecommit for the password (see README)", scheme)
+	case strings.HasPrefix(scheme, "codecommit:"):
+		return bad("%q is not codecommit or codecommit::<region>", clean.Line(scheme, 60))
 	default:
-		return Remote{}, malformed
+		return bad("%q (from codecommit::%s://) is not an AWS region name, like eu-west-1", clean.Line(scheme, 60), clean.Line(scheme, 60))
 	}
 	rest = strings.TrimSuffix(rest, "/")
-	if rest == "" || strings.ContainsAny(rest, "/?#") {
-		return Remote{}, malformed
+	if rest == "" {
+		return bad("it names no repository after ://")
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		return bad("after the repository name comes %q; the URL holds only [<profile>@]<repository>", clean.Line(rest[i:], 60))
 	}
 	if profile, repo, ok := strings.Cut(rest, "@"); ok {
 		if profile == "" {
-			return Remote{}, malformed
+			return bad("the profile before @ is empty; name one, or leave out the @")
 		}
 		r.Profile, rest = profile, repo
 	}
 	if err := ValidateRepositoryName(rest); err != nil {
-		return Remote{}, fmt.Errorf("%w (%w)", malformed, err)
+		return Remote{}, &MalformedURLError{URL: raw, Reason: "the repository name: " + strings.TrimPrefix(err.Error(), ErrInvalidRepositoryName.Error()+": ")}
 	}
 	r.Repository = rest
 	return r, nil
@@ -101,7 +122,7 @@ func ValidateRepositoryName(name string) error {
 	}
 	for i := 0; i < len(name); i++ {
 		if !repositoryChar(name[i]) {
-			return fmt.Errorf("%w: %q may hold only letters, digits, '.', '_' and '-'", ErrInvalidRepositoryName, name)
+			return fmt.Errorf("%w: %q may hold only letters, digits, '.', '_' and '-'", ErrInvalidRepositoryName, clean.Line(name, MaxRepositoryNameLength))
 		}
 	}
 	return nil

@@ -76,11 +76,34 @@ func TestParseRemoteMalformed(t *testing.T) {
 				t.Fatalf("ParseRemote(%q) error = %v, want *MalformedURLError", url, err)
 			}
 			want := "The following URL is malformed: " + url + ". A URL must be in one of the two following formats: " +
-				"codecommit://<profile>@<repository> or codecommit::<region>://<profile>@<repository>"
+				"codecommit://<profile>@<repository> or codecommit::<region>://<profile>@<repository>. What is wrong: "
 			if !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error = %q\nwant prefix %q", err, want)
 			}
 		})
+	}
+}
+
+func TestMalformedURLsSayWhichPart(t *testing.T) {
+	for url, reason := range map[string]string{
+		"nowhere-9://p@repo":                       `"nowhere-9" (from codecommit::nowhere-9://) is not an AWS region name, like eu-west-1`,
+		"codecommit://p@repo/extra":                `after the repository name comes "/extra"; the URL holds only [<profile>@]<repository>`,
+		"codecommit://@repo":                       "the profile before @ is empty; name one, or leave out the @",
+		"codecommit://p@re po":                     `the repository name: "re po" may hold only letters, digits, '.', '_' and '-'`,
+		"codecommit://":                            "it names no repository after ://",
+		"https://h/v1/repos/r":                     "it is an https:// URL; use it with git as it is, and git-credential-codecommit for the password (see README)",
+		"boom":                                     "it has no :// (write codecommit://<repository>)",
+		"codecommit://" + strings.Repeat("r", 101): "the repository name: 101 characters, the limit is 100",
+	} {
+		_, err := ParseRemote(url)
+		if err == nil || !strings.HasSuffix(err.Error(), ". What is wrong: "+reason) {
+			t.Errorf("ParseRemote(%q) = %v\nwant it to end: What is wrong: %s", url, err, reason)
+		}
+	}
+	// A 100 KB profile name is not echoed whole.
+	_, err := ParseRemote("codecommit://" + strings.Repeat("p", 100<<10) + "@repo/x")
+	if err == nil || len(err.Error()) > 600 {
+		t.Errorf("an oversized URL gives a %d-byte message", len(err.Error()))
 	}
 }
 

@@ -391,3 +391,53 @@ func TestSIGHUPRereadsConfigAndDaemonIsHardened(t *testing.T) {
 		t.Errorf("daemon umask = %s, want 0077", m[1])
 	}
 }
+
+// TestStartStopStatusWithoutAServiceManager uses the life-cycle commands
+// where no service manager runs (a container, CI): start starts the daemon
+// as git would, status reports it, stop stops it by its pid, and status
+// then says it is not running, with systemctl's exit status.
+func TestStartStopStatusWithoutAServiceManager(t *testing.T) {
+	e, _ := roleEnv(t)
+	status := func() (string, int) {
+		cmd := e.Command(ctx(t), "", "codecommitd", "status")
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := status(); code != 3 || !strings.HasPrefix(out, "codecommitd is not running: no daemon answers on "+e.Socket+" (the daemon is not running)") {
+		t.Fatalf("status with no daemon: exit %d\n%s", code, out)
+	}
+	out, _, _ := e.Run(ctx(t), "", "codecommitd", "status", "--json")
+	var st struct {
+		Running bool   `json:"running"`
+		Socket  string `json:"socket"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Running || st.Socket != e.Socket {
+		t.Fatalf("status --json with no daemon: %v\n%s", err, out)
+	}
+
+	out, stderr, err := e.Run(ctx(t), "", "codecommitd", "start")
+	if err != nil || !strings.Contains(out, "started codecommitd (pid ") || !strings.Contains(out, "8h0m0s without a request") {
+		t.Fatalf("start: %v\n%s%s", err, out, stderr)
+	}
+	pid := e.DaemonPID()
+	if out, code := status(); code != 0 || !strings.Contains(out, "started on demand") {
+		t.Fatalf("status after start: exit %d\n%s", code, out)
+	}
+	if out, _, _ := e.Run(ctx(t), "", "codecommitd", "start"); !strings.Contains(out, "already running") {
+		t.Errorf("second start: %s", out)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+
+	out, stderr, err = e.Run(ctx(t), "", "codecommitd", "stop")
+	if err != nil || out != fmt.Sprintf("stopped codecommitd (pid %d)\n", pid) {
+		t.Fatalf("stop: %v\n%s%s", err, out, stderr)
+	}
+	for _, left := range []string{e.Socket, e.Socket + ".lock"} {
+		if _, err := os.Lstat(left); err == nil {
+			t.Errorf("%s is left behind after a clean stop", left)
+		}
+	}
+	if out, _, _ := e.Run(ctx(t), "", "codecommitd", "stop"); out != "codecommitd is not running\n" {
+		t.Errorf("stop with nothing running: %q", out)
+	}
+}

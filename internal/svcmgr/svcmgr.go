@@ -195,72 +195,97 @@ func New(c Config, opts service.KeyValue) (service.Service, error) {
 	})
 }
 
-// Install writes the service file, registers it and starts the service,
-// reporting each step on out. Writing is what counts: where no service
-// manager answers (a container, an image being built), the file is in
-// place for the next login and Install says so and returns nil.
-func Install(c Config, out io.Writer) error {
+// InstallResult says what Install did.
+type InstallResult struct {
+	// Path is the unit or plist written ("" on Windows).
+	Path string
+	// Started reports that the service manager started the service.
+	Started bool
+	// NotStarted says why it could not start it now, when it did not.
+	NotStarted string
+}
+
+// Summary is one line for people: where the service is and whether it
+// runs, or why not and what happens instead.
+func (r InstallResult) Summary(c Config) string {
+	where := "registered with the Service Control Manager"
+	if r.Path != "" {
+		where = "installed (" + r.Path + ")"
+	}
+	if r.Started {
+		return "service: " + where + " and running; it starts at every login"
+	}
+	return "service: " + where + ", but it could not start now: " + r.NotStarted + ". " + hint(c)
+}
+
+// Install writes the service file, registers it and starts the service.
+// Writing is what counts: where no service manager answers (a container,
+// an image being built), the file is in place for the next login, and the
+// result says why it is not running.
+func Install(c Config) (InstallResult, error) {
 	r, err := Render(c)
 	if err != nil {
-		return err
+		return InstallResult{}, err
 	}
+	res := InstallResult{Path: r.Path}
 	if r.Path != "" {
 		if old, err := os.ReadFile(r.Path); err == nil {
 			if string(old) == r.Content {
-				fmt.Fprintf(out, "%s is already installed\n", r.Path)
-				return startReport(c, out)
+				return start(c, res)
 			}
 			if err := os.Remove(r.Path); err != nil {
-				return fmt.Errorf("replacing %s: %w", r.Path, err)
+				return res, fmt.Errorf("replacing %s: %w", r.Path, err)
 			}
 		}
 		if c.goos() == "darwin" {
 			if err := os.MkdirAll(c.LogDir, 0o700); err != nil {
-				return err
+				return res, err
 			}
 		}
 	}
 	s, err := New(c, nil)
 	if err != nil {
-		return err
+		return res, err
 	}
 	ierr := s.Install()
 	if r.Path != "" {
 		if _, err := os.Stat(r.Path); err != nil {
-			return fmt.Errorf("installing %s: %w", r.Path, errors.Join(ierr, err))
+			return res, fmt.Errorf("installing %s: %w", r.Path, errors.Join(ierr, err))
 		}
-		fmt.Fprintf(out, "wrote %s\n", r.Path)
 	} else if ierr != nil {
-		return fmt.Errorf("registering the service: %w", ierr)
+		return res, fmt.Errorf("registering the service: %w", ierr)
 	}
-	if ierr != nil {
-		fmt.Fprintf(out, "the service manager did not answer (%s)\n", oneLine(ierr))
-	}
-	return startReport(c, out)
+	return start(c, res)
 }
 
-func startReport(c Config, out io.Writer) error {
+func start(c Config, res InstallResult) (InstallResult, error) {
 	s, err := New(c, nil)
 	if err != nil {
-		return err
+		return res, err
 	}
 	if err := s.Start(); err != nil {
-		fmt.Fprintf(out, "could not start it now (%s): no service manager answers here.\n", oneLine(err))
-		fmt.Fprintln(out, hint(c))
-		return nil
+		switch c.goos() {
+		case "linux":
+			res.NotStarted = "systemd does not run for this user here (systemctl --user: " + oneLine(err) + ")"
+		case "darwin":
+			res.NotStarted = "launchd did not load it (launchctl: " + oneLine(err) + ")"
+		default:
+			res.NotStarted = "the Service Control Manager did not start it (" + oneLine(err) + ")"
+		}
+		return res, nil
 	}
-	fmt.Fprintln(out, "started; it will also start at every login")
-	return nil
+	res.Started = true
+	return res, nil
 }
 
 func hint(c Config) string {
 	switch c.goos() {
 	case "linux":
-		return "It starts at your next login where systemd runs (or: systemctl --user enable --now codecommitd). Meanwhile git starts the daemon on demand."
+		return "It starts at your next login where systemd runs (or: systemctl --user enable --now codecommitd); meanwhile git starts the daemon when it needs it"
 	case "darwin":
-		return "It starts at your next login (or: launchctl load ~/Library/LaunchAgents/codecommitd.plist). Meanwhile git starts the daemon on demand."
+		return "It starts at your next login (or: launchctl load ~/Library/LaunchAgents/codecommitd.plist); meanwhile git starts the daemon when it needs it"
 	}
-	return "Meanwhile git starts the daemon on demand."
+	return "Meanwhile git starts the daemon when it needs it"
 }
 
 // Uninstall stops the service and removes it. Where the service manager
@@ -296,6 +321,25 @@ func Uninstall(c Config, out io.Writer) error {
 		fmt.Fprintf(out, "the service manager did not answer (%s); nothing was running under it\n", oneLine(uerr))
 	}
 	return nil
+}
+
+// Installed reports whether the service is installed: its unit or plist
+// is in place, or (Windows) the Service Control Manager knows it.
+func Installed(c Config) bool {
+	r, err := Render(c)
+	if err != nil {
+		return false
+	}
+	if r.Path != "" {
+		_, err := os.Stat(r.Path)
+		return err == nil
+	}
+	s, err := New(c, nil)
+	if err != nil {
+		return false
+	}
+	_, err = s.Status()
+	return !errors.Is(err, service.ErrNotInstalled)
 }
 
 // Control runs start, stop or restart.

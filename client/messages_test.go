@@ -1,0 +1,125 @@
+//go:build unix
+
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
+)
+
+type refusingDaemon struct {
+	codecommitdv1.UnimplementedBrokerServiceServer
+}
+
+func (refusingDaemon) SignURL(context.Context, *codecommitdv1.SignURLRequest) (*codecommitdv1.SignURLResponse, error) {
+	return nil, status.Error(codes.PermissionDenied, "codecommitd serves only its own user (uid 0); this connection comes from uid 1000 (pid 42 /usr/bin/git-remote-codecommit); run your own daemon as that user")
+}
+
+// TestMessagesWhenTheDaemonCannotBeUsed checks the exact message for each
+// way the daemon can be out of reach: no gRPC or transport jargon, the
+// socket named, the cause, and the fix where there is one.
+func TestMessagesWhenTheDaemonCannotBeUsed(t *testing.T) {
+	private := func(t *testing.T) string {
+		d, _ := os.MkdirTemp("", "ccmsg")
+		t.Cleanup(func() { os.RemoveAll(d) })
+		os.Chmod(d, 0o700)
+		return d
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T) (socket string)
+		kind  error
+		want  string // %s is the socket
+	}{
+		{"no socket folder", func(t *testing.T) string { return filepath.Join(private(t), "run", "d.sock") }, broker.ErrUnavailable,
+			"no daemon answers on %s (the daemon is not running)"},
+		{"no socket", func(t *testing.T) string { return filepath.Join(private(t), "d.sock") }, broker.ErrUnavailable,
+			"no daemon answers on %s (the daemon is not running)"},
+		{"a socket left behind", func(t *testing.T) string {
+			s := filepath.Join(private(t), "d.sock")
+			l, _ := net.Listen("unix", s)
+			l.(*net.UnixListener).SetUnlinkOnClose(false)
+			l.Close()
+			return s
+		}, broker.ErrUnavailable, "no daemon answers on %s (its socket is left from a daemon that stopped)"},
+		{"a daemon that refuses this user", func(t *testing.T) string {
+			s := filepath.Join(private(t), "d.sock")
+			l, _ := net.Listen("unix", s)
+			srv := grpc.NewServer()
+			codecommitdv1.RegisterBrokerServiceServer(srv, refusingDaemon{})
+			go srv.Serve(l)
+			t.Cleanup(srv.Stop)
+			return s
+		}, broker.ErrPermissionDenied,
+			"codecommitd serves only its own user (uid 0); this connection comes from uid 1000 (pid 42 /usr/bin/git-remote-codecommit); run your own daemon as that user"},
+		{"a shared socket folder", func(t *testing.T) string {
+			d := private(t)
+			os.Chmod(d, 0o777|os.ModeSticky)
+			return filepath.Join(d, "d.sock")
+		}, broker.ErrUntrustedDaemon,
+			"codecommitd does not trust what listens on %s: its folder is open to other users (mode dtrwxrwxrwx); it will not send it anything. To fix: choose a path in a private folder of your own with CODECOMMITD_SOCKET (for example: mkdir -m 700 ~/.codecommitd)"},
+		{"a socket folder of another user", func(t *testing.T) string {
+			if os.Getuid() != 0 {
+				t.Skip("needs root to give a folder to another user")
+			}
+			d := private(t)
+			os.Chown(d, 65534, 65534)
+			return filepath.Join(d, "d.sock")
+		}, broker.ErrUntrustedDaemon,
+			"codecommitd does not trust what listens on %s: its folder belongs to uid 65534, not to this user (uid 0): another user may be listening there; it will not send it anything. To fix: choose a path in a private folder of your own with CODECOMMITD_SOCKET (for example: mkdir -m 700 ~/.codecommitd)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			socket := tc.setup(t)
+			c, err := Dial(socket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, err = c.SignURL(context.Background(), &broker.SignRequest{Repository: "repo"})
+			if !errors.Is(err, tc.kind) {
+				t.Errorf("kind: %v, want %v", err, tc.kind)
+			}
+			want := strings.Replace(tc.want, "%s", socket, 1)
+			if err.Error() != want {
+				t.Errorf("message\n got: %s\nwant: %s", err, want)
+			}
+		})
+	}
+}
+
+func TestTheFallbackNoteIsOneLineWithTheCause(t *testing.T) {
+	dir := t.TempDir()
+	socket := filepath.Join(dir, "run", "d.sock")
+	for _, tc := range []struct {
+		name      string
+		autostart bool
+		daemon    string
+		want      string
+	}{
+		{"autostart off", false, "", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); CODECOMMITD_AUTOSTART=0 keeps it from being started; resolving in this process\n"},
+		{"start fails", true, "/nonexistent/codecommitd", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); starting it failed: cannot run /nonexistent/codecommitd: no such file or directory; resolving in this process\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			a := &Auto{Socket: socket, Autostart: tc.autostart, Daemon: "/nonexistent/codecommitd", Stderr: &stderr}
+			defer a.Close()
+			a.SignURL(context.Background(), &broker.SignRequest{Repository: "repo"})
+			if stderr.String() != tc.want {
+				t.Errorf("note\n got: %s\nwant: %s", stderr.String(), tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,162 @@
+package awsprofile
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/fakests"
+)
+
+// jargon is what no message a person reads may hold.
+var jargon = []string{"operation error", "https response error", "StatusCode: 0", "RequestID", "request send failed",
+	"rpc error", "desc =", "transport:", "failed to refresh cached credentials", "<nil>"}
+
+// classify resolves profile dev of the world and fetches its credentials
+// with STS at endpoint, and returns the error as a person would read it.
+// The world's SSO cache holds an expired token for the session "corp".
+func classify(t *testing.T, endpoint, config, credentials string) error {
+	t.Helper()
+	t.Setenv("AWS_ENDPOINT_URL_STS", endpoint)
+	t.Setenv("AWS_ENDPOINT_URL_SSO", endpoint)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	home := writeFiles(t, config, credentials)
+	h := sha1.Sum([]byte("corp"))
+	cache := filepath.Join(home, ".aws", "sso", "cache")
+	os.MkdirAll(cache, 0o700)
+	os.WriteFile(filepath.Join(cache, hex.EncodeToString(h[:])+".json"),
+		[]byte(`{"accessToken":"x","expiresAt":"`+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+`","region":"us-east-1","startUrl":"https://corp.awsapps.com/start"}`), 0o600)
+	r := newResolver(t)
+	ctx := context.Background()
+	p, err := r.Resolve(ctx, "dev", map[string]string{"HOME": home})
+	if err != nil {
+		return err
+	}
+	prov, err := r.Provider(ctx, p, "us-east-1", nil)
+	if err == nil {
+		_, err = prov.Retrieve(ctx)
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	return r.Classify(p, err)
+}
+
+// TestMessagesByFailureClass fetches credentials through the real SDK while
+// each kind of failure happens, and checks the exact message: what failed,
+// for which profile, the essential cause, the fix; no SDK or gRPC jargon.
+func TestMessagesByFailureClass(t *testing.T) {
+	sts := fakests.New()
+	defer sts.Close()
+	u := sts.AddUser("alice")
+	role := sts.AddRole(fakests.Role{ARN: "Dev"})
+	roleCfg := "[profile base]\n[profile dev]\nrole_arn = " + role + "\nsource_profile = base\nregion = us-east-1\n"
+	roleCreds := "[base]\naws_access_key_id = " + u.AccessKeyID + "\naws_secret_access_key = " + u.SecretAccessKey + "\n"
+
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	refusedAddr := closed.Addr().String()
+	closed.Close()
+	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
+	defer untrusted.Close()
+	untrustedHost := strings.TrimPrefix(untrusted.URL, "https://")
+	const fixNetwork = "check the network connection, or the daemon's proxy and AWS_ENDPOINT_URL_* settings (`codecommitd doctor` shows them)"
+
+	for _, tc := range []struct {
+		name     string
+		endpoint string
+		fault    *fakests.Fault
+		setup    func(t *testing.T) (config, credentials string)
+		kind     error
+		want     string
+	}{
+		{"DNS failure", "https://sts.codecommitd-test.invalid", nil, nil, broker.ErrSourceFailed,
+			"cannot reach AWS STS for profile dev: sts.codecommitd-test.invalid does not resolve (DNS: no such host); " + fixNetwork},
+		{"connection refused", "https://" + refusedAddr, nil, nil, broker.ErrSourceFailed,
+			"cannot reach AWS STS for profile dev: " + refusedAddr + " refused the connection; " + fixNetwork},
+		{"TLS certificate not trusted", untrusted.URL, nil, nil, broker.ErrSourceFailed,
+			"cannot reach AWS STS for profile dev: the TLS certificate of " + untrustedHost + " is not trusted; if a proxy inspects TLS here, give the daemon its CA certificate with AWS_CA_BUNDLE"},
+		{"AccessDenied", sts.URL, &fakests.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: sts:AssumeRole on resource: " + role}, nil, broker.ErrAccessDenied,
+			"profile dev: AWS STS denied the request (AccessDenied): User: arn:aws:iam::123456789012:user/alice is not authorized to perform: sts:AssumeRole on resource: " + role + "; check the role's trust policy and the profile's role_arn"},
+		{"InvalidClientTokenId", sts.URL, &fakests.Fault{Status: 403, Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."}, nil, broker.ErrNoCredentials,
+			"profile dev: AWS rejected the source credentials (InvalidClientTokenId: The security token included in the request is invalid.); update them, e.g. with `aws configure --profile dev`"},
+		{"ValidationError", sts.URL, &fakests.Fault{Status: 400, Code: "ValidationError", Message: "1 validation error detected: Value '100' at 'durationSeconds' failed to satisfy constraint"}, nil, broker.ErrInvalidRequest,
+			"profile dev: STS refused the request: 1 validation error detected: Value '100' at 'durationSeconds' failed to satisfy constraint; check duration_seconds and role_session_name"},
+		{"STS 5xx", sts.URL, &fakests.Fault{Status: 503, Code: "ServiceUnavailable", Message: "Service is unavailable."}, nil, broker.ErrTemporary,
+			"profile dev: AWS STS failed (HTTP 503, ServiceUnavailable: Service is unavailable.); the fault is on AWS's side: codecommitd tries again by itself, or run the command again in a minute"},
+		{"throttling", sts.URL, &fakests.Fault{Status: 400, Code: "Throttling", Message: "Rate exceeded"}, nil, broker.ErrTemporary,
+			"profile dev: AWS STS is throttling requests (HTTP 400, Throttling); codecommitd tries again by itself, or run the command again in a minute"},
+		{"expired SSO token", sts.URL, nil, func(t *testing.T) (string, string) {
+			return "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Dev\nregion = us-east-1\n" +
+				"[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n", ""
+		}, broker.ErrSSOExpired,
+			"the SSO session of profile dev has expired, was never started, or its cached token cannot be read; run `aws sso login --profile dev`"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			config, credentials := roleCfg, roleCreds
+			if tc.setup != nil {
+				config, credentials = tc.setup(t)
+			}
+			if tc.fault != nil {
+				sts.SetOutage(tc.fault)
+				defer sts.SetOutage(nil)
+			}
+			err := classify(t, tc.endpoint, config, credentials)
+			if !errors.Is(err, tc.kind) {
+				t.Errorf("kind: %v, want %v", err, tc.kind)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("message\n got: %s\nwant: %s", err, tc.want)
+			}
+			for _, j := range jargon {
+				if strings.Contains(err.Error(), j) {
+					t.Errorf("message holds %q", j)
+				}
+			}
+		})
+	}
+}
+
+// TestClockSkewIsNamed: the SDK corrects its own requests for a skewed
+// clock, but when AWS still refuses a signature and the last answer's Date
+// showed the skew, the message names the clock as the cause.
+func TestClockSkewIsNamed(t *testing.T) {
+	r := newResolver(t)
+	now := time.Now()
+	r.skew.observe(now.Add(7*time.Minute), now)
+	err := r.Classify(&Profile{Name: "dev"}, &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole",
+		Err: &smithy.GenericAPIError{Code: "SignatureDoesNotMatch", Message: "Signature expired"}})
+	if !errors.Is(err, broker.ErrClockSkew) || !strings.HasPrefix(err.Error(), "profile dev: AWS refused the request (SignatureDoesNotMatch): this machine's clock is 7m0s behind AWS's") ||
+		!strings.Contains(err.Error(), "fix the clock (NTP") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestProxyFailureIsNamed classifies the error a proxy that cannot be
+// reached gives (Go caches the proxy settings per process, so the error is
+// built as the SDK wraps it).
+func TestProxyFailureIsNamed(t *testing.T) {
+	proxy, _ := net.ResolveTCPAddr("tcp", "127.0.0.1:3128")
+	inner := &url.Error{Op: "Post", URL: "https://sts.us-east-1.amazonaws.com/",
+		Err: &net.OpError{Op: "proxyconnect", Net: "tcp", Addr: proxy, Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}}
+	err := &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: fmt.Errorf("request send failed, %w", inner)}
+	got := (&Resolver{}).Classify(&Profile{Name: "dev"}, err)
+	want := "cannot reach AWS STS for profile dev: the proxy at 127.0.0.1:3128 cannot be reached (connection refused); check the daemon's HTTPS_PROXY and NO_PROXY (`codecommitd doctor` shows them)"
+	if got.Error() != want || !errors.Is(got, broker.ErrTemporary) {
+		t.Fatalf("message\n got: %s\nwant: %s", got, want)
+	}
+}
