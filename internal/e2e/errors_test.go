@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"errors"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -142,4 +143,64 @@ func TestClockSkewIsReported(t *testing.T) {
 	if !regexp.MustCompile(`this machine's clock is (9m5[0-9]s|10m0s) behind AWS's`).MatchString(stderr) || !strings.Contains(stderr, "fix the clock") {
 		t.Fatalf("stderr does not report the clock skew:\n%s", stderr)
 	}
+}
+
+// TestNetworkFailuresReadAsOneLine runs git through the daemon while STS
+// cannot be reached, and checks what a person reads: git's stderr holds our
+// one line (profile, the cause in short, the fix) and neither it nor the
+// daemon's log holds SDK, HTTP or gRPC jargon.
+func TestNetworkFailuresReadAsOneLine(t *testing.T) {
+	closed := closedPort(t)
+	const fix = "; check the network connection, or the daemon's proxy and AWS_ENDPOINT_URL_* settings (`codecommitd doctor` shows them)"
+	for _, tc := range []struct {
+		name, endpoint, want string
+	}{
+		{"DNS failure", "https://sts.codecommitd-test.invalid",
+			"git-remote-codecommit: cannot reach AWS STS for profile role: sts.codecommitd-test.invalid does not resolve (DNS: no such host)" + fix},
+		{"connection refused", "https://" + closed,
+			"git-remote-codecommit: cannot reach AWS STS for profile role: " + closed + " refused the connection" + fix},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			u := e.STS.AddUser("alice")
+			role := e.STS.AddRole(fakests.Role{ARN: "Dev"})
+			if err := e.WriteAWS("[profile base]\nregion = us-east-1\n[profile role]\nrole_arn = "+role+"\nsource_profile = base\nregion = us-east-1\n",
+				"[base]\naws_access_key_id = "+u.AccessKeyID+"\naws_secret_access_key = "+u.SecretAccessKey+"\n"); err != nil {
+				t.Fatal(err)
+			}
+			e.Extra = []string{"AWS_ENDPOINT_URL_STS=" + tc.endpoint}
+			if err := e.StartDaemon(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			stderr := gitFails(t, e, "", "ls-remote", "codecommit://role@repo")
+			if !strings.Contains(stderr, tc.want+"\n") {
+				t.Errorf("git's stderr lacks the line\n%s\ngot:\n%s", tc.want, stderr)
+			}
+			log := e.DaemonLog()
+			for _, j := range []string{"operation error", "https response error", "StatusCode", "RequestID", "request send failed",
+				"rpc error", "desc =", "transport:", "failed to refresh cached credentials", "dial tcp"} {
+				if strings.Contains(stderr, j) {
+					t.Errorf("git's stderr holds %q:\n%s", j, stderr)
+				}
+				if strings.Contains(log, j) {
+					t.Errorf("the daemon's log holds %q:\n%s", j, log)
+				}
+			}
+			if !strings.Contains(log, "level=WARN") {
+				t.Errorf("the daemon did not warn about the failed refresh:\n%s", log)
+			}
+		})
+	}
+}
+
+// closedPort is host:port where nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
