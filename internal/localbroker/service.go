@@ -145,7 +145,7 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	}
 	path := codecommit.RepositoryPath(req.Repository)
 	signed := svc.Signer.Sign(creds, region, host, path, svc.Clock.Now())
-	svc.usage.touch(svc.Manager.Store, p.Name, svc.Clock.Now(), svc.Log)
+	svc.usage.touch(ctx, svc.Manager.Store, p.Name, svc.Clock.Now(), svc.Log)
 	// A password works until its signature's window closes, or until the
 	// credentials behind it expire, whichever comes first.
 	expires := signed.Expires

@@ -1,6 +1,7 @@
 package localbroker
 
 import (
+	"context"
 	"log/slog"
 	"net/url"
 	"os"
@@ -34,7 +35,7 @@ type usage struct {
 	persisted map[string]time.Time
 }
 
-func (u *usage) touch(store credmgr.Store, profile string, now time.Time, log *slog.Logger) {
+func (u *usage) touch(ctx context.Context, store credmgr.Store, profile string, now time.Time, log *slog.Logger) {
 	u.mu.Lock()
 	if u.lastUsed == nil {
 		u.lastUsed, u.persisted = map[string]time.Time{}, map[string]time.Time{}
@@ -48,7 +49,7 @@ func (u *usage) touch(store credmgr.Store, profile string, now time.Time, log *s
 	if us, ok := store.(UsageStore); ok && write {
 		if err := us.Touch(profile, now); err != nil {
 			// The store says once, itself, when it cannot be written.
-			log.Debug("cannot record profile use", "profile", profile, "error", err)
+			log.DebugContext(ctx, "cannot record profile use", "profile", profile, "error", err.Error())
 		}
 	}
 }
