@@ -44,7 +44,8 @@ const DefaultStartTimeout = 2 * time.Second
 // when nobody answers it starts `codecommitd run` detached and asks again;
 // when that fails too it resolves the request through `codecommitd oneshot`
 // in a child process, with a one-line note on Stderr. A git operation never
-// fails just because the daemon is down.
+// fails just because the daemon is down. An Auto serves one process's
+// requests one after another; it is not for concurrent use.
 type Auto struct {
 	// Socket is the daemon's socket path.
 	Socket string
@@ -64,6 +65,10 @@ type Auto struct {
 	once   sync.Once
 	client *Client
 	err    error
+	// startFailed is why starting the daemon failed: it is not tried
+	// again in this process (a second request, with an MFA code, would
+	// wait for it again).
+	startFailed string
 }
 
 var _ broker.Broker = (*Auto)(nil)
@@ -112,9 +117,12 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 		return a.fallback(ctx, req, err, "")
 	case !a.Autostart:
 		return a.fallback(ctx, req, err, EnvAutostart+"=0 keeps it from being started")
+	case a.startFailed != "":
+		return a.fallback(ctx, req, err, a.startFailed)
 	}
 	if serr := a.start(ctx); serr != nil {
-		return a.fallback(ctx, req, err, "starting it failed: "+clean.Line(serr.Error(), 200))
+		a.startFailed = "starting it failed: " + clean.Line(serr.Error(), 200)
+		return a.fallback(ctx, req, err, a.startFailed)
 	}
 	// The first connection failed and is backing off; use a fresh one.
 	c.Close()
@@ -205,6 +213,9 @@ func (a *Auto) start(ctx context.Context) error {
 	}
 	args := []string{"run", "--socket", a.Socket, "--autostarted"}
 	if v := os.Getenv(EnvIdleExit); v != "" {
+		if _, err := time.ParseDuration(v); err != nil {
+			return fmt.Errorf("%s=%s is not a duration (such as 30m or 8h; 0 for never)", EnvIdleExit, clean.Quote(v, 40))
+		}
 		args = append(args, "--idle-exit", v)
 	}
 	cmd := exec.Command(bin, args...)

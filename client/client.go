@@ -158,8 +158,22 @@ func (c *Client) fromRPC(err error) error {
 	if r := c.refused.Load(); r != nil {
 		return *r
 	}
-	if d := c.dialErr.Load(); d != nil && status.Code(err) == codes.Unavailable && len(status.Convert(err).Details()) == 0 {
-		return *d
+	st := status.Convert(err)
+	if len(st.Details()) > 0 {
+		return wire.FromStatus(err)
+	}
+	// gRPC's own failures: its text ("connection error: desc = …") is
+	// not for people.
+	switch st.Code() {
+	case codes.Unavailable:
+		if d := c.dialErr.Load(); d != nil {
+			return *d
+		}
+		return &broker.Error{Kind: broker.ErrUnavailable, Err: err,
+			Msg: fmt.Sprintf("the daemon on %s stopped answering (the connection broke: it is stopping, or it crashed)", c.socket)}
+	case codes.DeadlineExceeded:
+		return &broker.Error{Kind: broker.ErrTemporary, Err: context.DeadlineExceeded,
+			Msg: fmt.Sprintf("the daemon on %s did not answer in time; codecommitd status shows what it is doing, codecommitd restart restarts it", c.socket)}
 	}
 	return wire.FromStatus(err)
 }

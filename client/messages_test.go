@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -43,18 +44,19 @@ func TestMessagesWhenTheDaemonCannotBeUsed(t *testing.T) {
 		setup func(t *testing.T) (socket string)
 		kind  error
 		want  string // %s is the socket
+		wait  time.Duration
 	}{
 		{"no socket folder", func(t *testing.T) string { return filepath.Join(private(t), "run", "d.sock") }, broker.ErrUnavailable,
-			"no daemon answers on %s (the daemon is not running)"},
+			"no daemon answers on %s (the daemon is not running)", 0},
 		{"no socket", func(t *testing.T) string { return filepath.Join(private(t), "d.sock") }, broker.ErrUnavailable,
-			"no daemon answers on %s (the daemon is not running)"},
+			"no daemon answers on %s (the daemon is not running)", 0},
 		{"a socket left behind", func(t *testing.T) string {
 			s := filepath.Join(private(t), "d.sock")
 			l, _ := net.Listen("unix", s)
 			l.(*net.UnixListener).SetUnlinkOnClose(false)
 			l.Close()
 			return s
-		}, broker.ErrUnavailable, "no daemon answers on %s (its socket is left from a daemon that stopped)"},
+		}, broker.ErrUnavailable, "no daemon answers on %s (its socket is left from a daemon that stopped)", 0},
 		{"a daemon that refuses this user", func(t *testing.T) string {
 			s := filepath.Join(private(t), "d.sock")
 			l, _ := net.Listen("unix", s)
@@ -64,13 +66,13 @@ func TestMessagesWhenTheDaemonCannotBeUsed(t *testing.T) {
 			t.Cleanup(srv.Stop)
 			return s
 		}, broker.ErrPermissionDenied,
-			"codecommitd serves only its own user (uid 0); this connection comes from uid 1000 (pid 42 /usr/bin/git-remote-codecommit); run your own daemon as that user"},
+			"codecommitd serves only its own user (uid 0); this connection comes from uid 1000 (pid 42 /usr/bin/git-remote-codecommit); run your own daemon as that user", 0},
 		{"a shared socket folder", func(t *testing.T) string {
 			d := private(t)
 			os.Chmod(d, 0o777|os.ModeSticky)
 			return filepath.Join(d, "d.sock")
 		}, broker.ErrUntrustedDaemon,
-			"codecommitd does not trust what listens on %s: its folder is open to other users (mode dtrwxrwxrwx); it will not send it anything. To fix: choose a path in a private folder of your own with CODECOMMITD_SOCKET (for example: mkdir -m 700 ~/.codecommitd)"},
+			"codecommitd does not trust what listens on %s: its folder is open to other users (mode dtrwxrwxrwx); it will not send it anything. To fix: choose a path in a private folder of your own with CODECOMMITD_SOCKET (for example: mkdir -m 700 ~/.codecommitd)", 0},
 		{"a socket folder of another user", func(t *testing.T) string {
 			if os.Getuid() != 0 {
 				t.Skip("needs root to give a folder to another user")
@@ -79,7 +81,17 @@ func TestMessagesWhenTheDaemonCannotBeUsed(t *testing.T) {
 			os.Chown(d, 65534, 65534)
 			return filepath.Join(d, "d.sock")
 		}, broker.ErrUntrustedDaemon,
-			"codecommitd does not trust what listens on %s: its folder belongs to uid 65534, not to this user (uid 0): another user may be listening there; it will not send it anything. To fix: choose a path in a private folder of your own with CODECOMMITD_SOCKET (for example: mkdir -m 700 ~/.codecommitd)"},
+			"codecommitd does not trust what listens on %s: its folder belongs to uid 65534, not to this user (uid 0): another user may be listening there; it will not send it anything. To fix: choose a path in a private folder of your own with CODECOMMITD_SOCKET (for example: mkdir -m 700 ~/.codecommitd)", 0},
+		{"a daemon that hangs up", func(t *testing.T) string {
+			s := filepath.Join(private(t), "d.sock")
+			serve(t, s, func(c net.Conn) { c.Close() })
+			return s
+		}, broker.ErrUnavailable, "the daemon on %s stopped answering (the connection broke: it is stopping, or it crashed)", 0},
+		{"a daemon that does not answer", func(t *testing.T) string {
+			s := filepath.Join(private(t), "d.sock")
+			serve(t, s, func(c net.Conn) { t.Cleanup(func() { c.Close() }) })
+			return s
+		}, context.DeadlineExceeded, "the daemon on %s did not answer in time; codecommitd status shows what it is doing, codecommitd restart restarts it", 300 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			socket := tc.setup(t)
@@ -88,7 +100,13 @@ func TestMessagesWhenTheDaemonCannotBeUsed(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			_, err = c.SignURL(context.Background(), &broker.SignRequest{Repository: "repo"})
+			ctx := context.Background()
+			if tc.wait > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.wait)
+				defer cancel()
+			}
+			_, err = c.SignURL(ctx, &broker.SignRequest{Repository: "repo"})
 			if !errors.Is(err, tc.kind) {
 				t.Errorf("kind: %v, want %v", err, tc.kind)
 			}
@@ -100,19 +118,40 @@ func TestMessagesWhenTheDaemonCannotBeUsed(t *testing.T) {
 	}
 }
 
+// serve accepts connections on socket until the test ends and hands each
+// to handle.
+func serve(t *testing.T, socket string, handle func(net.Conn)) {
+	l, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			handle(c)
+		}
+	}()
+}
+
 func TestTheFallbackNoteIsOneLineWithTheCause(t *testing.T) {
 	dir := t.TempDir()
 	socket := filepath.Join(dir, "run", "d.sock")
 	for _, tc := range []struct {
 		name      string
 		autostart bool
-		daemon    string
+		idleExit  string
 		want      string
 	}{
 		{"autostart off", false, "", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); CODECOMMITD_AUTOSTART=0 keeps it from being started; resolving in this process\n"},
-		{"start fails", true, "/nonexistent/codecommitd", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); starting it failed: cannot run /nonexistent/codecommitd: no such file or directory; resolving in this process\n"},
+		{"start fails", true, "", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); starting it failed: cannot run /nonexistent/codecommitd: no such file or directory; resolving in this process\n"},
+		{"a bad idle exit", true, "30", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); starting it failed: CODECOMMITD_IDLE_EXIT=30 is not a duration (such as 30m or 8h; 0 for never); resolving in this process\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvIdleExit, tc.idleExit)
 			var stderr bytes.Buffer
 			a := &Auto{Socket: socket, Autostart: tc.autostart, Daemon: "/nonexistent/codecommitd", Stderr: &stderr}
 			defer a.Close()
@@ -121,5 +160,29 @@ func TestTheFallbackNoteIsOneLineWithTheCause(t *testing.T) {
 				t.Errorf("note\n got: %s\nwant: %s", stderr.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestAFailedStartIsNotRetriedInTheSameProcess: a helper that asks twice
+// (the second time with an MFA code) does not wait for a daemon that could
+// not be started the first time.
+func TestAFailedStartIsNotRetriedInTheSameProcess(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs")
+	daemon := filepath.Join(dir, "codecommitd")
+	os.WriteFile(daemon, []byte("#!/bin/sh\necho \"$1\" >> "+runs+"\necho 'cannot start' >&2\nexit 1\n"), 0o755)
+	var stderr bytes.Buffer
+	a := &Auto{Socket: filepath.Join(dir, "run", "d.sock"), Autostart: true, Daemon: daemon, Stderr: &stderr}
+	defer a.Close()
+	for range 2 {
+		a.SignURL(context.Background(), &broker.SignRequest{Repository: "repo"})
+	}
+	b, _ := os.ReadFile(runs)
+	if n := strings.Count(string(b), "run\n"); n != 1 {
+		t.Errorf("the daemon was started %d times, want 1:\n%s", n, b)
+	}
+	notes := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(notes) != 2 || notes[0] != notes[1] || !strings.Contains(notes[0], "starting it failed") {
+		t.Errorf("notes: want the same one twice:\n%s", stderr.String())
 	}
 }

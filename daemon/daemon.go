@@ -103,8 +103,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		cfg.Ready(err)
 		return err
 	}
+	// Deferred first, so it runs last: the lock is held until the cache
+	// is closed.
 	defer func() {
-		if err := sock.Close(); err != nil {
+		if err := sock.closeAndRelease(); err != nil {
 			cfg.Log.WarnContext(ctx, "closing the socket", "error", err)
 		}
 	}()

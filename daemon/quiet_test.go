@@ -15,11 +15,19 @@ func TestQuietWhenTheLastConnectionCloses(t *testing.T) {
 	fired := make(chan struct{}, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ready := make(chan error, 1)
-	go Run(ctx, Config{Socket: sock, Ready: func(err error) { ready <- err }, testQuiet: func() { fired <- struct{}{} }})
+	ready, stopped := make(chan error, 1), make(chan error, 1)
+	go func() {
+		stopped <- Run(ctx, Config{Socket: sock, Ready: func(err error) { ready <- err }, testQuiet: func() { fired <- struct{}{} }})
+	}()
 	if err := <-ready; err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
 	c, _ := client.Dial(sock)
 	c.Status(ctx)
 	c.SignURL(ctx, &broker.SignRequest{Repository: "r"})

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/privdir"
@@ -17,11 +18,38 @@ import (
 // socket or holds its lock.
 var ErrAlreadyRunning = errors.New("codecommitd is already running")
 
-// socket is a listening Unix socket with its instance lock.
+// LockPath is the instance lock of the daemon on socket. On Unix a daemon
+// removes it as the last thing it does.
+func LockPath(socket string) string { return socket + ".lock" }
+
+// stoppingWait is how long a daemon waits for one that is stopping to
+// release the instance lock.
+const stoppingWait = 3 * time.Second
+
+// answers reports whether something accepts connections on path.
+func answers(path string) bool {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// socket is a listening Unix socket with its instance lock. The gRPC
+// server closes it when it starts to drain (Close: the socket file goes, so
+// no new request comes); the lock is released only when the daemon is done
+// with everything it holds, the cache included (release). Both remove only
+// what is still theirs, so a stopping daemon never takes away the socket
+// or the lock of the daemon that follows it.
 type socket struct {
 	net.Listener
-	path string
-	lock *os.File
+	path      string
+	file      fs.FileInfo // the socket file as created, to know it is still ours
+	lock      *os.File
+	closeOnce sync.Once
+	closeErr  error
+	release   func()
 }
 
 // listen claims path for this daemon: it makes the private directory,
@@ -40,7 +68,14 @@ func listen(path string) (*socket, error) {
 		}
 		return nil, fmt.Errorf("socket folder: %w", err)
 	}
-	lock, err := lockFile(path + ".lock")
+	lock, err := lockFile(LockPath(path))
+	// A daemon that holds the lock but no longer answers is finishing its
+	// shutdown (it closes the socket first, the cache last): wait for it
+	// rather than leave the caller without a daemon.
+	for deadline := time.Now().Add(stoppingWait); errors.Is(err, ErrAlreadyRunning) && !answers(path) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		lock, err = lockFile(LockPath(path))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +85,7 @@ func listen(path string) (*socket, error) {
 			lock.Close()
 		}
 	}()
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
+	if answers(path) {
 		return nil, fmt.Errorf("%w: a daemon answers on %s; stop it first (codecommitd stop)", ErrAlreadyRunning, path)
 	}
 	switch fi, err := os.Lstat(path); {
@@ -77,22 +111,39 @@ func listen(path string) (*socket, error) {
 		os.Remove(tmp)
 		return nil, err
 	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
 	ok = true
-	return &socket{Listener: l, path: path, lock: lock}, nil
+	return &socket{Listener: l, path: path, file: fi, lock: lock, release: sync.OnceFunc(func() { unlock(lock) })}, nil
 }
 
-// Close stops listening, removes the socket file and the lock file, and
-// releases the lock. The lock file goes while it is still locked, so a
-// daemon starting meanwhile sees that the file it locked is no longer the
-// lock and takes the new one.
+// Close stops listening and removes the socket file if it is still the one
+// this daemon created; it keeps the instance lock. Only the first call
+// does anything.
 func (s *socket) Close() error {
-	err := s.Listener.Close()
-	if errors.Is(err, net.ErrClosed) {
-		err = nil // the gRPC server closed it first
-	}
-	if rerr := os.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
-		err = rerr
-	}
-	unlock(s.lock)
+	s.closeOnce.Do(func() {
+		err := s.Listener.Close()
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
+		if now, lerr := os.Lstat(s.path); lerr == nil && os.SameFile(now, s.file) {
+			if rerr := os.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
+				err = rerr
+			}
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
+}
+
+// closeAndRelease closes the socket if it is open, then removes the lock
+// file (if still this daemon's) and releases the lock: the last thing a
+// daemon does.
+func (s *socket) closeAndRelease() error {
+	err := s.Close()
+	s.release()
 	return err
 }

@@ -59,7 +59,7 @@ func TestListenCreatesItsOwnFolderPrivateAndCleansUp(t *testing.T) {
 	if _, err := listen(sock); !errors.Is(err, ErrAlreadyRunning) {
 		t.Errorf("a second listen = %v, want ErrAlreadyRunning", err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.closeAndRelease(); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{sock, sock + ".lock"} {
@@ -81,5 +81,59 @@ func TestLockFileIsNeverFollowed(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "keep me\n" {
 		t.Fatalf("the symlink's target was written: %q", b)
+	}
+}
+
+// TestAStoppingDaemonLeavesItsSuccessorAlone: the gRPC server closes the
+// listener when it starts to drain, and the daemon releases the socket again
+// when it is done. Neither may take away the socket or the lock of a daemon
+// that started in between, and none can start before the first is done with
+// its cache.
+func TestAStoppingDaemonLeavesItsSuccessorAlone(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "run", "d.sock")
+	old, err := listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil { // the drain begins
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the socket file stays while the daemon drains: new requests would wait on it")
+	}
+	// A daemon started now waits for the old one to be done (it still
+	// holds the cache), then takes over.
+	type result struct {
+		s   *socket
+		err error
+	}
+	started := make(chan result, 1)
+	go func() {
+		s, err := listen(sock)
+		started <- result{s, err}
+	}()
+	select {
+	case r := <-started:
+		t.Fatalf("a daemon started while the old one still held the lock: %v", r.err)
+	default:
+	}
+	if err := old.closeAndRelease(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-started
+	if r.err != nil {
+		t.Fatalf("the daemon started while the old one stopped: %v", r.err)
+	}
+	next := r.s
+	defer next.closeAndRelease()
+	old.Close()
+	old.closeAndRelease()
+	for _, p := range []string{sock, sock + ".lock"} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("the stopped daemon took away its successor's %s: %v", filepath.Base(p), err)
+		}
+	}
+	if _, err := listen(sock); !errors.Is(err, ErrAlreadyRunning) {
+		t.Errorf("the successor lost its lock: a third listen = %v", err)
 	}
 }

@@ -65,9 +65,13 @@ func lockFile(path string) (*os.File, error) {
 	return nil, fmt.Errorf("%s keeps changing under codecommitd; is something removing it?", path)
 }
 
-// unlock removes the lock file, then releases it.
+// unlock removes the lock file if it is still the one f holds, then
+// releases the lock.
 func unlock(f *os.File) {
-	os.Remove(f.Name())
+	held, err := f.Stat()
+	if now, lerr := os.Lstat(f.Name()); err == nil && lerr == nil && os.SameFile(held, now) {
+		os.Remove(f.Name())
+	}
 	f.Close()
 }
 

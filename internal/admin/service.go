@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
 	"runtime"
-	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -42,45 +39,11 @@ func serviceConfig() (svcmgr.Config, error) {
 	return c, nil
 }
 
-// stopDaemon stops the daemon that answers on socket, whoever started it:
-// SIGTERM (Windows: kill; the cache survives it) to the pid it reports, then
-// a wait until the socket no longer answers. It returns the pid stopped,
-// or 0 when no daemon answered.
-func stopDaemon(ctx context.Context, socket string) (int, error) {
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	st, err := daemonStatus(sctx, socket)
-	if err != nil || st.PID <= 0 {
-		return 0, nil // nobody answers
-	}
-	p, err := os.FindProcess(st.PID)
-	if err == nil {
-		if runtime.GOOS == "windows" {
-			err = p.Kill()
-		} else {
-			err = p.Signal(syscall.SIGTERM)
-		}
-	}
-	if err != nil {
-		return st.PID, fmt.Errorf("the daemon on %s (pid %d) cannot be stopped (%w); stop it with kill %d", socket, st.PID, err, st.PID)
-	}
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		conn, err := net.Dial("unix", socket)
-		if err != nil {
-			return st.PID, nil
-		}
-		conn.Close()
-	}
-	return st.PID, fmt.Errorf("the daemon on %s (pid %d) did not stop within 15 s; stop it with kill -9 %d", socket, st.PID, st.PID)
-}
-
 // handOver stops a daemon that git started on demand, so the service
 // manager's daemon can take the socket (else it would find it taken, exit,
 // and be restarted in a loop).
 func handOver(ctx context.Context, socket string, out io.Writer) error {
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	st, err := daemonStatus(sctx, socket)
+	st, err := daemonStatus(ctx, socket)
 	if err != nil || !st.OnDemand {
 		return nil
 	}
@@ -225,22 +188,26 @@ func start(ctx context.Context, g *globals, out io.Writer) error {
 	return startDaemon(ctx, g.socketPath(), out)
 }
 
-// stop stops the daemon, whoever started it.
+// stop stops the daemon, whoever started it: a service's daemon through
+// the service manager, any other (or one the manager did not stop) by its
+// pid.
 func stop(ctx context.Context, g *globals, out io.Writer) error {
-	c, err := serviceConfig()
-	byManager := false
-	if err == nil && svcmgr.Installed(c) && svcmgr.Control(c, "stop") == nil {
-		byManager = true
-		fmt.Fprintln(out, "stopped the codecommitd service")
+	st, err := daemonStatus(ctx, g.socketPath())
+	if notRunning(err) {
+		fmt.Fprintln(out, "codecommitd is not running")
+		return nil
+	}
+	if err == nil && !st.OnDemand {
+		if c, cerr := serviceConfig(); cerr == nil && svcmgr.Installed(c) && svcmgr.Control(c, "stop") == nil {
+			fmt.Fprintln(out, "stopped the codecommitd service")
+		}
 	}
 	pid, err := stopDaemon(ctx, g.socketPath())
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
-	case pid != 0:
+	}
+	if pid != 0 {
 		fmt.Fprintf(out, "stopped codecommitd (pid %d)\n", pid)
-	case !byManager:
-		fmt.Fprintln(out, "codecommitd is not running")
 	}
 	return nil
 }

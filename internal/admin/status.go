@@ -1,9 +1,7 @@
 package admin
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -11,12 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 )
-
-// statusTimeout bounds how long status waits for the daemon.
-const statusTimeout = 5 * time.Second
 
 // exitNotRunning is status's exit code when no daemon runs, as systemctl's.
 const exitNotRunning = 3
@@ -31,9 +25,7 @@ source, expiry, next refresh, requests and last error. With no daemon running it
 so and exits with status 3, like systemctl; --json then prints {"running": false, …}.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), statusTimeout)
-			defer cancel()
-			st, err := daemonStatus(ctx, g.socketPath())
+			st, err := daemonStatus(cmd.Context(), g.socketPath())
 			now := time.Now()
 			switch {
 			case err == nil && asJSON:
@@ -47,8 +39,11 @@ so and exits with status 3, like systemctl; --json then prints {"running": false
 				if jerr := enc.Encode(out); jerr != nil {
 					return jerr
 				}
-				return exitError{code: exitNotRunning}
-			case errors.Is(err, broker.ErrUnavailable) && !errors.Is(err, broker.ErrUntrustedDaemon):
+				if notRunning(err) {
+					return exitError{code: exitNotRunning}
+				}
+				return exitError{code: 1, err: err}
+			case notRunning(err):
 				fmt.Fprintf(cmd.OutOrStdout(), "codecommitd is not running: %v\ngit starts it when it needs it; to start it now: codecommitd start\n", err)
 				return exitError{code: exitNotRunning}
 			}
@@ -59,16 +54,6 @@ so and exits with status 3, like systemctl; --json then prints {"running": false
 	return cmd
 }
 
-// daemonStatus asks the daemon on socket for its status.
-func daemonStatus(ctx context.Context, socket string) (*broker.Status, error) {
-	c, err := client.Dial(socket)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	return c.Status(ctx)
-}
-
 type statusJSON struct {
 	Running         bool                `json:"running"`
 	Reason          string              `json:"reason,omitempty"`
@@ -76,8 +61,8 @@ type statusJSON struct {
 	Version         string              `json:"version,omitempty"`
 	Socket          string              `json:"socket"`
 	StartedAt       *time.Time          `json:"started_at,omitempty"`
-	UptimeSeconds   int64               `json:"uptime_seconds,omitempty"`
-	OnDemand        bool                `json:"on_demand,omitempty"`
+	UptimeSeconds   *int64              `json:"uptime_seconds,omitempty"` // set when running
+	OnDemand        *bool               `json:"on_demand,omitempty"`      // set when running
 	IdleExitSeconds int64               `json:"idle_exit_seconds,omitempty"`
 	CachePath       string              `json:"cache_path,omitempty"`
 	KeySource       string              `json:"key_source,omitempty"`
@@ -110,7 +95,7 @@ func optTime(t time.Time) *time.Time {
 func writeStatusJSON(w io.Writer, st *broker.Status, now time.Time) error {
 	out := statusJSON{
 		Running: true, PID: st.PID, Version: st.Version, Socket: st.Socket, StartedAt: optTime(st.StartedAt),
-		UptimeSeconds: int64(now.Sub(st.StartedAt).Seconds()), OnDemand: st.OnDemand, IdleExitSeconds: int64(st.IdleExit.Seconds()),
+		UptimeSeconds: new(int64(now.Sub(st.StartedAt).Seconds())), OnDemand: new(st.OnDemand), IdleExitSeconds: int64(st.IdleExit.Seconds()),
 		CachePath: st.CachePath, KeySource: st.KeySource, CacheProblem: st.CacheProblem,
 		Profiles: []profileStatusJSON{},
 	}

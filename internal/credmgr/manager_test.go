@@ -391,3 +391,35 @@ func TestIdleEntriesLeaveMemory(t *testing.T) {
 		t.Fatalf("an idle entry stayed in memory: %+v", m.Statuses())
 	}
 }
+
+// TestRunStopsWithoutWaitingForAHungRefresh: a background refresh that
+// hangs (an STS that never answers, a stuck credential_process) must not
+// hold up shutdown: Run returns when its context ends, and the fetch is
+// cancelled.
+func TestRunStopsWithoutWaitingForAHungRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, clock, src := newManager(t)
+		if _, err := m.Get(context.Background(), spec(src)); err != nil {
+			t.Fatal(err)
+		}
+		src.gate = make(chan struct{})  // never opened: the next fetch hangs
+		clock.Advance(46 * time.Minute) // due
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- m.Run(ctx) }()
+		synctest.Wait()
+		clock.Advance(time.Minute) // past Run's wait: the refresh starts
+		synctest.Wait()
+		if src.calls.Load() != 2 {
+			t.Fatalf("fetches = %d, want the hung refresh under way", src.calls.Load())
+		}
+		start := time.Now()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited > 0 {
+			t.Fatalf("Run returned %v after its context ended, waiting on the hung refresh; want at once", waited)
+		}
+	})
+}

@@ -32,7 +32,9 @@ func (m *Manager) Run(ctx context.Context) error {
 			return nil
 		case <-m.Clock.After(wait):
 		}
-		m.RefreshDue(m.life)
+		// ctx bounds the wait, not the fetches: they run under m.life,
+		// which ends when Run returns.
+		m.RefreshDue(ctx)
 		if now := m.Clock.Now(); !now.Before(nextPrune) {
 			nextPrune = now.Add(PruneInterval)
 			m.prune(ctx)

@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -439,5 +441,130 @@ func TestStartStopStatusWithoutAServiceManager(t *testing.T) {
 	}
 	if out, _, _ := e.Run(ctx(t), "", "codecommitd", "stop"); out != "codecommitd is not running\n" {
 		t.Errorf("stop with nothing running: %q", out)
+	}
+}
+
+// TestRestartWhileARequestIsUnderWay restarts a daemon git started while
+// one of its requests waits on STS: the request finishes, restart returns
+// only once the old daemon is gone, and the new one keeps its socket and
+// lock (the old one, finishing its shutdown, takes neither away).
+func TestRestartWhileARequestIsUnderWay(t *testing.T) {
+	e, _ := roleEnv(t)
+	if out, stderr, err := e.Run(ctx(t), "", "codecommitd", "start"); err != nil {
+		t.Fatalf("start: %v\n%s%s", err, out, stderr)
+	}
+	old := e.DaemonPID()
+	arrived, proceed := make(chan struct{}, 1), make(chan struct{})
+	e.STS.OnCall(func(string) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-proceed
+	})
+	var gitErr bytes.Buffer
+	fetch := e.Command(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
+	fetch.Stderr = &gitErr
+	if err := fetch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-arrived // the daemon waits on STS for git's request
+	var restartOut bytes.Buffer
+	restart := e.Command(ctx(t), "", "codecommitd", "restart")
+	restart.Stdout, restart.Stderr = &restartOut, &restartOut
+	if err := restart.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The old daemon drains: its socket goes first, the request goes on.
+	for c := ctx(t); c.Err() == nil; runtime.Gosched() {
+		if _, err := os.Lstat(e.Socket); err != nil {
+			break
+		}
+	}
+	restarted := make(chan error, 1)
+	go func() { restarted <- restart.Wait() }()
+	// restart must wait for the old daemon, which waits for the request.
+	select {
+	case <-restarted:
+		t.Errorf("restart went on while the old daemon still served a request:\n%s", restartOut.String())
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(proceed)
+	if err := fetch.Wait(); err != nil {
+		t.Errorf("the request under way failed: %v\n%s", err, gitErr.String())
+	}
+	if err := <-restarted; err != nil {
+		t.Fatalf("restart: %v\n%s", err, restartOut.String())
+	}
+	if !strings.Contains(restartOut.String(), fmt.Sprintf("stopped codecommitd (pid %d)", old)) || !strings.Contains(restartOut.String(), "started codecommitd (pid ") {
+		t.Errorf("restart said:\n%s", restartOut.String())
+	}
+	if alive(old) {
+		t.Errorf("restart returned while the old daemon (pid %d) still ran", old)
+	}
+	for _, p := range []string{e.Socket, e.Socket + ".lock"} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("the new daemon lost its %s: %v", filepath.Base(p), err)
+		}
+	}
+	cmd := e.Command(ctx(t), "", "codecommitd", "status")
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 0 || !strings.Contains(string(out), fmt.Sprintf("pid %d", e.DaemonPID())) {
+		t.Errorf("status after restart: exit %d\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+	if _, stderr, err := e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo"); err != nil || strings.Contains(stderr, "resolving in this process") {
+		t.Errorf("git after restart did not use the new daemon: %v\n%s", err, stderr)
+	}
+}
+
+// alive reports whether process pid runs (a zombie, exited but not yet
+// reaped by whoever inherited it, does not).
+func alive(pid int) bool {
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc here: kill's word
+	}
+	_, after, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(after, "Z")
+}
+
+// TestAStuckDaemon: a daemon that accepts connections but does not answer
+// (here: stopped with SIGSTOP) is neither "not running" nor a reason to
+// wait forever: status says so in bounded time, with the pid the kernel
+// gives and the fix, and stop stops it.
+func TestAStuckDaemon(t *testing.T) {
+	e, _ := roleEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	pid := e.DaemonPID()
+	syscall.Kill(pid, syscall.SIGSTOP)
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+
+	cmd := e.Command(ctx(t), "", "codecommitd", "status", "--json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Run()
+	var st struct {
+		Running bool   `json:"running"`
+		Reason  string `json:"reason"`
+	}
+	want := fmt.Sprintf("the daemon on %s (pid %d) does not answer within 5s; it may be stuck: codecommitd restart, or kill %d", e.Socket, pid, pid)
+	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil || st.Running || st.Reason != want {
+		t.Errorf("status --json: %v\n%s\nwant reason %q", err, stdout.String(), want)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 1 || stderr.String() != "codecommitd: "+want+"\n" {
+		t.Errorf("status --json: exit %d (want 1, not 3: something runs), stderr %q", code, stderr.String())
+	}
+
+	syscall.Kill(pid, syscall.SIGCONT)
+	if out, stderr, err := e.Run(ctx(t), "", "codecommitd", "stop"); err != nil || out != fmt.Sprintf("stopped codecommitd (pid %d)\n", pid) {
+		t.Errorf("stop: %v\n%s%s", err, out, stderr)
+	}
+	if alive(pid) {
+		t.Errorf("stop returned while pid %d still ran", pid)
 	}
 }

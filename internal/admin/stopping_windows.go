@@ -1,0 +1,29 @@
+package admin
+
+import (
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+// terminate stops process pid (Windows has no SIGTERM for a detached
+// process; the cache survives a kill).
+func terminate(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	defer p.Release()
+	return p.Kill()
+}
+
+// exited reports whether process pid is gone.
+func exited(pid int) bool {
+	h, err := windows.OpenProcess(windows.SYNCHRONIZE, false, uint32(pid))
+	if err != nil {
+		return true
+	}
+	defer windows.CloseHandle(h)
+	ev, err := windows.WaitForSingleObject(h, 0)
+	return err == nil && ev == windows.WAIT_OBJECT_0
+}
