@@ -55,7 +55,7 @@ type hungError struct {
 
 func (e *hungError) Error() string {
 	if e.pid == 0 {
-		return fmt.Sprintf("a process listens on %s but does not answer within %s; it may be stuck: stop it with kill (codecommitd stop finds it where the kernel says who listens)", e.socket, statusTimeout)
+		return fmt.Sprintf("a process listens on %s but does not answer within %s; it may be stuck: find it with ps and stop it with kill", e.socket, statusTimeout)
 	}
 	return fmt.Sprintf("the daemon on %s (pid %d) does not answer within %s; it may be stuck: codecommitd restart, or kill %d", e.socket, e.pid, statusTimeout, e.pid)
 }
