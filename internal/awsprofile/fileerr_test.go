@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/proctest"
 )
 
 func TestConfigFilesThatAreNotFilesAreRefused(t *testing.T) {
@@ -107,57 +108,9 @@ func TestCredentialProcessIsBounded(t *testing.T) {
 				t.Fatal("no child pid")
 			}
 			// The child was killed with its group before Retrieve returned.
-			// kill(2) queues SIGKILL at once but the process dies when it
-			// is next scheduled, so it is gone, a zombie, or has SIGKILL
-			// pending: anything else means it was never sent.
-			if status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status"); err == nil && !killed(string(status)) {
-				t.Fatalf("the credential_process's child still runs and was not killed:\n%s", status)
+			if ok, why := proctest.Killed(pid); !ok {
+				t.Fatalf("the credential_process's child still runs and was not killed:\n%s", why)
 			}
 		})
-	}
-}
-
-// killed reports whether a /proc/<pid>/status text shows a process that is
-// dead (zombie or exiting) or has SIGKILL pending, for itself or its group.
-func killed(status string) bool {
-	const sigkill = 1 << (9 - 1) // bit 8 of the pending masks
-	for _, line := range strings.Split(status, "\n") {
-		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		val = strings.TrimSpace(val)
-		switch key {
-		case "State":
-			if strings.HasPrefix(val, "Z") || strings.HasPrefix(val, "X") {
-				return true
-			}
-		case "SigPnd", "ShdPnd":
-			if mask, err := strconv.ParseUint(val, 16, 64); err == nil && mask&sigkill != 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func TestKilledReadsProcStatus(t *testing.T) {
-	for _, tc := range []struct {
-		status string
-		want   bool
-	}{
-		{"State:\tS (sleeping)\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n", false},
-		{"State:\tR (running)\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000004000\n", false}, // SIGTERM only
-		{"State:\tR (running)\nSigPnd:\t0000000000000100\nShdPnd:\t0000000000000000\n", true},
-		{"State:\tR (running)\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000100\n", true},
-		{"State:\tZ (zombie)\n", true},
-	} {
-		if got := killed(tc.status); got != tc.want {
-			t.Errorf("killed(%q) = %v, want %v", tc.status, got, tc.want)
-		}
-	}
-	// This very process runs and has no SIGKILL pending.
-	if b, err := os.ReadFile("/proc/self/status"); err == nil && killed(string(b)) {
-		t.Fatalf("killed says the test process itself is dying:\n%s", b)
 	}
 }

@@ -6,9 +6,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/codecommitd/codecommitd/internal/proctest"
 )
 
 func TestLimitedBuffer(t *testing.T) {
@@ -51,9 +54,9 @@ func TestOwnGroupKillsEverythingOnTimeout(t *testing.T) {
 	if pid == "" {
 		t.Fatal("no grandchild pid")
 	}
-	// Run returned once the grandchild's end closed stdout: it is gone, or
-	// a zombie waiting for init.
-	if stat, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil && !strings.Contains(string(stat), ") Z ") {
-		t.Fatalf("the grandchild %s still runs after the timeout: %s", pid, stat)
+	// Run returned once the grandchild's end closed stdout: it was killed.
+	n, _ := strconv.Atoi(pid)
+	if ok, why := proctest.Killed(n); !ok {
+		t.Fatalf("the grandchild %s still runs after the timeout:\n%s", pid, why)
 	}
 }

@@ -1,0 +1,59 @@
+// Package proctest tells tests whether a process was killed, without
+// waiting for it: kill(2) only queues SIGKILL, and the process dies when
+// the scheduler next runs it, so "gone" cannot be asserted the moment a
+// kill returns. It reads Linux's /proc and is for tests only.
+package proctest
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+const (
+	pfExiting = 0x4          // PF_EXITING in /proc/<pid>/stat's flags
+	sigkill   = 1 << (9 - 1) // SIGKILL's bit in the pending masks
+)
+
+// Killed reports whether pid is gone, a zombie, exiting, or has SIGKILL
+// pending. Where /proc is missing it reports true (it cannot tell). When it
+// reports false, why says what /proc showed.
+func Killed(pid int) (ok bool, why string) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true, ""
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return true, ""
+	}
+	return Dying(string(stat), string(status)), string(stat) + "\n" + string(status)
+}
+
+// Dying reads the texts of /proc/<pid>/stat and /proc/<pid>/status.
+func Dying(stat, status string) bool {
+	// stat: "pid (comm) S ppid pgrp session tty tpgid flags …"; comm may
+	// hold spaces and parentheses, so fields count from the last ")".
+	if i := strings.LastIndexByte(stat, ')'); i >= 0 {
+		f := strings.Fields(stat[i+1:])
+		if len(f) > 0 && (f[0] == "Z" || f[0] == "X") {
+			return true
+		}
+		if len(f) > 6 {
+			if flags, err := strconv.ParseUint(f[6], 10, 64); err == nil && flags&pfExiting != 0 {
+				return true
+			}
+		}
+	}
+	for _, line := range strings.Split(status, "\n") {
+		key, val, ok := strings.Cut(line, ":")
+		if !ok || (key != "SigPnd" && key != "ShdPnd") {
+			continue
+		}
+		if mask, err := strconv.ParseUint(strings.TrimSpace(val), 16, 64); err == nil && mask&sigkill != 0 {
+			return true
+		}
+	}
+	return false
+}
