@@ -111,9 +111,15 @@ func stopDaemon(ctx context.Context, socket string) (int, error) {
 		return pid, fmt.Errorf("the daemon on %s (pid %d) cannot be stopped (%w); stop it with kill %d", socket, pid, err, pid)
 	}
 	for deadline := time.Now().Add(stopTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if exited(pid) || released(lock, daemon.LockPath(socket)) {
+		if exited(pid) {
 			return pid, nil
 		}
+	}
+	// Removing the lock file is the daemon's last act before it exits;
+	// where exited cannot tell a zombie nobody reaps (no /proc), that is
+	// as good as gone.
+	if released(lock, daemon.LockPath(socket)) {
+		return pid, nil
 	}
 	return pid, fmt.Errorf("the daemon on %s (pid %d) did not stop within %s; stop it with kill -9 %d", socket, pid, stopTimeout, pid)
 }

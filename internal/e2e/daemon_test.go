@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/fakests"
+	"github.com/codecommitd/codecommitd/internal/proctest"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -373,11 +373,7 @@ func TestSIGHUPRereadsConfigAndDaemonIsHardened(t *testing.T) {
 	}
 	syscall.Kill(e.DaemonPID(), syscall.SIGHUP)
 	// The daemon logs once it has flushed; wait for that line.
-	for c := ctx(t); !strings.Contains(e.DaemonLog(), "SIGHUP"); runtime.Gosched() {
-		if c.Err() != nil {
-			t.Fatal("the daemon never logged the SIGHUP")
-		}
-	}
+	waitUntil(t, "the daemon logs the SIGHUP", func() bool { return strings.Contains(e.DaemonLog(), "SIGHUP") })
 	_, stderr, _ = e.Run(ctx(t), "", "git", "ls-remote", "codecommit://dev@repo")
 	if !strings.Contains(stderr, "warning: region xx-east-9") {
 		t.Errorf("after SIGHUP the daemon still uses the old config:\n%s", stderr)
@@ -476,11 +472,10 @@ func TestRestartWhileARequestIsUnderWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The old daemon drains: its socket goes first, the request goes on.
-	for c := ctx(t); c.Err() == nil; runtime.Gosched() {
-		if _, err := os.Lstat(e.Socket); err != nil {
-			break
-		}
-	}
+	waitUntil(t, "the old daemon removes its socket", func() bool {
+		_, err := os.Lstat(e.Socket)
+		return err != nil
+	})
 	restarted := make(chan error, 1)
 	go func() { restarted <- restart.Wait() }()
 	// restart must wait for the old daemon, which waits for the request.
@@ -543,6 +538,8 @@ func TestAStuckDaemon(t *testing.T) {
 	pid := e.DaemonPID()
 	syscall.Kill(pid, syscall.SIGSTOP)
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	// SIGSTOP is queued; the daemon stops when it is next scheduled.
+	waitUntil(t, "the daemon stops on SIGSTOP", func() bool { return proctest.Stopped(pid) })
 
 	cmd := e.Command(ctx(t), "", "codecommitd", "status", "--json")
 	var stdout, stderr bytes.Buffer

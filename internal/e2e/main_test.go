@@ -79,6 +79,18 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
+// waitUntil polls cond every few milliseconds (leaving the CPU to the
+// processes it waits for) and fails the test if cond does not hold within
+// a deadline long enough for any machine.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for this, in vain: %s", what)
+		}
+	}
+}
+
 // git runs git in the world and fails the test if it fails.
 func git(t *testing.T, e *testenv.Env, dir string, args ...string) string {
 	t.Helper()

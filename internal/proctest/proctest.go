@@ -35,12 +35,11 @@ func Killed(pid int) (ok bool, why string) {
 func Dying(stat, status string) bool {
 	// stat: "pid (comm) S ppid pgrp session tty tpgid flags …"; comm may
 	// hold spaces and parentheses, so fields count from the last ")".
+	if s := state(stat); s == "Z" || s == "X" {
+		return true
+	}
 	if i := strings.LastIndexByte(stat, ')'); i >= 0 {
-		f := strings.Fields(stat[i+1:])
-		if len(f) > 0 && (f[0] == "Z" || f[0] == "X") {
-			return true
-		}
-		if len(f) > 6 {
+		if f := strings.Fields(stat[i+1:]); len(f) > 6 {
 			if flags, err := strconv.ParseUint(f[6], 10, 64); err == nil && flags&pfExiting != 0 {
 				return true
 			}
@@ -56,4 +55,36 @@ func Dying(stat, status string) bool {
 		}
 	}
 	return false
+}
+
+// Stopped reports whether every thread of pid is stopped (SIGSTOP has taken
+// effect, not merely been queued). Where /proc is missing it reports true.
+func Stopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return true
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			continue // that thread is gone
+		}
+		if s := state(string(stat)); s != "T" && s != "t" {
+			return false
+		}
+	}
+	return true
+}
+
+// state is the one-letter state in a /proc stat text.
+func state(stat string) string {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }

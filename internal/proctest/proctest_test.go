@@ -2,7 +2,10 @@ package proctest
 
 import (
 	"os"
+	"os/exec"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestDying(t *testing.T) {
@@ -35,5 +38,27 @@ func TestThisProcessIsNotKilled(t *testing.T) {
 	}
 	if ok, why := Killed(os.Getpid()); ok {
 		t.Fatalf("Killed says the test process itself is dying:\n%s", why)
+	}
+}
+
+func TestStopped(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc here")
+	}
+	if Stopped(os.Getpid()) {
+		t.Fatal("Stopped says the running test process is stopped")
+	}
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	cmd.Process.Signal(syscall.SIGSTOP)
+	// SIGSTOP takes effect when the process is next scheduled; a
+	// generous deadline, not a sleep, bounds the wait.
+	for deadline := time.Now().Add(30 * time.Second); !Stopped(cmd.Process.Pid); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a process sent SIGSTOP never showed as stopped")
+		}
 	}
 }
