@@ -21,6 +21,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/fakests"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // jargon is what no message a person reads may hold.
@@ -107,6 +108,9 @@ func TestMessagesByFailureClass(t *testing.T) {
 			"the SSO session of profile dev has expired, was never started, or its cached token cannot be read; run `aws sso login --profile dev`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if host, ok := strings.CutPrefix(tc.endpoint, "https://"); ok && strings.HasSuffix(host, ".invalid") {
+				testprobe.RequireNXDOMAIN(t, host) // TestDNSFailuresAreNamed covers every machine
+			}
 			config, credentials := roleCfg, roleCreds
 			if tc.setup != nil {
 				config, credentials = tc.setup(t)
@@ -158,5 +162,30 @@ func TestProxyFailureIsNamed(t *testing.T) {
 	want := "cannot reach AWS STS for profile dev: the proxy at 127.0.0.1:3128 cannot be reached (connection refused); check the daemon's HTTPS_PROXY and NO_PROXY (`codecommitd doctor` shows them)"
 	if got.Error() != want || !errors.Is(got, broker.ErrTemporary) {
 		t.Fatalf("message\n got: %s\nwant: %s", got, want)
+	}
+}
+
+// TestDNSFailuresAreNamed gives Classify the errors Go's resolver returns,
+// as the SDK wraps them, whatever this machine's DNS does.
+func TestDNSFailuresAreNamed(t *testing.T) {
+	const fix = "; check the network connection, or the daemon's proxy and AWS_ENDPOINT_URL_* settings (`codecommitd doctor` shows them)"
+	for _, tc := range []struct {
+		dns  *net.DNSError
+		want string
+	}{
+		{&net.DNSError{Err: "no such host", Name: "sts.example.invalid", IsNotFound: true},
+			"cannot reach AWS STS for profile dev: sts.example.invalid does not resolve (DNS: no such host)" + fix},
+		{&net.DNSError{Err: "i/o timeout", Name: "sts.us-east-1.amazonaws.com", Server: "10.0.0.2:53", IsTimeout: true},
+			"cannot reach AWS STS for profile dev: sts.us-east-1.amazonaws.com does not resolve (DNS: the DNS server did not answer)" + fix},
+		{&net.DNSError{Err: "server misbehaving", Name: "sts.us-east-1.amazonaws.com", Server: "10.0.0.2:53", IsTemporary: true},
+			"cannot reach AWS STS for profile dev: sts.us-east-1.amazonaws.com does not resolve (DNS: lookup failed)" + fix},
+	} {
+		inner := &url.Error{Op: "Post", URL: "https://" + tc.dns.Name + "/",
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: tc.dns}}
+		err := &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: fmt.Errorf("request send failed, %w", inner)}
+		got := (&Resolver{}).Classify(&Profile{Name: "dev"}, err)
+		if got.Error() != tc.want || !errors.Is(got, broker.ErrTemporary) {
+			t.Errorf("%s:\n got: %s\nwant: %s", tc.dns.Err, got, tc.want)
+		}
 	}
 }

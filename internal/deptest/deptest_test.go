@@ -27,7 +27,7 @@ var forbidden = []string{
 var standIns = []string{
 	"github.com/codecommitd/codecommitd/internal/fakests",
 	"github.com/codecommitd/codecommitd/internal/gitserver",
-	"github.com/codecommitd/codecommitd/internal/proctest",
+	"github.com/codecommitd/codecommitd/internal/testprobe",
 	"github.com/codecommitd/codecommitd/internal/testenv",
 	"testing",
 	"net/http/httptest",

@@ -27,8 +27,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/fakests"
-	"github.com/codecommitd/codecommitd/internal/proctest"
 	"github.com/codecommitd/codecommitd/internal/testenv"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
@@ -539,7 +539,7 @@ func TestAStuckDaemon(t *testing.T) {
 	syscall.Kill(pid, syscall.SIGSTOP)
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
 	// SIGSTOP is queued; the daemon stops when it is next scheduled.
-	waitUntil(t, "the daemon stops on SIGSTOP", func() bool { return proctest.Stopped(pid) })
+	waitUntil(t, "the daemon stops on SIGSTOP", func() bool { return testprobe.Stopped(pid) })
 
 	cmd := e.Command(ctx(t), "", "codecommitd", "status", "--json")
 	var stdout, stderr bytes.Buffer

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/fakests"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // assertClean fails if stderr shows a crash rather than a message.
@@ -161,6 +162,9 @@ func TestNetworkFailuresReadAsOneLine(t *testing.T) {
 			"git-remote-codecommit: cannot reach AWS STS for profile role: " + closed + " refused the connection" + fix},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if host, ok := strings.CutPrefix(tc.endpoint, "https://"); ok && strings.HasSuffix(host, ".invalid") {
+				testprobe.RequireNXDOMAIN(t, host)
+			}
 			e := newEnv(t)
 			u := e.STS.AddUser("alice")
 			role := e.STS.AddRole(fakests.Role{ARN: "Dev"})

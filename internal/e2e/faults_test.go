@@ -124,13 +124,12 @@ func TestOneCachePerUser(t *testing.T) {
 	// A second daemon of the same user, another runtime folder, while the
 	// first runs: it serves from memory and names the one that holds the
 	// file.
-	b := exec.Command(filepath.Join(bin, "codecommitd"), "run", "--log-file", filepath.Join(e.Dir, "b.log"))
-	b.Env = append(e.Environ(), env(runB, sockB)...)
-	if err := b.Start(); err != nil {
+	e.Extra = env(runB, sockB)
+	b, err := e.SpawnDaemon(ctx(t), filepath.Join(e.Dir, "b.log"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { b.Process.Signal(syscall.SIGTERM); b.Wait() }()
-	e.Extra = env(runB, sockB)
 	git(t, e, "", "ls-remote", "codecommit://dev@repo")
 	out, _, _ := e.Run(ctx(t), "", "codecommitd", "status", "--json")
 	var st struct {

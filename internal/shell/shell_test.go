@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codecommitd/codecommitd/internal/proctest"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestLimitedBuffer(t *testing.T) {
@@ -31,9 +31,9 @@ func TestLimitedBuffer(t *testing.T) {
 	}
 }
 
-func TestOwnGroupKillsEverythingOnTimeout(t *testing.T) {
+func TestOwnGroupKillsEverythingWhenTheContextEnds(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The shell starts a grandchild that holds stdout and sleeps.
 	cmd := Command(ctx, "sleep 60 & echo $! > "+pidFile+"; wait")
@@ -41,22 +41,35 @@ func TestOwnGroupKillsEverythingOnTimeout(t *testing.T) {
 	var out LimitedBuffer
 	out.Max = 1024
 	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The context ends once the grandchild runs.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile(pidFile); strings.HasSuffix(string(b), "\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the shell never started its grandchild")
+		}
+	}
 	start := time.Now()
-	err := cmd.Run()
+	cancel()
+	err := cmd.Wait()
 	if err == nil {
 		t.Fatal("a hung command succeeded")
 	}
 	if took := time.Since(start); took > 10*time.Second {
-		t.Fatalf("Run took %s after the deadline", took)
+		t.Fatalf("Wait took %s after the context ended", took)
 	}
 	b, _ := os.ReadFile(pidFile)
 	pid := strings.TrimSpace(string(b))
 	if pid == "" {
 		t.Fatal("no grandchild pid")
 	}
-	// Run returned once the grandchild's end closed stdout: it was killed.
+	// Wait returned once the grandchild's end closed stdout: it was killed.
 	n, _ := strconv.Atoi(pid)
-	if ok, why := proctest.Killed(n); !ok {
-		t.Fatalf("the grandchild %s still runs after the timeout:\n%s", pid, why)
+	if ok, why := testprobe.Killed(n); !ok {
+		t.Fatalf("the grandchild %s still runs after the context ended:\n%s", pid, why)
 	}
 }

@@ -129,27 +129,40 @@ func (e *Env) Run(ctx context.Context, dir, name string, args ...string) (stdout
 // StartDaemon runs `codecommitd run` in the world and returns once it
 // listens. StopDaemon (or Close) stops it.
 func (e *Env) StartDaemon(ctx context.Context, args ...string) error {
-	r, w, err := os.Pipe()
+	cmd, err := e.SpawnDaemon(ctx, filepath.Join(e.Dir, "daemon.log"), args...)
 	if err != nil {
 		return err
 	}
+	go cmd.Wait() // reaps it; StopDaemon waits on the lock
+	return nil
+}
+
+// SpawnDaemon starts `codecommitd run` logging to logFile, with e's
+// environment (e.Extra included), and returns once it listens. The caller
+// stops it and waits for it.
+func (e *Env) SpawnDaemon(ctx context.Context, logFile string, args ...string) (*exec.Cmd, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
 	defer r.Close()
 	var stderr bytes.Buffer
-	cmd := e.Command(ctx, "", filepath.Join(e.Bin, "codecommitd"), append([]string{"run", "--log-file", filepath.Join(e.Dir, "daemon.log")}, args...)...)
+	cmd := e.Command(ctx, "", filepath.Join(e.Bin, "codecommitd"), append([]string{"run", "--log-file", logFile}, args...)...)
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Env = append(cmd.Env, "CODECOMMITD_READY_FD=3")
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		w.Close()
-		return err
+		return nil, err
 	}
 	w.Close()
-	go cmd.Wait() // reaps it; StopDaemon waits on the lock
 	line, _ := io.ReadAll(r)
 	if msg := strings.TrimSpace(string(line)); msg != "ready" {
-		return fmt.Errorf("daemon did not start: %q %s", msg, stderr.String())
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("daemon did not start: %q %s", msg, stderr.String())
 	}
-	return nil
+	return cmd, nil
 }
 
 // DaemonLog returns what the daemon logged so far.

@@ -1,8 +1,10 @@
-// Package proctest tells tests whether a process was killed, without
-// waiting for it: kill(2) only queues SIGKILL, and the process dies when
-// the scheduler next runs it, so "gone" cannot be asserted the moment a
-// kill returns. It reads Linux's /proc and is for tests only.
-package proctest
+// Package testprobe answers what tests must know about this machine before
+// they assert: whether a process was killed or stopped (kill(2) only queues
+// a signal, which takes effect when the scheduler next runs the process, so
+// "gone" cannot be asserted the moment kill returns; this reads Linux's
+// /proc), and whether the resolver answers "no such host". It is for tests
+// only.
+package testprobe
 
 import (
 	"fmt"
