@@ -69,9 +69,7 @@ func TestMessagesByFailureClass(t *testing.T) {
 	roleCfg := "[profile base]\n[profile dev]\nrole_arn = " + role + "\nsource_profile = base\nregion = us-east-1\n"
 	roleCreds := "[base]\naws_access_key_id = " + u.AccessKeyID + "\naws_secret_access_key = " + u.SecretAccessKey + "\n"
 
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	refusedAddr := closed.Addr().String()
-	closed.Close()
+	refusedAddr := testprobe.RefusingAddr(t)
 	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
 	defer untrusted.Close()
 	untrustedHost := strings.TrimPrefix(untrusted.URL, "https://")

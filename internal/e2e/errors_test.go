@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"errors"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -151,7 +150,7 @@ func TestClockSkewIsReported(t *testing.T) {
 // one line (profile, the cause in short, the fix) and neither it nor the
 // daemon's log holds SDK, HTTP or gRPC jargon.
 func TestNetworkFailuresReadAsOneLine(t *testing.T) {
-	closed := closedPort(t)
+	closed := testprobe.RefusingAddr(t)
 	const fix = "; check the network connection, or the daemon's proxy and AWS_ENDPOINT_URL_* settings (`codecommitd doctor` shows them)"
 	for _, tc := range []struct {
 		name, endpoint, want string
@@ -195,16 +194,4 @@ func TestNetworkFailuresReadAsOneLine(t *testing.T) {
 			}
 		})
 	}
-}
-
-// closedPort is host:port where nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
