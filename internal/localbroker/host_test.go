@@ -13,14 +13,7 @@ import (
 )
 
 func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
-	home := t.TempDir()
-	os.MkdirAll(filepath.Join(home, ".aws"), 0o700)
-	os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[dev]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n"), 0o600)
-	os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[profile dev]\nregion = us-east-1\n"), 0o600)
-	svc, err := NewService(nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, home := staticService(t)
 	for _, tc := range []struct {
 		host, endpoint string
 		ok             bool
@@ -77,4 +70,19 @@ func TestProfileNamesAreCheckedBeforeTheyAreEchoed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// staticService is a Service with no cache or manager hooks, and the HOME
+// to send with requests: profile dev there has static keys and a region.
+func staticService(tb testing.TB) (*Service, string) {
+	tb.Helper()
+	home := tb.TempDir()
+	os.MkdirAll(filepath.Join(home, ".aws"), 0o700)
+	os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[dev]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n"), 0o600)
+	os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[profile dev]\nregion = us-east-1\n"), 0o600)
+	svc, err := NewService(nil, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc, home
 }

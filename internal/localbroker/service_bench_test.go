@@ -2,8 +2,6 @@ package localbroker
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
@@ -12,14 +10,7 @@ import (
 // BenchmarkSignURLWarm measures one warm request in-process: profile
 // resolution from the stat cache, the cached credentials and the signature.
 func BenchmarkSignURLWarm(b *testing.B) {
-	home := b.TempDir()
-	os.MkdirAll(filepath.Join(home, ".aws"), 0o700)
-	os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[dev]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n"), 0o600)
-	os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[profile dev]\nregion = us-east-1\n"), 0o600)
-	svc, err := NewService(nil, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	svc, home := staticService(b)
 	req := &broker.SignRequest{Profile: "dev", Repository: "repo", Env: map[string]string{"HOME": home}}
 	ctx := context.Background()
 	if _, err := svc.SignURL(ctx, req); err != nil {
