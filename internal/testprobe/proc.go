@@ -2,8 +2,8 @@
 // they assert: whether a process was killed or stopped (kill(2) only queues
 // a signal, which takes effect when the scheduler next runs the process, so
 // "gone" cannot be asserted the moment kill returns; this reads Linux's
-// /proc), and whether the resolver answers "no such host". It is for tests
-// only.
+// /proc), whether the resolver answers "no such host", and which port
+// refuses connections. It is for tests only.
 package testprobe
 
 import (
@@ -35,16 +35,13 @@ func Killed(pid int) (ok bool, why string) {
 
 // Dying reads the texts of /proc/<pid>/stat and /proc/<pid>/status.
 func Dying(stat, status string) bool {
-	// stat: "pid (comm) S ppid pgrp session tty tpgid flags …"; comm may
-	// hold spaces and parentheses, so fields count from the last ")".
-	if s := state(stat); s == "Z" || s == "X" {
+	f := statFields(stat)
+	if len(f) > 0 && (f[0] == "Z" || f[0] == "X") {
 		return true
 	}
-	if i := strings.LastIndexByte(stat, ')'); i >= 0 {
-		if f := strings.Fields(stat[i+1:]); len(f) > 6 {
-			if flags, err := strconv.ParseUint(f[6], 10, 64); err == nil && flags&pfExiting != 0 {
-				return true
-			}
+	if len(f) > 6 {
+		if flags, err := strconv.ParseUint(f[6], 10, 64); err == nil && flags&pfExiting != 0 {
+			return true
 		}
 	}
 	for _, line := range strings.Split(status, "\n") {
@@ -71,22 +68,20 @@ func Stopped(pid int) bool {
 		if err != nil {
 			continue // that thread is gone
 		}
-		if s := state(string(stat)); s != "T" && s != "t" {
+		if f := statFields(string(stat)); len(f) == 0 || (f[0] != "T" && f[0] != "t") {
 			return false
 		}
 	}
 	return true
 }
 
-// state is the one-letter state in a /proc stat text.
-func state(stat string) string {
+// statFields are the fields of a /proc stat text after the command name:
+// state, ppid, pgrp, session, tty, tpgid, flags, … The name may hold spaces
+// and parentheses, so they start after the last ")".
+func statFields(stat string) []string {
 	i := strings.LastIndexByte(stat, ')')
 	if i < 0 {
-		return ""
+		return nil
 	}
-	f := strings.Fields(stat[i+1:])
-	if len(f) == 0 {
-		return ""
-	}
-	return f[0]
+	return strings.Fields(stat[i+1:])
 }
