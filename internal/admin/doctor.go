@@ -19,6 +19,7 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/gitversion"
 	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/version"
@@ -191,7 +192,8 @@ func daemonEnvironment(st *broker.Status) finding {
 	slices.Sort(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, k+"="+st.Environment[k])
+		// The daemon redacts already; a daemon of an older version may not.
+		parts = append(parts, k+"="+clean.Quote(clean.EnvValue(k, st.Environment[k]), 200))
 	}
 	what := "daemon environment: " + strings.Join(parts, " ")
 	if len(parts) == 0 {

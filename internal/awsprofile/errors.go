@@ -212,11 +212,7 @@ func networkCause(err error) (cause, bool) {
 	var netErr net.Error
 	switch {
 	case hasOp && op.Op == "proxyconnect":
-		proxy := "the proxy"
-		if op.Addr != nil {
-			proxy = "the proxy at " + op.Addr.String()
-		}
-		return cause{fmt.Sprintf("%s cannot be reached (%s)", proxy, errnoText(op.Err)),
+		return cause{fmt.Sprintf("%s cannot be reached (%s)", proxyName(op.Err), errnoText(op.Err)),
 			"check the daemon's HTTPS_PROXY and NO_PROXY (`codecommitd doctor` shows them)"}, true
 	case errors.As(err, &dns):
 		why := "lookup failed"
@@ -242,6 +238,27 @@ func networkCause(err error) (cause, bool) {
 		return cause{"the connection to " + orSomething(host, "the server") + " broke", "check the network connection; codecommitd tries again by itself"}, true
 	}
 	return cause{}, false
+}
+
+// proxyName names the proxy of a "proxyconnect" failure whose cause is
+// err: net/http gives that error no address, but its cause has the address
+// it dialled, or the name that did not resolve. Neither can hold the
+// proxy's user or password; it goes through clean.RedactURL all the same,
+// as every proxy value shown does.
+func proxyName(err error) string {
+	var dial *net.OpError
+	var dns *net.DNSError
+	addr := ""
+	switch {
+	case errors.As(err, &dial) && dial.Addr != nil:
+		addr = dial.Addr.String()
+	case errors.As(err, &dns):
+		addr = dns.Name
+	}
+	if addr == "" || addr[0] == ':' { // ":0": a proxy URL Go read without a host
+		return "the proxy"
+	}
+	return "the proxy at " + clean.RedactURL(clean.Line(addr, 100))
 }
 
 func orSomething(s, otherwise string) string {

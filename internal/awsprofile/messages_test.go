@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -148,18 +147,45 @@ func TestClockSkewIsNamed(t *testing.T) {
 	}
 }
 
-// TestProxyFailureIsNamed classifies the error a proxy that cannot be
-// reached gives (Go caches the proxy settings per process, so the error is
-// built as the SDK wraps it).
+// TestProxyFailureIsNamed classifies the errors net/http gives for a proxy
+// that cannot be reached (a client of its own: Go reads the proxy variables
+// once per process): the message names the proxy by its address, or the
+// name that did not resolve, and never its password.
 func TestProxyFailureIsNamed(t *testing.T) {
-	proxy, _ := net.ResolveTCPAddr("tcp", "127.0.0.1:3128")
-	inner := &url.Error{Op: "Post", URL: "https://sts.us-east-1.amazonaws.com/",
-		Err: &net.OpError{Op: "proxyconnect", Net: "tcp", Addr: proxy, Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}}
-	err := &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: fmt.Errorf("request send failed, %w", inner)}
-	got := (&Resolver{}).Classify(&Profile{Name: "dev"}, err)
-	want := "cannot reach AWS STS for profile dev: the proxy at 127.0.0.1:3128 cannot be reached (connection refused); check the daemon's HTTPS_PROXY and NO_PROXY (`codecommitd doctor` shows them)"
-	if got.Error() != want || !errors.Is(got, broker.ErrTemporary) {
-		t.Fatalf("message\n got: %s\nwant: %s", got, want)
+	const pw = "Sup3rS3cret"
+	const fix = "; check the daemon's HTTPS_PROXY and NO_PROXY (`codecommitd doctor` shows them)"
+	refused := testprobe.RefusingAddr(t)
+	for _, tc := range []struct{ proxy, want string }{
+		{"http://user:" + pw + "@" + refused, "cannot reach AWS STS for profile dev: the proxy at " + refused + " cannot be reached (connection refused)" + fix},
+		{"socks5://user:" + pw + "@" + refused, "cannot reach AWS STS for profile dev: the proxy at " + refused + " cannot be reached (connection refused)" + fix},
+		{"http://user:" + pw + "@proxy.codecommitd-test.invalid:3128", "cannot reach AWS STS for profile dev: the proxy at proxy.codecommitd-test.invalid cannot be reached (its name does not resolve)" + fix},
+		// A '#' not percent-encoded: Go reads scheme "user" and no host, and dials ":0".
+		{"user:Sup3r#S3cret@" + refused, "cannot reach AWS STS for profile dev: the proxy cannot be reached (connection refused)" + fix},
+	} {
+		t.Run(tc.proxy, func(t *testing.T) {
+			u, err := url.Parse(tc.proxy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasSuffix(u.Hostname(), ".invalid") {
+				testprobe.RequireNXDOMAIN(t, u.Hostname())
+			}
+			c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u)}}
+			resp, err := c.Post("https://sts.us-east-1.amazonaws.com/", "text/plain", nil)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatal("the request through a proxy that is not there succeeded")
+			}
+			err = &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: fmt.Errorf("request send failed, %w", err)}
+			got := (&Resolver{}).Classify(&Profile{Name: "dev"}, err)
+			if got.Error() != tc.want || !errors.Is(got, broker.ErrTemporary) {
+				t.Fatalf("message\n got: %s\nwant: %s", got, tc.want)
+			}
+			what, _ := NetworkCause(err)
+			if strings.Contains(got.Error()+what, "Sup3r") || strings.Contains(got.Error()+what, "S3cret") {
+				t.Fatalf("the password shows: %s / %s", got, what)
+			}
+		})
 	}
 }
 

@@ -2,8 +2,10 @@
 // line, valid UTF-8, no control characters, and a bounded length cut at a
 // word boundary. Everything codecommitd echoes (a profile name from a URL,
 // a line a program printed, an error text) goes through it, so no input can
-// break a terminal, a log line or a gRPC status. It uses only the standard
-// library: the helpers use it.
+// break a terminal, a log line or a gRPC status. Redact hides what looks like
+// a credential in text codecommitd did not write, and RedactURL the user and
+// password of a URL (a proxy setting), parseable or not. It uses only the
+// standard library: the helpers use it.
 package clean
 
 import (

@@ -72,3 +72,53 @@ func secretLike(w string) bool {
 	}
 	return upper && lower && digit
 }
+
+// RedactURL returns u, a URL such as a proxy setting, for showing: its
+// userinfo (user name and password) replaced by Redacted, whether or not u
+// parses as a URL. The userinfo is everything between the scheme's "://"
+// (or the start, when u has none: Go's proxy code reads
+// user:password@host:3128 as http://…) and the last '@'. So a password
+// holding '#', '?', '/', ':' or '@', percent-encoded or not, and an IPv6
+// host are covered; an '@' after the host (in a path or query) hides more
+// than needed, never less. Without an '@', u is returned as it is.
+func RedactURL(u string) string {
+	at := strings.LastIndexByte(u, '@')
+	if at < 0 {
+		return u
+	}
+	start := 0
+	if i := strings.Index(u[:at], "://"); i > 0 && isScheme(u[:i]) {
+		start = i + len("://")
+	}
+	if start == at {
+		return u // "@host": nothing to hide
+	}
+	return u[:start] + Redacted + u[at:]
+}
+
+// isScheme reports whether s is a URL scheme: a letter, then letters,
+// digits, '+', '-' or '.'.
+func isScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// EnvValue returns the value of environment variable name for showing: for a
+// variable that holds a URL (a proxy, *_PROXY in any case; an endpoint,
+// *_URL*, *_URI, *_ENDPOINT) the value with its userinfo redacted by
+// RedactURL, for any other (HOME, PATH, which may hold an '@') the value.
+func EnvValue(name, value string) string {
+	n := strings.ToUpper(name)
+	if strings.HasSuffix(n, "_PROXY") || strings.Contains(n, "_URL") || strings.HasSuffix(n, "_URI") || strings.HasSuffix(n, "_ENDPOINT") {
+		return RedactURL(value)
+	}
+	return value
+}

@@ -5,10 +5,13 @@
 //
 // It recognises git-codecommit[-fips].<region>.amazonaws.com[.cn],
 // vpce-….git-codecommit[-fips].<region>.vpce.amazonaws.com and the host in
-// CODE_COMMIT_ENDPOINT, takes the profile from --profile, else git config
-// codecommit.profile (URL-scoped like credential.<url>.*), else
-// AWS_PROFILE, else "default", and stays silent for any other host so git
-// asks its next helper.
+// CODE_COMMIT_ENDPOINT, each with an optional port (codecommit.CheckEndpoint),
+// takes the profile from --profile, else git config codecommit.profile
+// (URL-scoped like credential.<url>.*), else AWS_PROFILE, else "default",
+// and stays silent for any other host so git asks its next helper. A host
+// that starts as a CodeCommit host but is not a valid host[:port] (a port
+// that is not 1–65535, a user, a path), or a CODE_COMMIT_ENDPOINT that is
+// not one, is an error: git shows it, and asks its next helper.
 package credhelper
 
 import (
@@ -139,10 +142,12 @@ func get(ctx context.Context, cfg Config, req Request, profile, region string) e
 	if req.Protocol != "https" {
 		return nil // not ours: git asks the next helper
 	}
-	override := cfg.Getenv("CODE_COMMIT_ENDPOINT")
-	host, known := codecommit.ParseHost(req.Host)
-	if !known && (override == "" || !strings.EqualFold(req.Host, override)) {
-		return nil // not a CodeCommit host
+	host, err := codecommit.CheckEndpoint(req.Host, cfg.Getenv("CODE_COMMIT_ENDPOINT"))
+	if errors.Is(err, codecommit.ErrNotEndpoint) {
+		return nil // not a CodeCommit host: git asks its next helper
+	}
+	if err != nil {
+		return err // a CodeCommit host with a bad port, a user or a path; a broken CODE_COMMIT_ENDPOINT
 	}
 	if req.Path == "" {
 		return fmt.Errorf("git sent no repository path for %s, and CodeCommit signs per repository: run `git config --global credential.https://%s.useHttpPath true`", req.Host, req.Host)
@@ -151,8 +156,8 @@ func get(ctx context.Context, cfg Config, req Request, profile, region string) e
 	if err != nil {
 		return err
 	}
-	if region == "" && known {
-		region = host.Region
+	if region == "" {
+		region = host.Region // "" for CODE_COMMIT_ENDPOINT: the profile's
 	}
 	url := "https://" + req.Host + "/" + strings.TrimPrefix(req.Path, "/")
 	if profile == "" {

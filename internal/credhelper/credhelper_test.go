@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +124,100 @@ func TestGetIgnoresOtherHosts(t *testing.T) {
 	out, err := run(t, []string{"get"}, "protocol=https\nhost=127.0.0.1:9999\npath=v1/repos/r\n", map[string]string{"CODE_COMMIT_ENDPOINT": "127.0.0.1:9999"}, nil, b)
 	if err != nil || !strings.Contains(out, "password=pw") || b.got.Region != "" {
 		t.Errorf("override host: %q %v %+v", out, err, b.got)
+	}
+}
+
+// TestGetRefusesMalformedCodeCommitHosts: a host that starts as CodeCommit's
+// but whose port is not one (issue #17, row 10) is an error git shows, and
+// the daemon is never asked; someone else's host stays silent.
+func TestGetRefusesMalformedCodeCommitHosts(t *testing.T) {
+	const cc = "git-codecommit.us-east-1.amazonaws.com"
+	for _, tc := range []struct{ host, says string }{
+		{cc + ":@evil.example", `the port "@evil.example" is not a number from 1 to 65535`},
+		{cc + ":443/../../x", `the port "443/../../x" is not`},
+		{cc + ":0", `the port "0" is not`},
+		{cc + ":65536", `the port "65536" is not`},
+		{cc + ":+443", `the port "+443" is not`},
+		{cc + ": 443", `the port " 443" is not`},
+		{cc + ":0443", "leading zeros"},
+		{cc + "@evil.example", `holds "@"`},
+	} {
+		b := &fakeBroker{}
+		out, err := run(t, []string{"get"}, "protocol=https\nhost="+tc.host+"\npath=v1/repos/r\n", nil, nil, b)
+		if err == nil || !strings.Contains(err.Error(), tc.says) || !strings.Contains(err.Error(), "is not a CodeCommit git endpoint") || out != "" || b.got != nil {
+			t.Errorf("host %q: out %q, err %v, asked the broker: %v; want an error saying %q", tc.host, out, err, b.got != nil, tc.says)
+		}
+	}
+	// A broken CODE_COMMIT_ENDPOINT is said too, rather than never matching.
+	b := &fakeBroker{}
+	_, err := run(t, []string{"get"}, "protocol=https\nhost=localhost:8443\npath=v1/repos/r\n", map[string]string{"CODE_COMMIT_ENDPOINT": "https://localhost:8443"}, nil, b)
+	if err == nil || !strings.Contains(err.Error(), "CODE_COMMIT_ENDPOINT=https://localhost:8443 is not a host[:port] (drop the scheme)") || b.got != nil {
+		t.Errorf("broken CODE_COMMIT_ENDPOINT: %v", err)
+	}
+	// Other hosts, malformed or not, are not ours to judge.
+	for _, host := range []string{"evil.example:@" + cc, "user@" + cc, "evil.example:0"} {
+		out, err := run(t, []string{"get"}, "protocol=https\nhost="+host+"\npath=v1/repos/r\n", nil, nil, b)
+		if err != nil || out != "" || b.got != nil {
+			t.Errorf("host %q: out %q, err %v; want silence", host, out, err)
+		}
+	}
+}
+
+// TestWhatGitSendsForAPort runs the real `git credential fill` with a spy
+// helper: git sends host=<host>:<port>, the host in the URL's case and the
+// port as the URL spells it (percent-decoded), and the helper signs for the
+// ports that are ports and refuses the rest.
+func TestWhatGitSendsForAPort(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the spy helper is a shell script")
+	}
+	dir := t.TempDir()
+	spy := filepath.Join(dir, "spy")
+	if err := os.WriteFile(spy, []byte("#!/bin/sh\ncat >\"$SPY_OUT\"\necho username=u\necho password=p\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const cc = "git-codecommit.us-east-1.amazonaws.com"
+	for _, tc := range []struct {
+		url, endpoint string
+		host          string // the line git sends, after "host="
+		signs         bool
+	}{
+		{"https://" + cc + ":443/v1/repos/r", "", cc + ":443", true},
+		{"https://git-codecommit.eu-west-1.amazonaws.com:8443/v1/repos/r", "", "git-codecommit.eu-west-1.amazonaws.com:8443", true},
+		{"https://GIT-CODECOMMIT.us-east-1.amazonaws.com/v1/repos/r", "", "GIT-CODECOMMIT.us-east-1.amazonaws.com", true},
+		{"https://[::1]:8443/v1/repos/r", "[::1]:8443", "[::1]:8443", true},
+		{"https://" + cc + ":0443/v1/repos/r", "", cc + ":0443", false},
+		{"https://" + cc + ":/v1/repos/r", "", cc + ":", false},
+		{"https://" + cc + ":65536/v1/repos/r", "", cc + ":65536", false},
+		{"https://" + cc + ":+443/v1/repos/r", "", cc + ":+443", false},
+		{"https://" + cc + ":443%2f..%2fx/v1/repos/r", "", cc + ":443/../x", false},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			got := filepath.Join(dir, "request")
+			os.Remove(got)
+			cmd := exec.Command("git", "-c", "credential.helper=!"+spy, "-c", "credential.useHttpPath=true", "credential", "fill")
+			cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0", "SPY_OUT=" + got}
+			cmd.Stdin = strings.NewReader("url=" + tc.url + "\n\n")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("git credential fill: %v\n%s", err, out)
+			}
+			sent, err := os.ReadFile(got)
+			if err != nil {
+				t.Fatalf("the spy helper was not asked: %v", err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(sent)), "\n")
+			if !slices.Contains(lines, "host="+tc.host) || !slices.Contains(lines, "protocol=https") || !slices.Contains(lines, "path=v1/repos/r") {
+				t.Fatalf("git sent %q, want the line host=%s", sent, tc.host)
+			}
+			b := &fakeBroker{}
+			out, err := run(t, []string{"get"}, string(sent), map[string]string{"CODE_COMMIT_ENDPOINT": tc.endpoint}, nil, b)
+			if signed := err == nil && strings.Contains(out, "password=pw"); signed != tc.signs || (!tc.signs && (err == nil || b.got != nil)) {
+				t.Fatalf("helper for %q: out %q, err %v, asked the broker: %v; want signed=%v", sent, out, err, b.got != nil, tc.signs)
+			}
+			if tc.signs && b.got.Host != tc.host {
+				t.Fatalf("asked for host %q, want %q", b.got.Host, tc.host)
+			}
+		})
 	}
 }
 

@@ -14,20 +14,35 @@ import (
 
 func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
 	svc, home := staticService(t)
+	const cc = "git-codecommit.us-east-1.amazonaws.com"
+	const notCC = "not a CodeCommit git endpoint"
 	for _, tc := range []struct {
 		host, endpoint string
-		ok             bool
+		says           string // in the refusal; "" to sign
 	}{
-		{"git-codecommit.eu-west-1.amazonaws.com", "", true},
-		{"git-codecommit-fips.us-gov-west-1.amazonaws.com", "", true},
-		{"git-codecommit.cn-north-1.amazonaws.com.cn", "", true},
-		{"vpce-0abc.git-codecommit.us-east-1.vpce.amazonaws.com", "", true},
-		{"localhost:8443", "localhost:8443", true},
-		{"LOCALHOST:8443", "localhost:8443", true},
-		{"evil.example.com", "", false},
-		{"evil.example.com", "localhost:8443", false},
-		{"git-codecommit.eu-west-1.amazonaws.com.evil.example", "", false},
-		{"localhost:8443", "", false},
+		{"git-codecommit.eu-west-1.amazonaws.com", "", ""},
+		{"git-codecommit-fips.us-gov-west-1.amazonaws.com", "", ""},
+		{"git-codecommit.cn-north-1.amazonaws.com.cn", "", ""},
+		{"vpce-0abc.git-codecommit.us-east-1.vpce.amazonaws.com", "", ""},
+		{cc + ":443", "", ""},
+		{"localhost:8443", "localhost:8443", ""},
+		{"LOCALHOST:8443", "localhost:8443", ""},
+		{"[::1]:8443", "[::1]:8443", ""},
+		{"evil.example.com", "", notCC},
+		{"evil.example.com", "localhost:8443", notCC},
+		{"git-codecommit.eu-west-1.amazonaws.com.evil.example", "", notCC},
+		{"localhost:8443", "", notCC},
+		// The port part is checked (issue #17, row 10).
+		{cc + ":@evil.example", "", notCC + ", so codecommitd will not sign for it: the port \"@evil.example\" is not a number from 1 to 65535"},
+		{cc + ":443/../../x", "", `the port "443/../../x" is not a number`},
+		{cc + ":0", "", `the port "0" is not`},
+		{cc + ":65536", "", `the port "65536" is not`},
+		{cc + ":+443", "", `the port "+443" is not`},
+		{cc + ": 443", "", `the port " 443" is not`},
+		{cc + ":0443", "", "leading zeros"},
+		{cc + "@evil.example", "", `holds "@"`},
+		{"localhost:8443@evil.example", "localhost:8443", notCC},
+		{"localhost:8443/x", "localhost:8443/x", "CODE_COMMIT_ENDPOINT=localhost:8443/x is not a host[:port]"},
 	} {
 		env := map[string]string{"HOME": home}
 		if tc.endpoint != "" {
@@ -35,14 +50,14 @@ func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
 		}
 		s, err := svc.SignURL(context.Background(), &broker.SignRequest{Profile: "dev", Repository: "repo", Host: tc.host, Env: env})
 		switch {
-		case tc.ok && err != nil:
+		case tc.says == "" && err != nil:
 			t.Errorf("host %s (endpoint %q): %v", tc.host, tc.endpoint, err)
-		case tc.ok && !strings.HasPrefix(s.URL, "https://"+tc.host+"/"):
+		case tc.says == "" && !strings.HasPrefix(s.URL, "https://"+tc.host+"/"):
 			t.Errorf("host %s: signed for %s", tc.host, s.URL)
-		case !tc.ok && !errors.Is(err, broker.ErrInvalidRequest):
+		case tc.says != "" && !errors.Is(err, broker.ErrInvalidRequest):
 			t.Errorf("host %s (endpoint %q): %v, want a refusal", tc.host, tc.endpoint, err)
-		case !tc.ok && !strings.Contains(err.Error(), "not a CodeCommit git endpoint"):
-			t.Errorf("host %s: refusal %q does not say why", tc.host, err)
+		case tc.says != "" && (!strings.Contains(err.Error(), tc.says) || strings.ContainsAny(err.Error(), "\n\r")):
+			t.Errorf("host %s: refusal %q is not one line saying %q", tc.host, err, tc.says)
 		}
 	}
 }

@@ -176,20 +176,16 @@ func checkProfileName(name, from string) error {
 }
 
 // checkHost refuses to sign for a host that is not a CodeCommit git
-// endpoint: the known endpoint forms, or the caller's CODE_COMMIT_ENDPOINT.
+// endpoint (codecommit.CheckEndpoint): the known endpoint forms, or the
+// caller's CODE_COMMIT_ENDPOINT, each a valid host[:port].
 func checkHost(req *broker.SignRequest) error {
 	if req.Host == "" {
 		return nil
 	}
-	if _, ok := codecommit.ParseHost(req.Host); ok {
-		return nil
+	if _, err := codecommit.CheckEndpoint(req.Host, req.Env["CODE_COMMIT_ENDPOINT"]); err != nil {
+		return broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%s", err)
 	}
-	if o := req.Env["CODE_COMMIT_ENDPOINT"]; o != "" && strings.EqualFold(req.Host, o) {
-		return nil
-	}
-	return broker.Errorf(broker.ErrInvalidRequest, req.Profile,
-		"%s is not a CodeCommit git endpoint (git-codecommit[-fips].<region>.amazonaws.com[.cn], a vpce-… endpoint, or the host in CODE_COMMIT_ENDPOINT), so codecommitd will not sign for it",
-		clean.Quote(req.Host, 100))
+	return nil
 }
 
 // where decides the region and host of a request.

@@ -3,7 +3,6 @@ package localbroker
 import (
 	"context"
 	"log/slog"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 )
 
@@ -79,8 +79,9 @@ func (u *usage) recent(store credmgr.Store, since time.Time) []broker.RecentProf
 }
 
 // daemonEnvironment returns the daemon's values of the variables that
-// change what it does, with any password in a proxy URL masked. Credentials
-// and tokens are never among them.
+// change what it does, with the user and password of every URL among them
+// (a proxy's, an endpoint's) redacted by clean.EnvValue, whether or not it
+// parses. Credentials and tokens are never among them.
 func daemonEnvironment() map[string]string {
 	env := map[string]string{}
 	for _, kv := range os.Environ() {
@@ -91,19 +92,8 @@ func daemonEnvironment() map[string]string {
 			k == "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", k == "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 			k == "AWS_STS_REGIONAL_ENDPOINTS", k == "HOME", k == "PATH", k == "USER",
 			k == "XDG_RUNTIME_DIR", k == "XDG_STATE_HOME", k == "GOGC":
-			env[k] = maskURLPassword(v)
+			env[k] = clean.EnvValue(k, v)
 		}
 	}
 	return env
-}
-
-func maskURLPassword(v string) string {
-	u, err := url.Parse(v)
-	if err != nil || u.User == nil {
-		return v
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
