@@ -60,6 +60,10 @@ func TestEveryCredentialSource(t *testing.T) {
 	// refresh token for another session, a legacy start URL.
 	ssoCache := filepath.Join(e.Home, ".aws", "sso", "cache")
 	sha := func(s string) string { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) }
+	for _, user := range []string{"alice", "bob", "carol"} {
+		e.STS.AssignSSO(user, fakests.Account, "Developer")
+	}
+	e.STS.AddSSOClient("client", "secret", time.Now().Add(24*time.Hour))
 	e.STS.AddSSOToken("sso-access", "alice", time.Now().Add(time.Hour))
 	writeJSON(t, filepath.Join(ssoCache, sha("corp")+".json"), map[string]string{
 		"accessToken": "sso-access", "expiresAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "region": "us-east-1", "startUrl": "https://corp.awsapps.com/start"})

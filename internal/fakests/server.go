@@ -125,7 +125,8 @@ func (s *Server) Calls(action string) int {
 	return s.calls[action]
 }
 
-// Callers returns the principal ARN of each caller of action, in order.
+// Callers returns the principal ARN of each caller of action, in order
+// (for the SSO portal the user, for SSO OIDC the client id).
 func (s *Server) Callers(action string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -162,19 +163,16 @@ func (s *Server) record(action, caller string) (Fault, bool, time.Duration) {
 	return Fault{}, false, s.latency
 }
 
-// ServeHTTP answers STS query-protocol requests; under /federation/ and
-// /token the SSO portal and SSO OIDC APIs; under /latest/ instance metadata;
+// ServeHTTP answers STS query-protocol requests; the SSO portal and SSO
+// OIDC APIs and pages (see ssoHandler); under /latest/ instance metadata;
 // /container-credentials for containers; and the sign-in service.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Date", s.clock().UTC().Format(http.TimeFormat))
-	if strings.HasPrefix(r.URL.Path, "/federation/") {
-		s.serveSSO(w, r)
+	if h := s.ssoHandler(r.URL.Path); h != nil {
+		h(w, r)
 		return
 	}
 	switch {
-	case r.URL.Path == "/token":
-		s.serveOIDC(w, r)
-		return
 	case strings.HasPrefix(r.URL.Path, "/latest/"), r.URL.Path == "/container-credentials":
 		s.serveMetadata(w, r)
 		return
