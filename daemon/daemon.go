@@ -124,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}()
 		}
 	}
-	svc, err := localbroker.NewService(cfg.Clock, cfg.Log, store.Store)
+	svc, err := localbroker.NewService(cfg.Clock, cfg.Log, credmgr.Config{Store: store.Store})
 	if err != nil {
 		cfg.Ready(err)
 		return err
