@@ -52,6 +52,10 @@ type Config struct {
 	// OnDemand reports a daemon started by a client (or `codecommitd
 	// start` without a service manager), for status.
 	OnDemand bool
+	// CredentialPolicy says when credentials are refreshed and how failed
+	// refreshes are retried; the zero value means credmgr.DefaultPolicy.
+	// The fault suite runs a scaled-down one.
+	CredentialPolicy credmgr.Policy
 
 	testQuiet func()
 }
@@ -124,7 +128,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}()
 		}
 	}
-	svc, err := localbroker.NewService(cfg.Clock, cfg.Log, store.Store)
+	svc, err := localbroker.NewService(cfg.Clock, cfg.Log, credmgr.Config{Store: store.Store, Policy: cfg.CredentialPolicy})
 	if err != nil {
 		cfg.Ready(err)
 		return err

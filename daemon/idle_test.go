@@ -26,10 +26,11 @@ func TestAnOnDemandDaemonStopsWhenIdle(t *testing.T) {
 	}
 	settle := func() {
 		t.Helper()
-		// The warm loop and the idle watch sleep on the clock.
+		// The idle watch sleeps on the clock (the credential manager's
+		// warm loop on the real one).
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := clock.BlockUntilContext(ctx, 2); err != nil {
+		if err := clock.BlockUntilContext(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -42,12 +42,12 @@ func newOneshotCommand(g *globals) *cobra.Command {
 				defer c.store.Close() //nolint:errcheck // every write already committed; the process exits next
 				store = c.store
 			}
-			svc, err := localbroker.NewService(nil, log, store)
+			svc, err := localbroker.NewService(nil, log, credmgr.Config{Store: store})
 			if err != nil {
 				return err
 			}
 			out, err := wire.EncodeOneshotResult(svc.SignURL(cmd.Context(), req))
-			svc.Manager.Flush() // what it fetched is in the cache for the next run
+			svc.Manager.Close() // what it fetched is in the cache for the next run
 			if err != nil {
 				return err
 			}

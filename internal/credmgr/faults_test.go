@@ -3,6 +3,7 @@ package credmgr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/credmgr/credmgrtest"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
@@ -22,26 +24,26 @@ func outage() error {
 
 func TestServesTheReserveDuringAnOutageUntilShortlyBeforeExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, clock, src := newManager(t)
-		src.life = 11 * time.Minute // as the fault suite's stand-in issues them
+		m, src := newManager(t, Config{})
+		src.Life = 11 * time.Minute // as the fault suite's stand-in issues them
 		ctx := context.Background()
 		if _, err := m.Get(ctx, spec(src)); err != nil {
 			t.Fatal(err)
 		}
 		for range 1000 {
-			src.failNext(outage())
+			src.FailNext(outage())
 		}
 		failed := 0
 		// One request every 15 seconds for ten minutes of outage.
 		for step := range 40 {
-			clock.Advance(15 * time.Second)
+			time.Sleep(15 * time.Second)
 			m.RefreshDue(ctx)
 			synctest.Wait()
 			c, err := m.Get(ctx, spec(src))
 			synctest.Wait()
 			left := 11*time.Minute - time.Duration(step+1)*15*time.Second
 			switch {
-			case err != nil && left >= ReserveFloor:
+			case err != nil && left >= def.ReserveFloor:
 				t.Fatalf("with %s left: %v, want the reserve", left, err)
 			case err != nil:
 				failed++
@@ -58,7 +60,7 @@ func TestServesTheReserveDuringAnOutageUntilShortlyBeforeExpiry(t *testing.T) {
 			t.Fatalf("%d requests failed; only those in the last minute may", failed)
 		}
 		// Attempts during the outage stay bounded by the backoff.
-		if calls := src.calls.Load(); calls > 40 {
+		if calls := src.Calls(); calls > 40 {
 			t.Fatalf("%d fetches for 40 requests during the outage", calls)
 		}
 	})
@@ -66,10 +68,10 @@ func TestServesTheReserveDuringAnOutageUntilShortlyBeforeExpiry(t *testing.T) {
 
 func TestTemporaryFailuresAreNotRetriedPerRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, clock, src := newManager(t)
+		m, src := newManager(t, Config{})
 		ctx := context.Background()
 		for range 100 {
-			src.failNext(outage())
+			src.FailNext(outage())
 		}
 		if _, err := m.Get(ctx, spec(src)); err == nil {
 			t.Fatal("no error")
@@ -80,44 +82,46 @@ func TestTemporaryFailuresAreNotRetriedPerRequest(t *testing.T) {
 				t.Fatalf("request during the backoff: %v", err)
 			}
 		}
-		if n := src.calls.Load(); n != 1 {
+		if n := src.Calls(); n != 1 {
 			t.Fatalf("%d fetches for 41 requests during one backoff, want 1", n)
 		}
-		clock.Advance(MinBackoff * 2)
+		time.Sleep(def.MinBackoff * 2)
 		m.Get(ctx, spec(src))
-		if n := src.calls.Load(); n != 2 {
+		if n := src.Calls(); n != 2 {
 			t.Fatalf("after the backoff: %d fetches, want 2", n)
 		}
 
 		// A failure the user can fix (an expired SSO session) is retried
 		// at once: they may have just logged in.
-		sso := &source{clock: clock, life: time.Hour}
-		sso.failNext(broker.Errorf(broker.ErrSSOExpired, "p", "run aws sso login"))
-		if _, err := m.Get(ctx, Spec{Key: "sso", Profile: "p", Fetch: sso.fetch}); !errors.Is(err, broker.ErrSSOExpired) {
+		sso := &credmgrtest.Source{Life: time.Hour}
+		sso.FailNext(broker.Errorf(broker.ErrSSOExpired, "p", "run aws sso login"))
+		if _, err := m.Get(ctx, Spec{Key: "sso", Profile: "p", Fetch: sso.Fetch}); !errors.Is(err, broker.ErrSSOExpired) {
 			t.Fatalf("first: %v", err)
 		}
-		if c, err := m.Get(ctx, Spec{Key: "sso", Profile: "p", Fetch: sso.fetch}); err != nil || c.AccessKeyID == "" {
+		if c, err := m.Get(ctx, Spec{Key: "sso", Profile: "p", Fetch: sso.Fetch}); err != nil || c.AccessKeyID == "" {
 			t.Fatalf("after logging in: %v", err)
 		}
 	})
 }
 
 func TestForgetWinsOverConcurrentRestoreRefreshAndSave(t *testing.T) {
-	old := sigv4.Credentials{AccessKeyID: "ASIAOLD", SecretAccessKey: "s", SessionToken: "t", Expires: t0.Add(time.Hour)}
 	for i := range 2000 {
-		store := &memStore{m: map[string]stored{"k": {old, "p"}}}
-		m, clock, _ := newManager(t)
-		m.Store = store
+		// Odd iterations store credentials with less than MinRemaining
+		// left, so Get refreshes them; even ones, credentials it serves.
+		left := time.Hour
+		if i%2 == 1 {
+			left = def.MinRemaining - time.Minute
+		}
+		store := &credmgrtest.Store{}
+		store.Save("k", "p", sigv4.Credentials{AccessKeyID: "ASIAOLD", SecretAccessKey: "s", SessionToken: "t", Expires: time.Now().Add(left)})
+		m, _ := newManager(t, Config{Store: store})
 		var forgetStarted atomic.Bool
 		fetch := func(context.Context) (sigv4.Credentials, error) {
 			id := "ASIAPOST"
 			if !forgetStarted.Load() {
 				id = "ASIAPRE" // began before Forget: must not survive it
 			}
-			return sigv4.Credentials{AccessKeyID: id, SecretAccessKey: "s", SessionToken: "t", Expires: clock.Now().Add(time.Hour)}, nil
-		}
-		if i%2 == 1 {
-			clock.Advance(50 * time.Minute) // the stored credentials are due: Get refreshes
+			return sigv4.Credentials{AccessKeyID: id, SecretAccessKey: "s", SessionToken: "t", Expires: time.Now().Add(time.Hour)}, nil
 		}
 		start := make(chan struct{})
 		var wg sync.WaitGroup
@@ -126,15 +130,15 @@ func TestForgetWinsOverConcurrentRestoreRefreshAndSave(t *testing.T) {
 		wg.Go(func() { <-start; forgetStarted.Store(true); m.Forget("p", false) })
 		close(start)
 		wg.Wait()
-		m.Flush()
+		m.flush()
 		m.mu.Lock()
 		var inMemory string
 		if e := m.entries["k"]; e != nil {
 			inMemory = e.creds.AccessKeyID
 		}
 		m.mu.Unlock()
-		onDisk, _ := store.get("k")
-		for where, id := range map[string]string{"memory": inMemory, "store": onDisk.c.AccessKeyID} {
+		onDisk, _ := store.Get("k")
+		for where, id := range map[string]string{"memory": inMemory, "store": onDisk.Creds.AccessKeyID} {
 			if id == "ASIAOLD" || id == "ASIAPRE" {
 				t.Fatalf("iteration %d: %s holds %s after Forget", i, where, id)
 			}
@@ -145,7 +149,7 @@ func TestForgetWinsOverConcurrentRestoreRefreshAndSave(t *testing.T) {
 // blockingStore, once armed, blocks Load of key "slow" and every Save
 // until released.
 type blockingStore struct {
-	memStore
+	credmgrtest.Store
 	armed   atomic.Bool
 	release chan struct{}
 }
@@ -154,31 +158,30 @@ func (s *blockingStore) Load(k string) (sigv4.Credentials, string, bool, error) 
 	if k == "slow" && s.armed.Load() {
 		<-s.release
 	}
-	return s.memStore.Load(k)
+	return s.Store.Load(k)
 }
 
 func (s *blockingStore) Save(k, p string, c sigv4.Credentials) error {
 	if s.armed.Load() {
 		<-s.release
 	}
-	return s.memStore.Save(k, p, c)
+	return s.Store.Save(k, p, c)
 }
 
 func TestASlowStoreStallsNoOtherProfile(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, clock, src := newManager(t)
-		store := &blockingStore{memStore: memStore{m: map[string]stored{}}, release: make(chan struct{})}
-		m.Store = store
+		store := &blockingStore{release: make(chan struct{})}
+		m, src := newManager(t, Config{Store: store})
 		ctx := context.Background()
-		if _, err := m.Get(ctx, Spec{Key: "fast", Profile: "a", Fetch: src.fetch}); err != nil {
+		if _, err := m.Get(ctx, Spec{Key: "fast", Profile: "a", Fetch: src.Fetch}); err != nil {
 			t.Fatal(err)
 		}
-		m.Flush()
+		m.flush()
 		store.armed.Store(true)
 		// One request waits on a slow read, another's save waits on the disk.
-		go m.Get(ctx, Spec{Key: "slow", Profile: "b", Fetch: src.fetch})
-		other := &source{clock: clock, life: time.Hour}
-		if _, err := m.Get(ctx, Spec{Key: "new", Profile: "c", Fetch: other.fetch}); err != nil {
+		go m.Get(ctx, Spec{Key: "slow", Profile: "b", Fetch: src.Fetch})
+		other := &credmgrtest.Source{Life: time.Hour}
+		if _, err := m.Get(ctx, Spec{Key: "new", Profile: "c", Fetch: other.Fetch}); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
@@ -187,7 +190,7 @@ func TestASlowStoreStallsNoOtherProfile(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			if _, err := m.Get(ctx, Spec{Key: "fast", Profile: "a", Fetch: src.fetch}); err != nil {
+			if _, err := m.Get(ctx, Spec{Key: "fast", Profile: "a", Fetch: src.Fetch}); err != nil {
 				t.Error(err)
 			}
 			m.Statuses()
@@ -200,43 +203,43 @@ func TestASlowStoreStallsNoOtherProfile(t *testing.T) {
 			t.Fatal("a request for a warm profile waits on another profile's disk I/O")
 		}
 		close(store.release)
-		m.Flush()
+		m.flush()
 	})
 }
 
 func TestAnEndedMFASessionStopsWarmingAndStatusSaysSo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, clock, src := newManager(t)
+		logs := &lockedWriter{}
+		m, src := newManager(t, Config{Log: logs.logger()})
 		ctx := context.Background()
 		m.Get(ctx, spec(src))
 		needsCode := broker.Errorf(broker.ErrMFARequired, "p", "MFA required")
 		for range 100 {
-			src.failNext(needsCode)
+			src.FailNext(needsCode)
 		}
-		var logs strings.Builder
-		m.Log = newTextLogger(&logs)
-		clock.Advance(46 * time.Minute)
+		time.Sleep(46 * time.Minute)
 		for range 20 {
 			m.RefreshDue(ctx)
-			clock.Advance(MaxBackoff)
+			time.Sleep(def.MaxBackoff)
 		}
-		if n := src.calls.Load(); n != 2 {
+		if n := src.Calls(); n != 2 {
 			t.Fatalf("%d fetches, want 1 attempt after the session ended", n)
 		}
 		st := m.Statuses()[0]
 		if !st.NeedsMFA || !strings.Contains(st.LastError, "needs MFA") {
 			t.Fatalf("status = %+v", st)
 		}
-		if strings.Count(logs.String(), "level=WARN") != 0 || strings.Count(logs.String(), "MFA session") != 1 {
-			t.Fatalf("log: want one note, no warnings:\n%s", logs.String())
+		if l := logs.String(); strings.Count(l, "level=WARN") != 0 || strings.Count(l, "MFA session") != 1 {
+			t.Fatalf("log: want one note, no warnings:\n%s", l)
 		}
 	})
 }
 
 func TestACallerThatGivesUpIsNotASourceFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, _, src := newManager(t)
-		src.gate = make(chan struct{})
+		logs := &lockedWriter{}
+		m, src := newManager(t, Config{Log: logs.logger()})
+		src.Gate = make(chan struct{})
 		ctx, cancel := context.WithCancel(context.Background())
 		got := make(chan error, 1)
 		go func() {
@@ -249,41 +252,74 @@ func TestACallerThatGivesUpIsNotASourceFailure(t *testing.T) {
 			t.Fatalf("Get after the caller gave up = %v, want context.Canceled", err)
 		}
 		// The fetch goes on for the next caller, and succeeds.
-		close(src.gate)
+		close(src.Gate)
 		synctest.Wait()
 		if st := m.Statuses()[0]; st.LastError != "" {
 			t.Fatalf("status after a caller gave up: %q", st.LastError)
 		}
 
 		// Shutting down cancels fetches: not a failure either.
-		src2 := &source{clock: src.clock, life: time.Hour, gate: make(chan struct{})}
-		go m.Get(context.Background(), Spec{Key: "k2", Profile: "p2", Fetch: src2.fetch})
+		src2 := &credmgrtest.Source{Life: time.Hour, Gate: make(chan struct{})}
+		go m.Get(context.Background(), Spec{Key: "k2", Profile: "p2", Fetch: src2.Fetch})
 		synctest.Wait()
-		var logs strings.Builder
-		m.Log = newTextLogger(&logs)
-		m.stop()
+		m.Close()
 		synctest.Wait()
-		if strings.Contains(logs.String(), "level=WARN") {
-			t.Fatalf("shutdown logged a refresh failure:\n%s", logs.String())
+		if l := logs.String(); strings.Contains(l, "level=WARN") {
+			t.Fatalf("a caller giving up, or shutdown, logged a refresh failure:\n%s", l)
 		}
 	})
 }
 
 func TestStatusShowsARefreshUnderWay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, clock, src := newManager(t)
-		src.gate = make(chan struct{})
+		m, src := newManager(t, Config{})
+		src.Gate = make(chan struct{})
 		go m.Get(context.Background(), spec(src))
 		synctest.Wait()
-		clock.Advance(30 * time.Second)
+		time.Sleep(30 * time.Second)
 		st := m.Statuses()[0]
-		if st.RefreshingSince.IsZero() || clock.Since(st.RefreshingSince) != 30*time.Second {
+		if st.RefreshingSince.IsZero() || time.Since(st.RefreshingSince) != 30*time.Second {
 			t.Fatalf("status while a fetch hangs = %+v", st)
 		}
-		close(src.gate)
+		close(src.Gate)
 		synctest.Wait()
 		if !m.Statuses()[0].RefreshingSince.IsZero() {
 			t.Fatal("refreshing after the fetch ended")
+		}
+	})
+}
+
+// TestTheReserveIsSaidOncePerStretch: a request whose refresh fails is
+// served from the reserve at once (status says so), and the log says it
+// once however many requests follow on the reserve, and again only after
+// a recovery.
+func TestTheReserveIsSaidOncePerStretch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		logs := &lockedWriter{}
+		m, src := newManager(t, Config{Log: logs.logger()})
+		ctx := context.Background()
+		m.Get(ctx, spec(src))
+		said := func() int { return strings.Count(logs.String(), "running on reserve") }
+		for stretch := 1; stretch <= 2; stretch++ {
+			time.Sleep(56 * time.Minute) // 4 minutes left: the request refreshes first
+			src.FailNext(outage())
+			c, err := m.Get(ctx, spec(src))
+			if err != nil || c.AccessKeyID != fmt.Sprint("ASIA", 2*stretch-1) {
+				t.Fatalf("stretch %d: the request whose refresh failed got %s, %v; want the reserve", stretch, c.AccessKeyID, err)
+			}
+			if st := m.Statuses()[0]; !st.OnReserve {
+				t.Fatalf("stretch %d: status after the failed refresh = %+v, want on reserve", stretch, st)
+			}
+			for range 5 { // during the backoff
+				m.Get(ctx, spec(src))
+			}
+			if n := said(); n != stretch {
+				t.Fatalf("stretch %d: the log says %d times that it runs on reserve, want %d", stretch, n, stretch)
+			}
+			time.Sleep(def.NearExpiryBackoff * 2) // the next attempt works
+			if c, err := m.Get(ctx, spec(src)); err != nil || c.AccessKeyID != fmt.Sprint("ASIA", 2*stretch+1) {
+				t.Fatalf("stretch %d: after the backoff got %s, %v; want fresh credentials", stretch, c.AccessKeyID, err)
+			}
 		}
 	})
 }

@@ -11,6 +11,14 @@
 // Its lock guards memory only: the Store is read and written outside it,
 // so a slow disk never stalls a request for another profile. Forget wins
 // over every concurrent restore, refresh and save.
+//
+// What to do is decided apart from the locking (plan.go): a request copies
+// its entry's state under the lock, a pure function of that copy and the
+// Policy names the action (serve, serve and refresh, serve from the
+// reserve, fail fast, wait), and the request acts on it once the lock is
+// released; a finished fetch's outcome (keep, back off, need MFA,
+// forgotten, shutting down) is decided the same way. The manager reads the
+// time from package time, so its tests fake it with testing/synctest.
 package credmgr
 
 import (
@@ -20,41 +28,14 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
-)
-
-// Refresh policy. A signed password is good for 15 minutes, so credentials
-// are refreshed RefreshAhead (plus up to RefreshJitter) before expiry, and a
-// request that finds less than MinRemaining left refreshes them first. When
-// that fails (AWS is down, the network is), credentials are still handed out
-// until ReserveFloor before they expire: the daemon runs on its reserve, and
-// says so.
-const (
-	MinRemaining  = 5 * time.Minute
-	ReserveFloor  = time.Minute
-	RefreshAhead  = 15 * time.Minute
-	RefreshJitter = 5 * time.Minute
-	// NoExpiryTTL is how long credentials without an expiry (static keys,
-	// a credential_process that gives no Expiration) are kept before the
-	// source is asked again.
-	NoExpiryTTL = time.Hour
-	// MinBackoff and MaxBackoff bound the wait between failed refreshes
-	// (doubling, with ±50% jitter); NearExpiryBackoff bounds it while the
-	// credentials held have less than ten minutes left.
-	MinBackoff        = 5 * time.Second
-	MaxBackoff        = 5 * time.Minute
-	NearExpiryBackoff = 30 * time.Second
-	// RefreshTimeout bounds one refresh, whoever waits for it.
-	RefreshTimeout = 2 * time.Minute
-	// PruneInterval is how often Run drops expired records from the Store.
-	PruneInterval = time.Hour
 )
 
 // FetchFunc obtains fresh credentials from a source.
@@ -81,26 +62,58 @@ type Pruner interface {
 	Prune() (int, error)
 }
 
-// Manager keeps one entry of credentials per resolved-profile key. The
-// zero value is not usable: call CheckAndSetDefaults.
-type Manager struct {
-	// Clock is the time source; nil means the real clock.
-	Clock clockwork.Clock
+// Config configures a Manager. The zero Config is valid: credentials in
+// memory only, DefaultPolicy, nothing logged.
+type Config struct {
 	// Log receives refresh outcomes; nil discards them.
 	Log *slog.Logger
 	// Store persists temporary credentials; nil keeps them in memory only.
 	Store Store
-	// WarmFor is how long after its last use an entry is refreshed in the
-	// background; zero means 24 hours.
-	WarmFor time.Duration
+	// Policy says when to refresh and how to retry; the zero Policy means
+	// DefaultPolicy.
+	Policy Policy
 	// Jitter returns a random duration in [0, max); nil means math/rand.
 	Jitter func(max time.Duration) time.Duration
+}
 
-	// life bounds every fetch; it ends when Run returns. A fetch is never
-	// cancelled because the caller that started it went away, since others
-	// may be waiting for it.
+// CheckAndSetDefaults fills in defaults and checks the policy.
+func (c *Config) CheckAndSetDefaults() error {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Policy == (Policy{}) {
+		c.Policy = DefaultPolicy()
+	}
+	if c.Jitter == nil {
+		c.Jitter = func(max time.Duration) time.Duration {
+			if max <= 0 {
+				return 0
+			}
+			return rand.N(max)
+		}
+	}
+	return c.Policy.check()
+}
+
+// Manager keeps one entry of credentials per resolved-profile key. Build
+// one with New (the zero value is not usable). It serves Get, Peek, Forget
+// and Statuses from the moment New returns; Run, called once, keeps the
+// entries warm. Close (which Run calls when it returns) cancels the
+// fetches under way and waits for pending saves; after it, a Manager
+// serves only the credentials it holds, and does not run.
+type Manager struct {
+	log    *slog.Logger
+	store  Store
+	policy Policy
+	jitter func(max time.Duration) time.Duration
+
+	// life bounds every fetch; Close ends it. A fetch is never cancelled
+	// because the caller that started it went away, since others may be
+	// waiting for it.
 	life context.Context
 	stop context.CancelFunc
+	// ran is set by the first Run.
+	ran atomic.Bool
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -118,68 +131,45 @@ type Manager struct {
 	savesDone *sync.Cond
 }
 
+// entry is one key's credentials. Its fields are guarded by Manager.mu.
 type entry struct {
 	key, profile, source string
-	// interactive entries (MFA sessions) need a person to refresh them,
-	// so the background loop leaves them alone.
-	interactive bool
-	fetch       FetchFunc
-
-	creds     sigv4.Credentials
-	refreshAt time.Time
-	retryAt   time.Time
-	failures  int
-	lastErr   error
-	requests  int64
-	lastUsed  time.Time
-	// refreshing is when the refresh under way began; zero when none is.
-	refreshing time.Time
-	// needsMFA is set when refreshing needs an MFA session that has
-	// ended: nothing is retried until a request brings a code.
-	needsMFA bool
-	// reserve is set while the credentials handed out have less than
-	// MinRemaining left because refreshing them fails.
-	reserve bool
+	// log is scoped to the entry's profile and key.
+	log      *slog.Logger
+	fetch    FetchFunc
+	requests int64
+	state
 }
 
-// CheckAndSetDefaults fills in defaults.
-func (m *Manager) CheckAndSetDefaults() error {
-	if m.Clock == nil {
-		m.Clock = clockwork.NewRealClock()
+// New returns a Manager configured by cfg.
+func New(cfg Config) (*Manager, error) {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return nil, err
 	}
-	if m.Log == nil {
-		m.Log = slog.New(slog.DiscardHandler)
+	m := &Manager{
+		log:     cfg.Log.With(slog.String("component", "credmgr")),
+		store:   cfg.Store,
+		policy:  cfg.Policy,
+		jitter:  cfg.Jitter,
+		entries: make(map[string]*entry),
 	}
-	if m.WarmFor == 0 {
-		m.WarmFor = 24 * time.Hour
-	}
-	if m.life == nil {
-		m.life, m.stop = context.WithCancel(context.Background())
-	}
-	if m.savesDone == nil {
-		m.savesDone = sync.NewCond(&m.savesMu)
-	}
-	if m.Jitter == nil {
-		m.Jitter = func(max time.Duration) time.Duration {
-			if max <= 0 {
-				return 0
-			}
-			return rand.N(max)
-		}
-	}
-	return nil
+	m.life, m.stop = context.WithCancel(context.Background())
+	m.savesDone = sync.NewCond(&m.savesMu)
+	return m, nil
 }
 
-// Usable reports whether c may be handed out at now without refreshing
-// first.
-func Usable(c sigv4.Credentials, now time.Time) bool {
-	return c.HasKeys() && (c.Expires.IsZero() || c.Expires.Sub(now) >= MinRemaining)
+// newEntry returns an empty entry for key of profile. Called with m.mu
+// held, or before the entry is shared.
+func (m *Manager) newEntry(key, profile string) *entry {
+	e := &entry{key: key}
+	m.setProfile(e, profile)
+	return e
 }
 
-// onReserve reports whether c may still be handed out at now, when
-// refreshing it fails.
-func onReserve(c sigv4.Credentials, now time.Time) bool {
-	return c.HasKeys() && (c.Expires.IsZero() || c.Expires.Sub(now) >= ReserveFloor)
+// setProfile names the profile e belongs to, in its logs too.
+func (m *Manager) setProfile(e *entry, profile string) {
+	e.profile = profile
+	e.log = m.log.With(slog.String("profile", profile), slog.String("key", clean.Short(e.key)))
 }
 
 // Spec describes the entry a Get call creates when key is new.
@@ -190,84 +180,95 @@ type Spec struct {
 }
 
 // Get returns credentials for spec.Key that may be handed out, fetching
-// them if needed:
+// them if needed (see action for each case):
 //
 //   - usable credentials are returned at once; when they are due, a
 //     refresh starts in the background;
 //   - credentials with less than MinRemaining left are refreshed first,
-//     unless a refresh already failed and its backoff runs: then, and when
-//     the refresh fails, they are served from the reserve until
+//     unless a refresh is under way or a failed one's backoff runs: then,
+//     and when the refresh fails, they are served from the reserve until
 //     ReserveFloor before they expire;
 //   - without credentials, the caller waits for the one refresh of the key,
 //     except while a temporary failure's backoff runs: then the last error
 //     comes back at once, so an outage costs no call to AWS per request.
 func (m *Manager) Get(ctx context.Context, spec Spec) (sigv4.Credentials, error) {
 	e := m.lookup(spec.Key, true, spec)
-	now := m.Clock.Now()
+	now := time.Now()
 	m.mu.Lock()
 	e.requests++
 	e.lastUsed = now
-	c, fetch := e.creds, e.fetch
+	s := e.state
+	act := s.plan(now, m.policy)
+	firstOnReserve := e.begin(act, now)
+	fetch, log, profile := e.fetch, e.log, e.profile
 	if e.interactive && spec.Fetch != nil {
 		fetch = spec.Fetch // an MFA session's fetch carries this caller's code
 	}
-	inBackoff := now.Before(e.retryAt)
-	switch {
-	case Usable(c, now):
-		due := !e.interactive && e.refreshing.IsZero() && !now.Before(e.refreshAt) && !inBackoff
-		if due {
-			e.refreshing = now
-		}
-		e.reserve = false
-		m.mu.Unlock()
-		if due {
-			go m.refresh(m.life, e, fetch) //nolint:errcheck // recorded on the entry
-		}
-		return c, nil
-	case onReserve(c, now) && (inBackoff || !e.refreshing.IsZero()):
-		m.serveReserveLocked(ctx, e, now)
-		m.mu.Unlock()
-		return c, nil
-	case !onReserve(c, now) && inBackoff && errors.Is(e.lastErr, broker.ErrTemporary):
-		err := gated(e)
-		m.mu.Unlock()
-		return sigv4.Credentials{}, err
-	}
 	m.mu.Unlock()
+
+	switch act {
+	case serve:
+		return s.creds, nil
+	case serveAndRefresh:
+		go m.refresh(m.life, e, fetch) //nolint:errcheck // recorded on the entry
+		return s.creds, nil
+	case serveReserve:
+		if firstOnReserve {
+			logReserve(ctx, log, s, now)
+		}
+		return s.creds, nil
+	case failFast:
+		return sigv4.Credentials{}, gated(profile, s)
+	}
 	fresh, err := m.refresh(ctx, e, fetch)
-	if err == nil || ctx.Err() != nil || !onReserve(c, m.Clock.Now()) {
+	now = time.Now()
+	if err == nil || ctx.Err() != nil || !m.policy.onReserve(s.creds, now) {
 		return fresh, err
 	}
+	// The refresh failed, but the credentials held may still be handed out.
 	m.mu.Lock()
-	if m.entries[e.key] == e {
-		m.serveReserveLocked(ctx, e, m.Clock.Now())
-	}
+	firstOnReserve = m.entries[e.key] == e && e.begin(serveReserve, now)
+	s.lastErr = e.lastErr
 	m.mu.Unlock()
-	return c, nil
-}
-
-// serveReserveLocked notes (once per stretch) that e's credentials are
-// handed out from the reserve.
-func (m *Manager) serveReserveLocked(ctx context.Context, e *entry, now time.Time) {
-	if e.reserve {
-		return
+	if firstOnReserve {
+		logReserve(ctx, log, s, now)
 	}
-	e.reserve = true
-	m.Log.LogAttrs(ctx, slog.LevelWarn, "running on reserve: refreshing credentials fails, so credentials that expire soon are handed out",
-		slog.String("profile", e.profile), slog.String("key", clean.Short(e.key)), slog.Time("expires", e.creds.Expires),
-		slog.Duration("left", e.creds.Expires.Sub(now).Round(time.Second)), slog.String("last_error", errText(e.lastErr)))
+	return s.creds, nil
 }
 
-// gated is the error a request gets while a temporary failure's backoff
-// runs: the last error, and when the next attempt is.
-func gated(e *entry) error {
+// begin records on e what a request's action starts at now, and reports
+// whether it begins a stretch on the reserve (logged once). Called with
+// m.mu held.
+func (e *entry) begin(act action, now time.Time) (firstOnReserve bool) {
+	switch act {
+	case serve:
+		e.reserve = false
+	case serveAndRefresh:
+		e.reserve, e.refreshing = false, now
+	case serveReserve:
+		firstOnReserve, e.reserve = !e.reserve, true
+	}
+	return firstOnReserve
+}
+
+// logReserve notes that the credentials of s are handed out from the
+// reserve.
+func logReserve(ctx context.Context, log *slog.Logger, s state, now time.Time) {
+	log.LogAttrs(ctx, slog.LevelWarn, "running on reserve: refreshing credentials fails, so credentials that expire soon are handed out",
+		slog.Time("expires", s.creds.Expires), slog.Duration("left", s.creds.Expires.Sub(now).Round(time.Second)),
+		slog.String("last_error", errText(s.lastErr)))
+}
+
+// gated is the error a request for profile gets while a temporary
+// failure's backoff runs: the last error, and when the next attempt is.
+func gated(profile string, s state) error {
 	kind := broker.ErrSourceFailed
 	var be *broker.Error
-	if errors.As(e.lastErr, &be) {
+	if errors.As(s.lastErr, &be) {
 		kind = be.Kind
 	}
-	return broker.Errorf(kind, e.profile, "%s (codecommitd tries again at %s and does not call AWS before then)",
-		e.lastErr.Error(), e.retryAt.Local().Format("15:04:05")).WithCause(e.lastErr)
+	return broker.Errorf(kind, profile, "%s (codecommitd tries again at %s and does not call AWS before then)",
+		s.lastErr.Error(), s.retryAt.Local().Format("15:04:05")).WithCause(s.lastErr)
 }
 
 // Peek returns the credentials of key if it has usable ones, without
@@ -277,10 +278,10 @@ func (m *Manager) Peek(key string) (sigv4.Credentials, bool) {
 	if e == nil {
 		return sigv4.Credentials{}, false
 	}
-	now := m.Clock.Now()
+	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return e.creds, Usable(e.creds, now)
+	return e.creds, m.policy.usable(e.creds, now)
 }
 
 // lookup returns the entry of key: from memory, else restored from the
@@ -292,14 +293,15 @@ func (m *Manager) lookup(key string, create bool, spec Spec) *entry {
 	gen := m.gen
 	m.mu.Unlock()
 	var restored *entry
-	if e == nil && m.Store != nil {
-		c, profile, ok, err := m.Store.Load(key)
-		now := m.Clock.Now()
+	if e == nil && m.store != nil {
+		c, profile, ok, err := m.store.Load(key)
+		now := time.Now()
 		switch {
 		case err != nil:
-			m.Log.Debug("credential cache not read", "key", clean.Short(key), "error", err.Error())
-		case ok && onReserve(c, now):
-			restored = &entry{key: key, profile: profile, creds: c, refreshAt: m.refreshTime(c, now)}
+			m.log.Debug("credential cache not read", "key", clean.Short(key), "error", err.Error())
+		case ok && m.policy.onReserve(c, now):
+			restored = m.newEntry(key, profile)
+			restored.creds, restored.refreshAt = c, m.policy.refreshTime(c, now, m.jitter)
 		}
 	}
 	m.mu.Lock()
@@ -309,45 +311,27 @@ func (m *Manager) lookup(key string, create bool, spec Spec) *entry {
 		case restored != nil && m.gen == gen:
 			e = restored
 		case create:
-			e = &entry{key: key}
+			e = m.newEntry(key, spec.Profile)
 		default:
 			return nil
-		}
-		if m.entries == nil {
-			m.entries = make(map[string]*entry)
 		}
 		m.entries[key] = e
 	}
 	if create && e.fetch == nil {
 		// New, or restored from the store: it learns how to refresh.
 		e.fetch, e.source, e.interactive = spec.Fetch, spec.Source, spec.Interactive
-		if spec.Profile != "" {
-			e.profile = spec.Profile
+		if spec.Profile != "" && spec.Profile != e.profile {
+			m.setProfile(e, spec.Profile)
 		}
 	}
 	return e
 }
 
 // refresh runs fetch once for all concurrent callers of e's key; ctx
-// bounds only this caller's wait. An entry forgotten meanwhile stays
-// forgotten: the result is neither kept nor saved.
+// bounds only this caller's wait. It adapts singleflight's (any, error) to
+// fetchOnce's result.
 func (m *Manager) refresh(ctx context.Context, e *entry, fetch FetchFunc) (sigv4.Credentials, error) {
-	ch := m.flights.DoChan(e.key, func() (any, error) {
-		m.mu.Lock()
-		if e.refreshing.IsZero() {
-			e.refreshing = m.Clock.Now()
-		}
-		profile := e.profile
-		m.mu.Unlock()
-		fctx, cancel := context.WithTimeout(m.life, RefreshTimeout)
-		defer cancel()
-		c, err := fetch(fctx)
-		now := m.Clock.Now()
-		if err == nil {
-			err = checkArrived(c, now, profile)
-		}
-		return m.record(fctx, e, c, err, now)
-	})
+	ch := m.flights.DoChan(e.key, func() (any, error) { return m.fetchOnce(e, fetch) })
 	select {
 	case r := <-ch:
 		if r.Err != nil {
@@ -359,55 +343,80 @@ func (m *Manager) refresh(ctx context.Context, e *entry, fetch FetchFunc) (sigv4
 	}
 }
 
-// record keeps the outcome of a fetch on e.
-func (m *Manager) record(ctx context.Context, e *entry, c sigv4.Credentials, err error, now time.Time) (any, error) {
+// fetchOnce runs fetch, within RefreshTimeout and the manager's life, and
+// records the outcome on e. An entry forgotten meanwhile stays forgotten:
+// the result is neither kept nor saved.
+func (m *Manager) fetchOnce(e *entry, fetch FetchFunc) (sigv4.Credentials, error) {
+	m.mu.Lock()
+	if e.refreshing.IsZero() {
+		e.refreshing = time.Now()
+	}
+	profile := e.profile
+	m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(m.life, m.policy.RefreshTimeout)
+	defer cancel()
+	c, err := fetch(ctx)
+	now := time.Now()
+	if err == nil {
+		err = m.policy.checkArrived(c, now, profile)
+	}
+
 	m.mu.Lock()
 	e.refreshing = time.Time{}
-	if m.entries[e.key] != e {
-		m.mu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-		return c, nil // forgotten while fetching: serve this caller, keep nothing
+	o := outcomeOf(m.entries[e.key] == e, m.life.Err() != nil, err)
+	line := m.settle(e, o, c, err, now)
+	log := e.log
+	m.mu.Unlock()
+
+	if line.msg != "" {
+		log.LogAttrs(ctx, line.level, line.msg, line.attrs...)
 	}
-	switch {
-	case err != nil && m.life.Err() != nil:
-		// Shutting down: not a failure of the source.
-		m.mu.Unlock()
-		return nil, err
-	case errors.Is(err, broker.ErrMFARequired):
-		first := !e.needsMFA
-		e.needsMFA, e.lastErr = true, err
-		m.mu.Unlock()
-		if first {
-			m.Log.LogAttrs(ctx, slog.LevelInfo, "credentials need a new MFA session; the next git command that can prompt asks for a code",
-				slog.String("profile", e.profile), slog.String("key", clean.Short(e.key)))
-		}
-		return nil, err
-	case err != nil:
+	if o == keep {
+		m.persist(e, c)
+	}
+	if err != nil {
+		return sigv4.Credentials{}, err
+	}
+	return c, nil
+}
+
+// logLine is a log record to write once the lock is released.
+type logLine struct {
+	level slog.Level
+	msg   string
+	attrs []slog.Attr
+}
+
+// settle applies outcome o of a fetch (credentials c, or err) to e, and
+// returns what to log about it. Called with m.mu held.
+func (m *Manager) settle(e *entry, o outcome, c sigv4.Credentials, err error, now time.Time) logLine {
+	switch o {
+	case keep:
+		recovered := e.reserve || e.failures > 0
+		e.creds, e.failures, e.lastErr, e.retryAt, e.needsMFA, e.reserve = c, 0, nil, time.Time{}, false, false
+		e.refreshAt = m.policy.refreshTime(c, now, m.jitter)
+		return logLine{slog.LevelInfo, "credentials refreshed", []slog.Attr{
+			slog.Any("credentials", c), slog.Time("next_refresh", e.refreshAt), slog.Bool("recovered", recovered)}}
+	case backoff:
 		e.failures++
 		e.lastErr = err
-		e.retryAt = now.Add(m.backoff(e.failures, e.creds, now))
-		attrs := []slog.Attr{slog.String("profile", e.profile), slog.String("key", clean.Short(e.key)), slog.Int("failures", e.failures),
-			slog.Time("retry_at", e.retryAt), slog.Bool("serving_old", onReserve(e.creds, now)), slog.String("error", err.Error())}
-		m.mu.Unlock()
-		m.Log.LogAttrs(ctx, slog.LevelWarn, "credential refresh failed", attrs...)
-		return nil, err
+		e.retryAt = now.Add(m.policy.backoff(e.failures, e.creds, now, m.jitter))
+		return logLine{slog.LevelWarn, "credential refresh failed", []slog.Attr{
+			slog.Int("failures", e.failures), slog.Time("retry_at", e.retryAt),
+			slog.Bool("serving_old", m.policy.onReserve(e.creds, now)), slog.String("error", err.Error())}}
+	case needMFA:
+		first := !e.needsMFA
+		e.needsMFA, e.lastErr = true, err
+		if first {
+			return logLine{slog.LevelInfo, "credentials need a new MFA session; the next git command that can prompt asks for a code", nil}
+		}
 	}
-	recovered := e.reserve || e.failures > 0
-	e.creds, e.failures, e.lastErr, e.retryAt, e.needsMFA, e.reserve = c, 0, nil, time.Time{}, false, false
-	e.refreshAt = m.refreshTime(c, now)
-	attrs := []slog.Attr{slog.String("profile", e.profile), slog.String("key", clean.Short(e.key)), slog.Any("credentials", c),
-		slog.Time("next_refresh", e.refreshAt), slog.Bool("recovered", recovered)}
-	m.mu.Unlock()
-	m.Log.LogAttrs(ctx, slog.LevelInfo, "credentials refreshed", attrs...)
-	m.persist(e, c)
-	return c, nil
+	return logLine{} // forgotten, shutting down: nothing to keep or say
 }
 
 // persist saves c for e in the background, unless e is forgotten first.
 func (m *Manager) persist(e *entry, c sigv4.Credentials) {
-	if m.Store == nil || c.SessionToken == "" || c.Expires.IsZero() {
+	if m.store == nil || c.SessionToken == "" || c.Expires.IsZero() {
 		return
 	}
 	m.savesMu.Lock()
@@ -424,19 +433,19 @@ func (m *Manager) persist(e *entry, c sigv4.Credentials) {
 		m.storeMu.Lock()
 		defer m.storeMu.Unlock()
 		m.mu.Lock()
-		current, profile := m.entries[e.key] == e && e.creds == c, e.profile
+		current, profile, log := m.entries[e.key] == e && e.creds == c, e.profile, e.log
 		m.mu.Unlock()
 		if !current {
 			return // forgotten, or newer credentials are on their way
 		}
-		if err := m.Store.Save(e.key, profile, c); err != nil {
-			m.Log.Debug("credentials not persisted", "profile", profile, "error", err.Error())
+		if err := m.store.Save(e.key, profile, c); err != nil {
+			log.Debug("credentials not persisted", "error", err.Error())
 		}
 	}()
 }
 
-// Flush waits until every credential obtained so far is persisted.
-func (m *Manager) Flush() {
+// flush waits until every credential obtained so far is persisted.
+func (m *Manager) flush() {
 	m.savesMu.Lock()
 	defer m.savesMu.Unlock()
 	for m.pending > 0 {
@@ -444,70 +453,13 @@ func (m *Manager) Flush() {
 	}
 }
 
-// checkArrived rejects credentials that cannot be handed out.
-func checkArrived(c sigv4.Credentials, now time.Time, profile string) error {
-	switch {
-	case !c.HasKeys():
-		return broker.Errorf(broker.ErrNoCredentials, profile, "the credential source of profile %s returned no keys", profile)
-	case c.Expires.IsZero():
-		return nil
-	case !now.Before(c.Expires):
-		return broker.Errorf(broker.ErrSourceFailed, profile,
-			"the credential source of profile %s returned credentials that had already expired (at %s); check the source and this machine's clock",
-			profile, c.Expires.UTC().Format(time.RFC3339))
-	case c.Expires.Sub(now) < MinRemaining:
-		return broker.Errorf(broker.ErrSourceFailed, profile,
-			"the credential source of profile %s returned credentials that expire in %s, less than the %s a signed password needs; make the source issue longer-lived credentials",
-			profile, c.Expires.Sub(now).Round(time.Second), MinRemaining)
-	}
-	return nil
-}
-
-// refreshTime is when credentials obtained at now should be replaced:
-// RefreshAhead plus jitter before expiry, but no earlier than half their
-// lifetime, so short-lived credentials are not refreshed in a loop.
-func (m *Manager) refreshTime(c sigv4.Credentials, now time.Time) time.Time {
-	if c.Expires.IsZero() {
-		return now.Add(NoExpiryTTL)
-	}
-	ahead := RefreshAhead + m.Jitter(RefreshJitter)
-	if half := c.Expires.Sub(now) / 2; ahead > half {
-		ahead = half
-	}
-	return c.Expires.Add(-ahead)
-}
-
-// backoff is the wait after the failures-th failed refresh in a row; while
-// held credentials near their end, it stays short so the next attempt
-// comes before they run out.
-func (m *Manager) backoff(failures int, held sigv4.Credentials, now time.Time) time.Duration {
-	d := MinBackoff
-	for i := 1; i < failures && d < MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, MaxBackoff)
-	if held.HasKeys() && !held.Expires.IsZero() && held.Expires.Sub(now) < 10*time.Minute {
-		d = min(d, NearExpiryBackoff)
-	}
-	return d/2 + m.Jitter(d)
-}
-
-// warmable reports whether the background loop may refresh e at now.
-// Called with m.mu held.
-func (m *Manager) warmable(e *entry, now time.Time) bool {
-	return !e.interactive && !e.needsMFA && e.fetch != nil && e.refreshing.IsZero() &&
-		onReserve(e.creds, now) && now.Sub(e.lastUsed) <= m.WarmFor
-}
-
 // RefreshDue refreshes every entry used within WarmFor whose refresh time
 // or retry time has come, waits for those refreshes, and returns how many it
 // ran. Only entries that hold credentials are kept warm: one that failed
-// without any, or that needs an MFA code, waits for a request. Entries unused
-// for longer than WarmFor leave memory (MFA sessions once they expire too):
-// idle credentials are not kept warm forever, and what the store holds comes
-// back on the next use.
+// without any, or that needs an MFA code, waits for a request. Idle entries
+// leave memory (see state.idle).
 func (m *Manager) RefreshDue(ctx context.Context) int {
-	now := m.Clock.Now()
+	now := time.Now()
 	type job struct {
 		e     *entry
 		fetch FetchFunc
@@ -515,12 +467,11 @@ func (m *Manager) RefreshDue(ctx context.Context) int {
 	var due []job
 	m.mu.Lock()
 	for k, e := range m.entries {
-		idle := now.Sub(e.lastUsed) > m.WarmFor
-		if idle && (!e.interactive || !Usable(e.creds, now)) && e.refreshing.IsZero() {
+		if e.idle(now, m.policy) {
 			delete(m.entries, k)
 			continue
 		}
-		if !m.warmable(e, now) || now.Before(e.refreshAt) || now.Before(e.retryAt) {
+		if t := e.nextWarm(now, m.policy); t.IsZero() || now.Before(t) {
 			continue
 		}
 		e.refreshing = now
@@ -539,19 +490,12 @@ func (m *Manager) RefreshDue(ctx context.Context) int {
 
 // NextDue returns the earliest time RefreshDue has work, or the zero time.
 func (m *Manager) NextDue() time.Time {
-	now := m.Clock.Now()
+	now := time.Now()
 	var next time.Time
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range m.entries {
-		if !m.warmable(e, now) {
-			continue
-		}
-		t := e.refreshAt
-		if e.retryAt.After(t) {
-			t = e.retryAt
-		}
-		if next.IsZero() || t.Before(next) {
+		if t := e.nextWarm(now, m.policy); !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
 	}
@@ -582,14 +526,14 @@ func (m *Manager) Forget(profile string, all bool) (int, error) {
 		m.flights.Forget(k)
 	}
 	var err error
-	if m.Store != nil {
+	if m.store != nil {
 		var stored []string
-		stored, err = m.Store.DeleteProfile(profile, all)
+		stored, err = m.store.DeleteProfile(profile, all)
 		for _, k := range stored {
 			gone[k] = true
 		}
 		for k := range gone { // entries saved under an older profile name
-			if derr := m.Store.Delete(k); derr != nil && err == nil {
+			if derr := m.store.Delete(k); derr != nil && err == nil {
 				err = derr
 			}
 		}
@@ -601,26 +545,21 @@ func (m *Manager) Forget(profile string, all bool) (int, error) {
 
 // Statuses describes every entry, most recently used first.
 func (m *Manager) Statuses() []broker.ProfileStatus {
-	now := m.Clock.Now()
+	now := time.Now()
 	m.mu.Lock()
 	out := make([]broker.ProfileStatus, 0, len(m.entries))
 	for _, e := range m.entries {
 		ps := broker.ProfileStatus{
 			Profile: e.profile, ConfigKey: clean.Short(e.key), Source: e.source, Expires: e.creds.Expires,
 			LastError: errText(e.lastErr), Requests: e.requests, LastUsed: e.lastUsed,
-			RefreshingSince: e.refreshing, NeedsMFA: e.needsMFA, OnReserve: e.reserve && !Usable(e.creds, now),
+			RefreshingSince: e.refreshing, NeedsMFA: e.needsMFA, OnReserve: e.reserve && !m.policy.usable(e.creds, now),
 		}
 		if e.needsMFA {
 			ps.LastError = "needs MFA: the next git command that can prompt (a terminal, or an askpass program) asks for a code"
 		}
 		if e.creds.HasKeys() {
 			ps.AccessKeyID = sigv4.Redact(e.creds.AccessKeyID)
-			if m.warmable(e, now) {
-				ps.NextRefresh = e.refreshAt
-				if e.retryAt.After(ps.NextRefresh) {
-					ps.NextRefresh = e.retryAt
-				}
-			}
+			ps.NextRefresh = e.nextWarm(now, m.policy)
 		}
 		out = append(out, ps)
 	}

@@ -26,6 +26,7 @@ var forbidden = []string{
 // standIns are the test stand-ins and test-only packages no shipped binary
 // may contain.
 var standIns = []string{
+	"github.com/codecommitd/codecommitd/internal/credmgr/credmgrtest",
 	"github.com/codecommitd/codecommitd/internal/fakests",
 	"github.com/codecommitd/codecommitd/internal/gitserver",
 	"github.com/codecommitd/codecommitd/internal/testprobe",

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
 )
 
@@ -95,7 +96,7 @@ mfa_serial = arn:aws:iam::123456789012:mfa/me
 region = us-east-1
 `), 0o600)
 
-	svc, err := localbroker.NewService(nil, nil, nil)
+	svc, err := localbroker.NewService(nil, nil, credmgr.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/credmgr"
 )
 
 func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
@@ -63,7 +64,7 @@ func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
 }
 
 func TestProfileNamesAreCheckedBeforeTheyAreEchoed(t *testing.T) {
-	svc, err := NewService(nil, nil, nil)
+	svc, err := NewService(nil, nil, credmgr.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func staticService(tb testing.TB) (*Service, string) {
 	os.MkdirAll(filepath.Join(home, ".aws"), 0o700)
 	os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[dev]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n"), 0o600)
 	os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[profile dev]\nregion = us-east-1\n"), 0o600)
-	svc, err := NewService(nil, nil, nil)
+	svc, err := NewService(nil, nil, credmgr.Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,11 +12,14 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
+	"github.com/codecommitd/codecommitd/internal/credmgr/credmgrtest"
 )
+
+var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
 func mfaService(t *testing.T) (*Service, *clockwork.FakeClock, *mfaSession) {
 	clock := clockwork.NewFakeClockAt(t0)
-	svc, err := NewService(clock, nil, nil)
+	svc, err := NewService(clock, nil, credmgr.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +28,7 @@ func mfaService(t *testing.T) (*Service, *clockwork.FakeClock, *mfaSession) {
 
 func TestMFAOnePrompterOthersWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		svc, clock, s := mfaService(t)
+		svc, _, s := mfaService(t)
 		ctx := context.Background()
 		err := svc.ensureMFA(ctx, s, canAsk)
 		if !errors.Is(err, broker.ErrMFARequired) {
@@ -43,8 +46,8 @@ func TestMFAOnePrompterOthersWait(t *testing.T) {
 		default:
 		}
 		// The prompter comes back with a code that works.
-		src := &source{clock: clock, life: 12 * time.Hour}
-		spec := credmgr.Spec{Key: s.key, Profile: s.profile, Interactive: true, Fetch: src.fetch}
+		src := &credmgrtest.Source{Life: 12 * time.Hour}
+		spec := credmgr.Spec{Key: s.key, Profile: s.profile, Interactive: true, Fetch: src.Fetch}
 		if _, err := svc.Manager.Get(ctx, spec); err != nil {
 			t.Fatal(err)
 		}

@@ -46,6 +46,9 @@ type Service struct {
 	// CacheProblem, if set, says what is wrong with the persistent cache.
 	CacheProblem func() string
 
+	// store is the one the Manager persists to; usage also records recent
+	// use there when it can (UsageStore). Nil: memory only.
+	store credmgr.Store
 	mfa   mfaGate
 	usage usage
 }
@@ -64,14 +67,23 @@ func ScrubEnvironment() {
 	}
 }
 
-// NewService returns a Service with the given store (nil: memory only),
-// ready to use. A nil clock means the real one, a nil log discards.
-func NewService(clock clockwork.Clock, log *slog.Logger, store credmgr.Store) (*Service, error) {
+// NewService returns a Service ready to use, its credential manager built
+// from mc (whose Log defaults to log; a nil Store keeps credentials in
+// memory only). A nil clock means the real one, a nil log discards.
+func NewService(clock clockwork.Clock, log *slog.Logger, mc credmgr.Config) (*Service, error) {
+	if mc.Log == nil {
+		mc.Log = log
+	}
+	m, err := credmgr.New(mc)
+	if err != nil {
+		return nil, err
+	}
 	svc := &Service{
 		Clock:    clock,
 		Log:      log,
 		Resolver: &awsprofile.Resolver{},
-		Manager:  &credmgr.Manager{Store: store},
+		Manager:  m,
+		store:    mc.Store,
 	}
 	return svc, svc.CheckAndSetDefaults()
 }
@@ -91,16 +103,11 @@ func (svc *Service) CheckAndSetDefaults() error {
 		return err
 	}
 	if svc.Manager == nil {
-		svc.Manager = &credmgr.Manager{}
-	}
-	if svc.Manager.Clock == nil {
-		svc.Manager.Clock = svc.Clock
-	}
-	if svc.Manager.Log == nil {
-		svc.Manager.Log = svc.Log
-	}
-	if err := svc.Manager.CheckAndSetDefaults(); err != nil {
-		return err
+		m, err := credmgr.New(credmgr.Config{Log: svc.Log})
+		if err != nil {
+			return err
+		}
+		svc.Manager = m
 	}
 	if svc.Signer == nil {
 		svc.Signer = &sigv4.Signer{}
@@ -145,7 +152,7 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	}
 	path := codecommit.RepositoryPath(req.Repository)
 	signed := svc.Signer.Sign(creds, region, host, path, svc.Clock.Now())
-	svc.usage.touch(ctx, svc.Manager.Store, p.Name, svc.Clock.Now(), svc.Log)
+	svc.usage.touch(ctx, svc.store, p.Name, svc.Clock.Now(), svc.Log)
 	// A password works until its signature's window closes, or until the
 	// credentials behind it expire, whichever comes first.
 	expires := signed.Expires
@@ -285,7 +292,7 @@ func (svc *Service) Status(ctx context.Context) (*broker.Status, error) {
 		st.CacheProblem = svc.CacheProblem()
 	}
 	st.Profiles = svc.Manager.Statuses()
-	st.RecentProfiles = svc.usage.recent(svc.Manager.Store, svc.Clock.Now().Add(-RecentWindow))
+	st.RecentProfiles = svc.usage.recent(svc.store, svc.Clock.Now().Add(-RecentWindow))
 	st.Environment = daemonEnvironment()
 	st.ClockSkew, st.ClockSkewAt = svc.Resolver.ClockSkew()
 	return &st, nil

@@ -6,9 +6,9 @@
 //
 //	(1) STS failing for ten minutes while credentials issued for eleven are
 //	    warm: failed git operations while the credentials last (want 0), and
-//	    recovery without a restart when STS comes back. The daemon runs in
-//	    this process on a fake clock shared with the stand-ins, so ten
-//	    minutes pass in seconds;
+//	    recovery without a restart when STS comes back. It runs in real
+//	    time scaled down 30 times (the daemon, in this process, with its
+//	    refresh policy divided by 30), so ten minutes pass in 20 seconds;
 //	(2) the daemon killed with kill -9 while 32 git operations loop in
 //	    parallel: failed operations (want 0), and STS calls made by the
 //	    daemons that follow (want 0: they start warm from the cache);

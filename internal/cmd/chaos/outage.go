@@ -4,34 +4,46 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/codecommitd/codecommitd/daemon"
+	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/fakests"
 )
 
-// stsOutage is scenario (1): a daemon in this process on a fake clock,
-// STS failing with HTTP 500 for ten minutes while the credentials it issued
-// (for eleven minutes) are warm, one git operation every 15 seconds of fake
-// time for twelve minutes.
+// outageScale is how many times faster than life scenario (1) runs.
+const outageScale = 30
+
+// stsOutage is scenario (1), scaled down outageScale times and run in real
+// time (git, the helpers and the sockets are real, so no fake clock can
+// drive them): STS failing with HTTP 500 for ten minutes while the
+// credentials it issued (for eleven minutes) are warm, one git operation
+// every 15 seconds for twelve minutes. The daemon runs in this process with
+// its refresh policy divided by outageScale; the AWS SDK's own retry delay
+// (at most a second) is not scaled.
 func stsOutage(ctx context.Context, bin string) (bool, error) {
+	scaled := func(d time.Duration) time.Duration { return d / outageScale }
+	var (
+		life      = scaled(11 * time.Minute)
+		every     = scaled(15 * time.Second)
+		lastPart  = scaled(time.Minute) // STS comes back, and failures are allowed, this long before expiry
+		steps     = 48
+		policy    = credmgr.DefaultPolicy().Scaled(outageScale)
+		stsFailed = &fakests.Fault{Status: 500, Code: "InternalFailure", Message: "We encountered an internal error. Please try again."}
+	)
 	e, done, err := world(bin)
 	if err != nil {
 		return false, err
 	}
 	defer done()
-	clock := clockwork.NewFakeClockAt(time.Now())
-	e.STS.SetClock(clock.Now)
-	e.Git.SetClock(clock.Now)
-	e.STS.SetDateSlack(24 * time.Hour) // the SDK signs with the real clock
-	e.STS.SetLifetime(11 * time.Minute)
+	e.STS.SetLifetime(life)
 	for k, v := range map[string]string{"AWS_ENDPOINT_URL_STS": e.STS.URL, "AWS_EC2_METADATA_DISABLED": "true"} {
 		os.Setenv(k, v)
 	}
@@ -45,7 +57,7 @@ func stsOutage(ctx context.Context, bin string) (bool, error) {
 	ended := make(chan error, 1)
 	go func() {
 		ended <- daemon.Run(dctx, daemon.Config{
-			Socket: e.Socket, Clock: clock, Log: slog.New(slog.NewTextHandler(logFile, nil)),
+			Socket: e.Socket, Log: slog.New(slog.NewTextHandler(logFile, nil)), CredentialPolicy: policy,
 			Ready: func(err error) { ready <- err },
 		})
 	}()
@@ -57,50 +69,76 @@ func stsOutage(ctx context.Context, bin string) (bool, error) {
 	if ok, _, stderr := lsRemote(ctx, e, noStart...); !ok {
 		return false, fmt.Errorf("warming up: %s", stderr)
 	}
-	issued := clock.Now()
-	expires := issued.Add(11 * time.Minute)
+	issued := e.STS.Issued()
+	if len(issued) != 1 {
+		return false, fmt.Errorf("warming up: STS issued %d credentials, want 1", len(issued))
+	}
+	expires := issued[0].Expires // to the second, as STS gives it
 	callsBefore := e.STS.Calls("AssumeRole")
-	e.STS.SetOutage(&fakests.Fault{Status: 500, Code: "InternalFailure", Message: "We encountered an internal error. Please try again."})
-	outageEnds := issued.Add(10 * time.Minute)
+	e.STS.SetOutage(stsFailed)
+	outageEnds := expires.Add(-lastPart)
+	stsBack := make(chan int, 1)
+	back := time.AfterFunc(time.Until(outageEnds), func() {
+		stsBack <- e.STS.Calls("AssumeRole") - callsBefore
+		e.STS.SetOutage(nil)
+	})
+	defer back.Stop()
 
-	var ops, failedValid, failedLastMinute, fellBack, afterOK, afterFailed, outageCalls int
-	for step := 1; step <= 48; step++ {
-		if !clock.Now().Add(15*time.Second).Before(outageEnds) && outageCalls == 0 {
-			outageCalls = e.STS.Calls("AssumeRole") - callsBefore
-			e.STS.SetOutage(nil) // STS is back when the clock reads ten minutes
+	// One operation every `every`, each in its own goroutine as separate
+	// git commands would be: one that waits on STS delays none after it.
+	type result struct {
+		at           time.Time
+		ok, fellBack bool
+	}
+	results := make(chan result, steps)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for step := 1; step <= steps; step++ {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return false, ctx.Err()
+		case <-time.After(time.Until(start.Add(time.Duration(step) * every))):
 		}
-		clock.Advance(15 * time.Second)
-		now := clock.Now()
-		// Let the daemon's warm loop run for this moment and go back to
-		// sleep on the fake clock before the next operation.
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := clock.BlockUntilContext(wctx, 1)
-		cancel()
-		if err != nil {
-			return false, fmt.Errorf("the daemon's warm loop did not settle: %w", err)
-		}
-		ok, fb, _ := lsRemote(ctx, e, noStart...)
+		wg.Go(func() {
+			at := time.Now()
+			ok, fb, _ := lsRemote(ctx, e, noStart...)
+			results <- result{at, ok, fb}
+		})
+	}
+	wg.Wait()
+	close(results)
+	var ops, failedValid, failedLastPart, fellBack, afterOK, afterFailed int
+	for r := range results {
 		ops++
-		if fb {
+		if r.fellBack {
 			fellBack++
 		}
 		switch {
-		case now.Before(expires.Add(-time.Minute)) && !ok:
+		case r.at.Before(expires.Add(-lastPart)) && !r.ok:
 			failedValid++
-		case now.Before(expires) && !ok:
-			failedLastMinute++
-		case !now.Before(expires) && ok:
+		case r.at.Before(expires) && !r.ok:
+			failedLastPart++
+		case !r.at.Before(expires) && r.ok:
 			afterOK++
-		case !now.Before(expires):
+		case !r.at.Before(expires):
 			afterFailed++
 		}
+	}
+	var outageCalls int
+	select {
+	case outageCalls = <-stsBack:
+	default:
+		return false, errors.New("the operations ended before the outage did")
 	}
 	log, _ := os.ReadFile(filepath.Join(e.Dir, "daemon.log"))
 	reserveSaid := strings.Contains(string(log), "running on reserve")
 	pass := failedValid == 0 && afterFailed == 0 && afterOK > 0 && fellBack == 0
-	fmt.Printf("    git operations, one per 15 s for 12 minutes      %3d\n", ops)
-	fmt.Printf("    failed while the credentials lasted (to 10:00)   %3d  (want 0)%s\n", failedValid, mark(failedValid == 0))
-	fmt.Printf("    failed in the credentials' last minute           %3d  (allowed)\n", failedLastMinute)
+	fmt.Printf("    scale: 1/%d in real time: credentials for %s, STS down for %s, the daemon's refresh policy divided by %d\n",
+		outageScale, life, outageEnds.Sub(expires.Add(-life)).Round(time.Second), outageScale)
+	fmt.Printf("    %-48s %3d\n", fmt.Sprintf("git operations, one per %s for %s", every, time.Duration(steps)*every), ops)
+	fmt.Printf("    %-48s %3d  (want 0)%s\n", fmt.Sprintf("failed while the credentials lasted (to %s left)", lastPart), failedValid, mark(failedValid == 0))
+	fmt.Printf("    %-48s %3d  (allowed)\n", fmt.Sprintf("failed in the credentials' last %s", lastPart), failedLastPart)
 	fmt.Printf("    STS calls during the outage                      %3d  (backoff, not one per request)\n", outageCalls)
 	fmt.Printf("    after they expired, STS back: worked / failed    %3d / %d  (want all: recovery without a restart)%s\n", afterOK, afterFailed, mark(afterOK > 0 && afterFailed == 0))
 	fmt.Printf("    resolved in-process instead of by the daemon     %3d  (want 0)\n", fellBack)
