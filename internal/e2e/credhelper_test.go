@@ -164,7 +164,8 @@ func TestNoPasswordOnAnyCommandLine(t *testing.T) {
 	// The injected configuration is scoped to the one repository URL.
 	url := "https://" + e.Git.Host + "/v1/repos/app"
 	for _, want := range []string{"ENV GIT_CONFIG_PARAMETERS='credential." + url + ".helper'='' 'credential." + url + ".helper'='!f() {",
-		" 'credential." + url + ".useHttpPath'='true' 'http." + url + ".extraHeader'='Authorization: Basic "} {
+		" 'credential." + url + ".useHttpPath'='true' 'http." + url + ".extraHeader'='Authorization: Basic ",
+		" 'http." + url + ".followRedirects'='false'\n"} {
 		if !strings.Contains(string(spy), want) {
 			t.Errorf("spy log lacks %q", want)
 		}

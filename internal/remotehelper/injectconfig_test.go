@@ -192,6 +192,7 @@ func ourEntries(url, helper, header string) []configEntry {
 		{Key: "credential." + url + ".helper", Value: helper},
 		{Key: "credential." + url + ".usehttppath", Value: "true"},
 		{Key: "http." + url + ".extraheader", Value: header},
+		{Key: "http." + url + ".followredirects", Value: "false"},
 	}
 }
 
@@ -215,8 +216,8 @@ func hostileEnvs(spy string) map[string][]string {
 // TestInjectedConfigAsGitSeesIt hands the real git the environments
 // injectConfig builds from hostile ones and asks git what it makes of
 // them: for our URL, only our helper is asked for credentials and told
-// they worked, and the header is ours; and the user's own entries are still
-// there.
+// they worked, the header is ours, redirects are not followed; and the
+// user's own entries are still there.
 func TestInjectedConfigAsGitSeesIt(t *testing.T) {
 	dir := t.TempDir()
 	const url = "https://h.example/v1/repos/r"
@@ -242,7 +243,7 @@ func TestInjectedConfigAsGitSeesIt(t *testing.T) {
 			if b, _ := os.ReadFile(ourLog); string(b) != "get\nstore\n" {
 				t.Errorf("our helper was run for %q, want get and store", b)
 			}
-			for key, want := range map[string]string{"http.extraheader": header} {
+			for key, want := range map[string]string{"http.extraheader": header, "http.followredirects": "false"} {
 				if got, _, _ := gitIn(t, dir, out, "", "config", "--get-urlmatch", key, url); got != want+"\n" {
 					t.Errorf("git config --get-urlmatch %s = %q, want %q", key, got, want)
 				}

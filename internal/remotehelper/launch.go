@@ -1,7 +1,9 @@
 package remotehelper
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,12 +33,14 @@ const EnvPasswordInArgv = "CODECOMMITD_PASSWORD_IN_ARGV"
 // and no second program; curl never learns a user name, so GIT_TRACE_CURL
 // has none to print, and git redacts the header in its traces. The same
 // scoped configuration empties the credential helpers, so no storage
-// helper (osxkeychain, wincred, manager, store) ever sees anything, and
-// names git-credential-codecommit for the unexpected 401.
+// helper (osxkeychain, wincred, manager, store) ever sees anything, names
+// git-credential-codecommit for the unexpected 401, and turns off git's
+// following of redirects, so the header goes to this URL only.
 //
 // When git remote-http fails after the password stopped working (a push
-// that took longer than 15 minutes to send), the helper says so.
-func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.SignedURL) error {
+// that took longer than 15 minutes to send), the helper says so; when it
+// fails otherwise, and the server redirects this URL, it says where to.
+func launch(ctx context.Context, cfg Config, remoteName string, remote codecommit.Remote, s *broker.SignedURL) error {
 	git, err := exec.LookPath("git")
 	if err != nil {
 		return fmt.Errorf("git is not on PATH: %w", err)
@@ -66,7 +70,11 @@ func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.S
 	if direct := remoteHTTPS(cfg.Getenv); direct != "" {
 		argv0, argv = direct, []string{"git-remote-https", remoteName, s.URL}
 	}
-	return run(cfg, argv0, argv, env, remote, s)
+	err = run(cfg, argv0, argv, env, remote, s)
+	if exit, ok := errors.AsType[ExitError](err); ok {
+		sayIfRedirected(ctx, cfg, int(exit), remote, s)
+	}
+	return err
 }
 
 // remoteHTTPS is git's own https helper in the exec path git gave this
@@ -155,8 +163,9 @@ func shellQuote(s string) string {
 const envConfigParameters = "GIT_CONFIG_PARAMETERS"
 
 // injectConfig returns env with the git configuration, scoped to url, that
-// hands git the password as a header, and makes git ask our helper, and no
-// one else, should the server still want credentials.
+// hands git the password as a header, makes git ask our helper, and no one
+// else, should the server still want credentials, and keeps git from
+// following a redirect with the header to another URL.
 //
 // Nothing the environment or the user's configuration already holds can
 // undo or shadow these entries, because they are the last ones git reads:
@@ -165,7 +174,7 @@ const envConfigParameters = "GIT_CONFIG_PARAMETERS"
 // git_config_from_parameters), and the entries are appended at the end of
 // GIT_CONFIG_PARAMETERS. So the empty credential.<url>.helper comes after
 // every helper anyone configured (`git -c credential.helper=store`
-// included). Entries
+// included), and followRedirects=false after every other value. Entries
 // of the user's, in files, in GIT_CONFIG_COUNT (stale or duplicate
 // GIT_CONFIG_KEY_n too: git reads those as it did for the git that ran
 // this helper) or in GIT_CONFIG_PARAMETERS, are left as they are and come
@@ -185,6 +194,7 @@ func injectConfig(env []string, url, helper, header string) []string {
 		{"credential." + url + ".helper", helper},
 		{"credential." + url + ".useHttpPath", "true"},
 		{"http." + url + ".extraHeader", header},
+		{"http." + url + ".followRedirects", "false"},
 	} {
 		b.WriteByte(' ')
 		sqQuote(&b, e[0])

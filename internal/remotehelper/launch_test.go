@@ -17,7 +17,8 @@ import (
 
 func TestInjectConfig(t *testing.T) {
 	const ours = `'credential.https://h/v1/repos/r.helper'='' 'credential.https://h/v1/repos/r.helper'='!'\''/bin/x'\'' --region'` +
-		` 'credential.https://h/v1/repos/r.useHttpPath'='true' 'http.https://h/v1/repos/r.extraHeader'='Authorization: Basic dTpw'`
+		` 'credential.https://h/v1/repos/r.useHttpPath'='true' 'http.https://h/v1/repos/r.extraHeader'='Authorization: Basic dTpw'` +
+		` 'http.https://h/v1/repos/r.followRedirects'='false'`
 	for _, tc := range []struct {
 		name string
 		env  []string
