@@ -7,6 +7,11 @@
 // signer under test). No credentials get 401 with a Basic challenge, as
 // CodeCommit answers; wrong ones get 403.
 //
+// Knobs make it misbehave as a test needs: answer late (SetLatency), on
+// another clock (SetClock), with a redirect instead (SetRedirect), or with a
+// 401 whatever a request carries (Challenge). A Mirror is a second endpoint
+// for a redirect to point at, which records what reaches it.
+//
 // Like package fakests it is test infrastructure, shared by the end-to-end
 // tests and `make demo`.
 package gitserver
@@ -14,8 +19,8 @@ package gitserver
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/cgi"
@@ -44,24 +49,44 @@ type Request struct {
 	// Extra holds the request's X-… headers, to see a client's own extra
 	// headers arrive.
 	Extra http.Header
+	// Credentials reports whether an Authorization header arrived (its
+	// value is never kept).
+	Credentials bool
+}
+
+// Redirect is how the server answers instead of serving: with Status
+// (301, 302, 303, 307, 308) and a Location of To (scheme://host:port)
+// followed by the request's own path and query. Method "GET" redirects only
+// the info/refs requests, "POST" only the POSTs, "" every request. The
+// zero Redirect serves every request.
+type Redirect struct {
+	Status int
+	To     string
+	Method string
 }
 
 // Server is a fake CodeCommit git endpoint.
 type Server struct {
 	// Host is host:port, the value for CODE_COMMIT_ENDPOINT.
 	Host string
-	// CAFile is a PEM file to trust, the value for GIT_SSL_CAINFO.
+	// CAFile is a PEM file to trust, the value for GIT_SSL_CAINFO. It
+	// holds the one certificate of the server and its mirrors, which names
+	// 127.0.0.1, ::1 and localhost.
 	CAFile string
 	// Root holds the bare repositories, at Root/v1/repos/<name>.
 	Root string
 
-	region  string
-	sts     *fakests.Server
-	git     string
-	http    *httptest.Server
-	now     func() time.Time
-	latency time.Duration
-	onAuth  func(Request)
+	region   string
+	sts      *fakests.Server
+	git      string
+	cert     tls.Certificate
+	http     *httptest.Server
+	now      func() time.Time
+	latency  time.Duration
+	onAuth   func(Request)
+	redirect Redirect
+	// challenges is how many requests are still to be answered 401.
+	challenges int
 
 	mu       sync.Mutex
 	requests []Request
@@ -81,15 +106,31 @@ func New(dir, region string, sts *fakests.Server) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(s.Root, "v1", "repos"), 0o755); err != nil {
 		return nil, err
 	}
-	s.http = httptest.NewTLSServer(s)
-	s.Host = strings.TrimPrefix(s.http.URL, "https://")
-	s.CAFile = filepath.Join(dir, "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.http.Certificate().Raw})
-	if err := os.WriteFile(s.CAFile, pemBytes, 0o644); err != nil {
-		s.Close()
+	cert, pemBytes, err := selfSigned()
+	if err != nil {
 		return nil, err
 	}
+	s.cert = cert
+	s.CAFile = filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(s.CAFile, pemBytes, 0o644); err != nil {
+		return nil, err
+	}
+	s.http = s.serve(s, true)
+	s.Host = strings.TrimPrefix(s.http.URL, "https://")
 	return s, nil
+}
+
+// serve starts h on a port of 127.0.0.1, over TLS with the server's
+// certificate or over plain http.
+func (s *Server) serve(h http.Handler, useTLS bool) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	if !useTLS {
+		srv.Start()
+		return srv
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{s.cert}}
+	srv.StartTLS()
+	return srv
 }
 
 // Close stops the server.
@@ -108,6 +149,24 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
+}
+
+// SetRedirect makes the server answer with r instead of serving (the zero
+// Redirect: serve again). It redirects before it looks at credentials, as
+// a repository that moved does.
+func (s *Server) SetRedirect(r Redirect) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redirect = r
+}
+
+// Challenge makes the server answer the next n requests 401 with a Basic
+// challenge whatever credentials they carry, as a server or proxy that
+// asks before it looks does: git then runs its credential helpers.
+func (s *Server) Challenge(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.challenges = n
 }
 
 // OnRequest calls fn with each request's record as it is answered, before
@@ -154,6 +213,7 @@ func (s *Server) Requests() []Request {
 
 func (s *Server) record(req *http.Request, r Request) {
 	r.Method = req.Method
+	_, r.Credentials = req.Header["Authorization"]
 	for k, v := range req.Header {
 		if strings.HasPrefix(k, "X-") {
 			if r.Extra == nil {
@@ -180,11 +240,21 @@ func (s *Server) clock() time.Time {
 // ServeHTTP authenticates the request and hands it to git http-backend.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	latency := s.latency
+	latency, redirect := s.latency, s.redirect
+	challenge := s.challenges > 0
+	if challenge {
+		s.challenges--
+	}
 	s.arrived++
 	s.mu.Unlock()
 	if latency > 0 {
 		time.Sleep(latency)
+	}
+	if redirect.Status != 0 && (redirect.Method == "" || redirect.Method == r.Method) {
+		s.record(r, Request{Path: r.URL.Path, Status: redirect.Status, Reason: "redirected to " + redirect.To})
+		w.Header().Set("Location", redirect.To+r.URL.RequestURI())
+		w.WriteHeader(redirect.Status)
+		return
 	}
 	const prefix = "/v1/repos/"
 	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
@@ -195,11 +265,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, pass, ok := r.BasicAuth()
-	if !ok {
+	if !ok || challenge {
 		s.mu.Lock()
 		s.unauthorized++
 		s.mu.Unlock()
-		s.record(r, Request{Path: r.URL.Path, Status: 401, Reason: "no credentials"})
+		reason := "no credentials"
+		if challenge {
+			reason = "challenged whatever the request carried"
+		}
+		s.record(r, Request{Path: r.URL.Path, Status: 401, Reason: reason})
 		w.Header().Set("WWW-Authenticate", `Basic realm="AWS CodeCommit"`)
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return
@@ -215,6 +289,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "repository "+repo+" does not exist", http.StatusNotFound)
 		return
 	}
+	status := s.backend(w, r, id.ARN)
+	s.record(r, Request{Path: r.URL.Path, Status: status, Principal: id.ARN, Session: id.RoleSessionName})
+}
+
+// backend hands r to git http-backend on the server's repositories, as
+// user (REMOTE_USER; "" for nobody), and returns the status it answered.
+func (s *Server) backend(w http.ResponseWriter, r *http.Request, user string) int {
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
 	h := &cgi.Handler{
 		Path: s.git,
@@ -222,14 +303,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + s.Root,
 			"GIT_HTTP_EXPORT_ALL=1",
-			"REMOTE_USER=" + id.ARN,
+			"REMOTE_USER=" + user,
 			"GIT_CONFIG_NOSYSTEM=1",
 			"HOME=" + s.Root,
 		},
 		InheritEnv: []string{"PATH"},
 	}
 	h.ServeHTTP(rec, r)
-	s.record(r, Request{Path: r.URL.Path, Status: rec.status, Principal: id.ARN, Session: id.RoleSessionName})
+	return rec.status
 }
 
 type statusRecorder struct {

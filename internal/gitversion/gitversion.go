@@ -24,7 +24,8 @@ type Version [3]int
 
 // Versions that change how codecommitd hands git the password.
 var (
-	// ConfigEnv reads configuration from GIT_CONFIG_COUNT/KEY_n/VALUE_n.
+	// ConfigEnv reads configuration from GIT_CONFIG_COUNT/KEY_n/VALUE_n and
+	// the quoted 'key'='value' form of GIT_CONFIG_PARAMETERS.
 	ConfigEnv = Version{2, 31, 0}
 	// ProactiveAuth knows http.proactiveAuth, which asks for credentials
 	// before the first request instead of after a 401.

@@ -1,6 +1,7 @@
 package remotehelper
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
@@ -25,18 +27,20 @@ const EnvPasswordInArgv = "CODECOMMITD_PASSWORD_IN_ARGV"
 
 // launch runs `git remote-http <remote> <url>` and waits for it. The URL
 // carries no credentials. The password the helper already has reaches git
-// remote-http in that one process's environment (GIT_CONFIG_COUNT), as an
-// Authorization header scoped to this one repository URL: git sends it
-// with its first request, so there is no 401 round trip and no second
-// program; curl never learns a user name, so GIT_TRACE_CURL has none to
-// print, and git redacts the header in its traces. The same scoped
-// configuration empties the credential helpers, so no storage helper
-// (osxkeychain, wincred, manager, store) ever sees anything, and names
-// git-credential-codecommit for the unexpected 401.
+// remote-http in that one process's environment (GIT_CONFIG_PARAMETERS, see
+// injectConfig), as an Authorization header scoped to this one repository
+// URL: git sends it with its first request, so there is no 401 round trip
+// and no second program; curl never learns a user name, so GIT_TRACE_CURL
+// has none to print, and git redacts the header in its traces. The same
+// scoped configuration empties the credential helpers, so no storage
+// helper (osxkeychain, wincred, manager, store) ever sees anything, names
+// git-credential-codecommit for the unexpected 401, and turns off git's
+// following of redirects, so the header goes to this URL only.
 //
 // When git remote-http fails after the password stopped working (a push
-// that took longer than 15 minutes to send), the helper says so.
-func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.SignedURL) error {
+// that took longer than 15 minutes to send), the helper says so; when it
+// fails otherwise, and the server redirects this URL, it says where to.
+func launch(ctx context.Context, cfg Config, remoteName string, remote codecommit.Remote, s *broker.SignedURL) error {
 	git, err := exec.LookPath("git")
 	if err != nil {
 		return fmt.Errorf("git is not on PATH: %w", err)
@@ -61,14 +65,16 @@ func launch(cfg Config, remoteName string, remote codecommit.Remote, s *broker.S
 	if err != nil {
 		return err
 	}
-	env, err := injectConfig(os.Environ(), s.URL, helperCommand(cred, remote.Profile, s.Region), authorization(s))
-	if err != nil {
-		return err
-	}
+	env := injectConfig(os.Environ(), s.URL, helperCommand(cred, remote.Profile, s.Region), authorization(s))
+	argv0, argv := git, []string{"git", "remote-http", remoteName, s.URL}
 	if direct := remoteHTTPS(cfg.Getenv); direct != "" {
-		return run(cfg, direct, []string{"git-remote-https", remoteName, s.URL}, env, remote, s)
+		argv0, argv = direct, []string{"git-remote-https", remoteName, s.URL}
 	}
-	return run(cfg, git, []string{"git", "remote-http", remoteName, s.URL}, env, remote, s)
+	err = run(cfg, argv0, argv, env, remote, s)
+	if exit, ok := errors.AsType[ExitError](err); ok {
+		sayIfRedirected(ctx, cfg, int(exit), remote, s)
+	}
+	return err
 }
 
 // remoteHTTPS is git's own https helper in the exec path git gave this
@@ -106,7 +112,7 @@ func run(cfg Config, git string, argv, env []string, remote codecommit.Remote, s
 	if code == 0 {
 		return nil
 	}
-	if now := cfg.Now(); !s.Expires.IsZero() && !now.Before(s.Expires) {
+	if expired(cfg.Now(), s) {
 		who := ""
 		if remote.Profile != "" {
 			who = ", profile " + remote.Profile
@@ -116,6 +122,11 @@ func run(cfg Config, git string, argv, env []string, remote codecommit.Remote, s
 			remote.Repository, who, s.Expires.Local().Format("15:04:05"))
 	}
 	return ExitError(code)
+}
+
+// expired reports whether the signed password had stopped working at now.
+func expired(now time.Time, s *broker.SignedURL) bool {
+	return !s.Expires.IsZero() && !now.Before(s.Expires)
 }
 
 // ExitError is git remote-http's exit status, which the helper exits with.
@@ -147,31 +158,72 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// injectConfig appends to env the git configuration, scoped to url, that
-// hands git the password as header and makes git ask our helper, and no
-// one else, should the server still want credentials. Entries the caller
-// already has in GIT_CONFIG_COUNT are kept, and come first.
-func injectConfig(env []string, url, helper, header string) ([]string, error) {
-	n := 0
-	var out []string
+// envConfigParameters is where git keeps the settings of `git -c` for the
+// programs it runs.
+const envConfigParameters = "GIT_CONFIG_PARAMETERS"
+
+// injectConfig returns env with the git configuration, scoped to url, that
+// hands git the password as a header, makes git ask our helper, and no one
+// else, should the server still want credentials, and keeps git from
+// following a redirect with the header to another URL.
+//
+// Nothing the environment or the user's configuration already holds can
+// undo or shadow these entries, because they are the last ones git reads:
+// git reads its configuration files, then GIT_CONFIG_COUNT's entries, then
+// GIT_CONFIG_PARAMETERS from left to right (config.c,
+// git_config_from_parameters), and the entries are appended at the end of
+// GIT_CONFIG_PARAMETERS. So the empty credential.<url>.helper comes after
+// every helper anyone configured (`git -c credential.helper=store`
+// included), and followRedirects=false after every other value. Entries
+// of the user's, in files, in GIT_CONFIG_COUNT (stale or duplicate
+// GIT_CONFIG_KEY_n too: git reads those as it did for the git that ran
+// this helper) or in GIT_CONFIG_PARAMETERS, are left as they are and come
+// first, so a user's own http.extraHeader is still sent. Of several
+// GIT_CONFIG_PARAMETERS, the first is the one git reads; it is extended,
+// the others are dropped.
+//
+// An environment git cannot read (GIT_CONFIG_COUNT not a number, a
+// GIT_CONFIG_KEY_n missing below it, a malformed GIT_CONFIG_PARAMETERS)
+// never gets here from git, which refuses it before it runs any remote
+// helper, naming the variable; run by hand with one, git's https helper
+// refuses it the same way before it sends a request.
+func injectConfig(env []string, url, helper, header string) []string {
+	var b strings.Builder
+	for _, e := range [][2]string{
+		{"credential." + url + ".helper", ""}, // forget every helper configured so far
+		{"credential." + url + ".helper", helper},
+		{"credential." + url + ".useHttpPath", "true"},
+		{"http." + url + ".extraHeader", header},
+		{"http." + url + ".followRedirects", "false"},
+	} {
+		b.WriteByte(' ')
+		sqQuote(&b, e[0])
+		b.WriteByte('=')
+		sqQuote(&b, e[1])
+	}
+	ours := b.String()
+	out := make([]string, 0, len(env)+1)
+	params, found := "", false
 	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "GIT_CONFIG_COUNT="); ok {
-			var err error
-			if n, err = strconv.Atoi(v); err != nil || n < 0 {
-				return nil, errors.New("GIT_CONFIG_COUNT in the environment is not a number; unset it or fix it")
+		if v, ok := strings.CutPrefix(kv, envConfigParameters+"="); ok {
+			if !found {
+				params, found = v, true
 			}
 			continue
 		}
 		out = append(out, kv)
 	}
-	entries := [][2]string{
-		{"credential." + url + ".helper", ""}, // forget every helper configured so far
-		{"credential." + url + ".helper", helper},
-		{"credential." + url + ".useHttpPath", "true"},
-		{"http." + url + ".extraHeader", header},
+	if params == "" {
+		ours = ours[1:]
 	}
-	for i, e := range entries {
-		out = append(out, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", n+i, e[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", n+i, e[1]))
-	}
-	return append(out, "GIT_CONFIG_COUNT="+strconv.Itoa(n+len(entries))), nil
+	return append(out, envConfigParameters+"="+params+ours)
+}
+
+// sqQuote writes s in single quotes, as git's sq_quote_buf does and
+// sq_dequote reads back: a single quote inside s closes the quotes, comes
+// escaped with a backslash, and opens them again.
+func sqQuote(b *strings.Builder, s string) {
+	b.WriteByte('\'')
+	b.WriteString(strings.ReplaceAll(s, "'", `'\''`))
+	b.WriteByte('\'')
 }

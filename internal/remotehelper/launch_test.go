@@ -16,24 +16,33 @@ import (
 )
 
 func TestInjectConfig(t *testing.T) {
-	env := []string{"HOME=/h", "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=X-Mine: 1"}
-	got, err := injectConfig(env, "https://h/v1/repos/r", "!'/bin/x' --region 'us-east-1'", "Authorization: Basic dTpw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{
-		"HOME=/h", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=X-Mine: 1",
-		"GIT_CONFIG_KEY_1=credential.https://h/v1/repos/r.helper", "GIT_CONFIG_VALUE_1=",
-		"GIT_CONFIG_KEY_2=credential.https://h/v1/repos/r.helper", "GIT_CONFIG_VALUE_2=!'/bin/x' --region 'us-east-1'",
-		"GIT_CONFIG_KEY_3=credential.https://h/v1/repos/r.useHttpPath", "GIT_CONFIG_VALUE_3=true",
-		"GIT_CONFIG_KEY_4=http.https://h/v1/repos/r.extraHeader", "GIT_CONFIG_VALUE_4=Authorization: Basic dTpw",
-		"GIT_CONFIG_COUNT=5",
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if _, err := injectConfig([]string{"GIT_CONFIG_COUNT=x"}, "u", "h", "a"); err == nil {
-		t.Error("a malformed GIT_CONFIG_COUNT was accepted")
+	const ours = `'credential.https://h/v1/repos/r.helper'='' 'credential.https://h/v1/repos/r.helper'='!'\''/bin/x'\'' --region'` +
+		` 'credential.https://h/v1/repos/r.useHttpPath'='true' 'http.https://h/v1/repos/r.extraHeader'='Authorization: Basic dTpw'` +
+		` 'http.https://h/v1/repos/r.followRedirects'='false'`
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"nothing of the user's", []string{"HOME=/h"}, []string{"HOME=/h", "GIT_CONFIG_PARAMETERS=" + ours}},
+		{"an empty GIT_CONFIG_PARAMETERS", []string{"GIT_CONFIG_PARAMETERS=", "HOME=/h"}, []string{"HOME=/h", "GIT_CONFIG_PARAMETERS=" + ours}},
+		{"git -c entries come first",
+			[]string{"GIT_CONFIG_PARAMETERS='credential.helper'='store'", "HOME=/h"},
+			[]string{"HOME=/h", "GIT_CONFIG_PARAMETERS='credential.helper'='store' " + ours}},
+		{"of two GIT_CONFIG_PARAMETERS, the first is git's",
+			[]string{"GIT_CONFIG_PARAMETERS='a.b'='1'", "GIT_CONFIG_PARAMETERS='c.d'='2'"},
+			[]string{"GIT_CONFIG_PARAMETERS='a.b'='1' " + ours}},
+		{"GIT_CONFIG_COUNT and its entries, stale ones too, are left as git read them",
+			[]string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=X-Mine: 1", "GIT_CONFIG_KEY_1=credential.helper", "GIT_CONFIG_VALUE_1=store"},
+			[]string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=X-Mine: 1", "GIT_CONFIG_KEY_1=credential.helper", "GIT_CONFIG_VALUE_1=store",
+				"GIT_CONFIG_PARAMETERS=" + ours}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := injectConfig(tc.env, "https://h/v1/repos/r", "!'/bin/x' --region", "Authorization: Basic dTpw")
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
 	}
 }
 

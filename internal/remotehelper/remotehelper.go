@@ -1,8 +1,14 @@
 // Package remotehelper is git-remote-codecommit: git runs it as
 // `git-remote-codecommit <remote-name> <url>` for codecommit:// remotes. It
 // parses the URL exactly as AWS's helper does, asks the daemon (through
-// package client) for a signed password, and replaces itself with
-// `git remote-http`, which speaks the rest of git's remote-helper protocol.
+// package client) for a signed password, and runs `git remote-http` (git's
+// https helper, which speaks the rest of git's remote-helper protocol) and
+// waits for it. It owns that hand-off: the configuration git's https helper
+// gets in its environment, so that the password goes as a header to the
+// repository's own URL and to no storage helper whatever the user's
+// configuration says (launch.go), and what the user is told when git
+// fails for a reason the helper can name (an expired password, a redirect:
+// redirect.go).
 package remotehelper
 
 import (
@@ -110,9 +116,9 @@ func Run(ctx context.Context, cfg Config) error {
 		Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository,
 		Env: broker.Environ(cfg.Lookup), Client: "git-remote-codecommit",
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	signCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	signed, err := client.SignWithMFA(ctx, auto, req, &client.Prompter{Getenv: cfg.Getenv, Stderr: cfg.Stderr})
+	signed, err := client.SignWithMFA(signCtx, auto, req, &client.Prompter{Getenv: cfg.Getenv, Stderr: cfg.Stderr})
 	if err != nil {
 		return err
 	}
@@ -120,5 +126,5 @@ func Run(ctx context.Context, cfg Config) error {
 		fmt.Fprintln(cfg.Stderr, w)
 	}
 	auto.Close() // nothing more to ask the daemon while git runs
-	return launch(cfg, remoteName, remote, signed)
+	return launch(ctx, cfg, remoteName, remote, signed)
 }
