@@ -125,9 +125,10 @@ func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
 		// A symlink (ELOOP; EMLINK on the BSDs), a FIFO without a
 		// reader (ENXIO), a directory (EISDIR), another user's file
 		// (EACCES): say what is there rather than the errno.
-		var fe *FileError
-		if !errors.Is(err, fs.ErrNotExist) && errors.As(CheckFile(path), &fe) {
-			return nil, fe
+		if fi, lerr := os.Lstat(path); lerr == nil && !errors.Is(err, fs.ErrNotExist) {
+			if cerr := checkInfo(path, fi); cerr != nil {
+				return nil, cerr
+			}
 		}
 		return nil, err
 	}
@@ -142,20 +143,7 @@ func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	return f, nil
 }
 
-// CheckFile reports whether path, without following a symlink, is a
-// regular file of this user's that others cannot open. It returns a
-// *FileError when it is not, and the fs.ErrNotExist error of a missing
-// file. It opens nothing: for a path in a folder that passed Check, whose
-// content only this user can change, it says what a later open will find.
-func CheckFile(path string) error {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return err
-	}
-	return checkInfo(path, fi)
-}
-
-// checkInfo applies the file policy to what Lstat or fstat said of path.
+// checkInfo applies the file policy to what fstat (or Lstat) said of path.
 func checkInfo(path string, fi fs.FileInfo) error {
 	mode := fi.Mode()
 	e := &FileError{Path: path}
