@@ -106,7 +106,7 @@ func squattedKeyCase(ctx context.Context, bin, spoilName string, spoil func(stri
 	base, worst := median(healthy), slices.Max(spoiled)
 	added := worst - base
 	pass := failed == 0 && added <= 5*time.Second && stopped
-	fmt.Printf("    %-30s %-17s failed %d of %d (want 0); slowest %5.2fs vs %5.2fs with the key in place: +%.2fs (want ≤ 5s)%s\n",
+	fmt.Printf("    %-30s %-17s failed %d of %d (want 0); slowest %5.2fs vs %5.2fs with the key in place: %+.2fs (want ≤ +5s)%s\n",
 		spoilName, modeName, failed, ops, worst.Seconds(), base.Seconds(), added.Seconds(), mark(pass))
 	if !stopped {
 		fmt.Println("        the daemon started on demand did not stop on SIGTERM within 10s")
