@@ -34,6 +34,17 @@ func creds(n string) sigv4.Credentials {
 		Expires: t0.Add(time.Hour), Source: "AssumeRoleProvider"}
 }
 
+// privateDir is a temporary folder closed to others, as the cache's
+// folder must be (t.TempDir makes it 0755).
+func privateDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 type logRecorder struct{ bytes.Buffer }
 
 func open(t testing.TB, path string, key []byte, log *logRecorder) *Store {
@@ -83,7 +94,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestRefusesLongTermKeys(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "c.db"), testKey(t), nil)
+	s := open(t, filepath.Join(privateDir(t), "c.db"), testKey(t), nil)
 	defer s.Close()
 	for _, c := range []sigv4.Credentials{
 		{AccessKeyID: "AKIA", SecretAccessKey: "s"},
@@ -97,7 +108,7 @@ func TestRefusesLongTermKeys(t *testing.T) {
 }
 
 func TestExpiredArePrunedAndMissed(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	key := testKey(t)
 	s := open(t, path, key, nil)
 	old := creds("old")
@@ -116,7 +127,7 @@ func TestExpiredArePrunedAndMissed(t *testing.T) {
 }
 
 func TestNoPlaintextOnDisk(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	s := open(t, path, testKey(t), nil)
 	c := creds("PLAINTEXTCHECK")
 	s.Save("k", "profile-name", c)
@@ -133,7 +144,7 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 }
 
 func TestSwappedRecordsDoNotOpen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	key := testKey(t)
 	s := open(t, path, key, nil)
 	s.Save("alice", "alice", creds("A"))
@@ -202,7 +213,7 @@ func TestUnreadableFilesAreMovedAside(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "c.db")
+			path := filepath.Join(privateDir(t), "c.db")
 			key := testKey(t)
 			valid(t, path, key)
 			key = tt.spoil(t, path, key)
@@ -230,7 +241,7 @@ func TestUnreadableFilesAreMovedAside(t *testing.T) {
 }
 
 func TestKeepsOnlyRecentAsideFiles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	for i := range 5 {
 		os.WriteFile(path, []byte("junk"), 0o600)
 		s, err := Open(path, testKey(t), Options{Now: func() time.Time { return t0.Add(time.Duration(i) * time.Second) }})
@@ -245,7 +256,7 @@ func TestKeepsOnlyRecentAsideFiles(t *testing.T) {
 }
 
 func TestSecondOpenerGetsErrLocked(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	key := testKey(t)
 	s := open(t, path, key, nil)
 	defer s.Close()
@@ -270,7 +281,7 @@ func TestMigrationFromV0(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	os.WriteFile(path, []byte(mustRead(t, fixture)), 0o600)
 	var log logRecorder
 	s := open(t, path, key, &log)
@@ -344,7 +355,7 @@ func FuzzDecodeRecord(f *testing.F) {
 // TestCorruptPageInsideTheTree spoils a page in the middle of the file,
 // which only bbolt's consistency check (or a panic while reading) finds.
 func TestCorruptPageInsideTheTree(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	key := testKey(t)
 	s := open(t, path, key, nil)
 	for i := range 400 {

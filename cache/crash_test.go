@@ -47,7 +47,7 @@ func TestKillDuringWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns and kills 20 writers")
 	}
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	key := testKey(t)
 	for round := range 20 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriter$")

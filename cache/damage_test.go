@@ -16,7 +16,7 @@ import (
 // pages, overflow values and nested buckets, and returns its bytes.
 func goldenFile(t testing.TB, key []byte) []byte {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "golden.db")
+	path := filepath.Join(privateDir(t), "golden.db")
 	s, err := Open(path, key, Options{Now: func() time.Time { return t0 }, KeyHome: "file:/run/user/1000/codecommitd/cache.key"})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func goldenFile(t testing.TB, key []byte) []byte {
 // end with a usable store.
 func survive(t *testing.T, data []byte, key []byte) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func FuzzCheckFile(f *testing.F) {
 		if _, err := check(data); err != nil {
 			return
 		}
-		path := filepath.Join(t.TempDir(), "c.db")
+		path := filepath.Join(privateDir(t), "c.db")
 		os.WriteFile(path, data, 0o600)
 		err := guard(func() error {
 			db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, ReadOnly: true})
@@ -145,7 +145,7 @@ func FuzzCheckFile(f *testing.F) {
 }
 
 func TestAFileReplacedUnderTheStoreIsNoticed(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := filepath.Join(privateDir(t), "c.db")
 	var log logRecorder
 	s := open(t, path, testKey(t), &log)
 	defer s.Close()

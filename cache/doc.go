@@ -22,6 +22,17 @@
 // with additional data "codecommitd/v<schema>/<bucket>/<key>", so a record
 // copied under another key, bucket or schema version does not open.
 //
+// # Files and folders
+//
+// The cache's folder is created 0700 when missing; an existing one must be
+// a real folder of this user's closed to others (package privdir) and is
+// never changed: Inspect and Open refuse any other in one line. Every file
+// here and the key file are opened as privdir opens what another user may
+// have placed (no symlink followed, no blocking on a FIFO, a regular 0600
+// file of ours), and a key location a cache records is looked into only if
+// its folder passes the same check. The key file is created with O_EXCL; the
+// <file>.owner note is written to a temporary file and renamed.
+//
 // # Failure policy
 //
 // A file that cannot be opened or read — truncated, scribbled over, sealed

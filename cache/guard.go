@@ -95,7 +95,7 @@ func (s *Store) replaced() bool {
 	if s.ident == nil {
 		return false
 	}
-	fi, err := os.Stat(s.path)
+	fi, err := os.Lstat(s.path)
 	return err != nil || !os.SameFile(fi, s.ident)
 }
 

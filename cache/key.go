@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/zalando/go-keyring"
@@ -95,6 +94,12 @@ func LoadKey(opts KeyOptions) (Key, error) {
 		return Key{}, fmt.Errorf("%w: it is in the OS keyring, which this daemon is told not to use", ErrKeyUnreachable)
 	case strings.HasPrefix(rec, homeFile):
 		path := strings.TrimPrefix(rec, homeFile)
+		// The record may outlive its folder (a /tmp emptied since), and
+		// another user may have made one of that name: only a folder of
+		// ours, closed to others, is looked into.
+		if err := privdir.Check(filepath.Dir(path)); err != nil && !privdir.IsNotExist(err) {
+			return Key{}, fmt.Errorf("%w: it is recorded in %s, whose folder %s, so it is not read (if that key is gone for good, move the cache file away to start a new one)", ErrKeyUnreachable, path, err.Error())
+		}
 		b, err := readKeyFile(path)
 		switch {
 		case err == nil:
@@ -115,11 +120,7 @@ func LoadKey(opts KeyOptions) (Key, error) {
 		why = append(why, "keyring: "+shortErr(err))
 	}
 	if runtimeFile != "" {
-		var b []byte
-		err := privdir.Ensure(opts.RuntimeDir)
-		if err == nil {
-			b, err = fileKey(runtimeFile)
-		}
+		b, err := fileKey(runtimeFile)
 		if err == nil {
 			return Key{b, "key file " + runtimeFile, homeFile + runtimeFile}, nil
 		}
@@ -149,63 +150,81 @@ func keyringKey(create bool) ([]byte, error) {
 }
 
 // fileKey reads the key in path, or creates the file (0600, in a 0700
-// folder) with a new key when it does not exist.
+// folder of ours) with a new key when it does not exist. A folder that is
+// not private is refused and never changed.
 func fileKey(path string) ([]byte, error) {
-	b, err := readKeyFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
-		k, err := newKey()
-		if err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return fileKey(path) // another process made it first
-		}
-		if err != nil {
-			return nil, err
-		}
-		_, werr := f.WriteString(encodeKey(k) + "\n")
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			os.Remove(path)
-			return nil, werr
-		}
-		return k, nil
+	if err := privdir.Refusal(privdir.Ensure(filepath.Dir(path)), "keep the cache key", "--key-file"); err != nil {
+		return nil, err
 	}
-	return b, err
+	// Bounded: another process may create the file between our read and
+	// our create, or remove it between our create and our read.
+	for range 3 {
+		b, err := readKeyFile(path)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return b, err
+		}
+		b, err = createKeyFile(path)
+		if !errors.Is(err, fs.ErrExist) {
+			return b, err
+		}
+	}
+	return nil, fmt.Errorf("key file %s keeps appearing and vanishing; is another program removing it?", path)
+}
+
+// createKeyFile writes a new key to path, which must not exist (O_EXCL:
+// nothing at the path is followed or overwritten).
+func createKeyFile(path string) ([]byte, error) {
+	k, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	f, err := privdir.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, keyFileError(path, err)
+	}
+	_, werr := f.WriteString(encodeKey(k) + "\n")
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("writing key file %s: %w", path, werr)
+	}
+	return k, nil
 }
 
 // readKeyFile reads the key in path: a small regular file of this user's,
-// closed to others, holding a base64 key.
+// closed to others, holding a base64 key. It is opened as privdir opens
+// what another user may have placed: a symlink or a FIFO there is refused
+// at once, never followed or waited on.
 func readKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := privdir.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
-		return nil, err
+		return nil, keyFileError(path, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	switch {
-	case err != nil:
-		return nil, err
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("key file %s is not a regular file", path)
-	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0:
-		return nil, fmt.Errorf("key file %s is readable by others (mode %v); chmod 600 it", path, fi.Mode().Perm())
-	}
 	b, err := io.ReadAll(io.LimitReader(f, 1024))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading key file %s: %w", path, err)
 	}
 	k, err := decodeKey(string(b))
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, err)
+		return nil, fmt.Errorf("key file %s: %w; give the file codecommitd made, or move it away for a new key (the cache it sealed is then set aside)", path, err)
 	}
 	return k, nil
+}
+
+// keyFileError says in one line why the key file at path cannot be used;
+// fs.ErrNotExist and fs.ErrExist stay testable.
+func keyFileError(path string, err error) error {
+	var fe *privdir.FileError
+	if errors.As(err, &fe) {
+		return fmt.Errorf("key file %w; %s", fe, fe.Fix("--key-file"))
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return fmt.Errorf("key file %s: %s", path, shortErr(err))
 }
 
 func newKey() ([]byte, error) {

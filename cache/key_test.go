@@ -32,7 +32,7 @@ func TestKeyFile(t *testing.T) {
 	if _, err := LoadKey(KeyOptions{RuntimeDir: dir}); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("world-readable key file accepted: %v", err)
 	}
-	bad := filepath.Join(t.TempDir(), "bad.key")
+	bad := filepath.Join(privateDir(t), "bad.key")
 	os.WriteFile(bad, []byte("not a key"), 0o600)
 	if _, err := LoadKey(KeyOptions{File: bad, Keyring: true, RuntimeDir: dir}); err == nil {
 		t.Error("a malformed --key-file was accepted (or another source was used instead)")
@@ -44,7 +44,7 @@ func TestKeyFile(t *testing.T) {
 
 func TestKeyring(t *testing.T) {
 	keyring.MockInit()
-	k1, err := LoadKey(KeyOptions{Keyring: true, RuntimeDir: t.TempDir()})
+	k1, err := LoadKey(KeyOptions{Keyring: true, RuntimeDir: privateDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -16,6 +17,8 @@ import (
 
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/codecommitd/codecommitd/internal/privdir"
 )
 
 // ErrLocked reports that another process holds the cache file. Errors
@@ -84,15 +87,41 @@ type Options struct {
 }
 
 // Inspect reads the file at path without opening it for real and returns
-// the key home recorded in it; "" for a missing file or one that records
-// none. A file that is damaged gives an error wrapping ErrCorrupt.
+// the key home recorded in it; "" for a missing file (or folder), an empty
+// one, or one that records none. A folder that is not private, and a file
+// that is not a regular file of this user's closed to others (a symlink, a
+// FIFO, another user's), are refused with an error that says so in one
+// line, before anything in them is opened; a file that is damaged gives an
+// error wrapping ErrCorrupt.
 func Inspect(path string) (keyHome string, err error) {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && fi.Size() == 0 {
+	switch err := privdir.Check(filepath.Dir(path)); {
+	case privdir.IsNotExist(err):
 		return "", nil
+	case err != nil:
+		return "", folderError(err)
 	}
 	info, err := checkFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", nil
+	case err != nil && !errors.Is(err, ErrCorrupt):
+		return "", fileError(path, err)
+	}
 	return info.keyHome, err
+}
+
+// folderError is the one line for a cache folder that is not private.
+func folderError(err error) error {
+	return privdir.Refusal(err, "keep the cache", "--cache")
+}
+
+// fileError is the one line for a cache file that cannot be used.
+func fileError(path string, err error) error {
+	var fe *privdir.FileError
+	if errors.As(err, &fe) {
+		return fmt.Errorf("will not use the cache %w; %s", fe, fe.Fix("--cache"))
+	}
+	return fmt.Errorf("cannot read the cache %s: %s", path, shortErr(err))
 }
 
 // Open opens (or creates) the cache at path with key.
@@ -124,8 +153,10 @@ func Open(path string, key []byte, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("creating the cache folder %s: %w", filepath.Dir(path), err)
+	// The folder is made private, or refused: never changed. Only then
+	// may bbolt open the file (see tryOpen).
+	if err := folderError(privdir.Ensure(filepath.Dir(path))); err != nil {
+		return nil, err
 	}
 	s := &Store{aead: aead, path: path, log: opts.Log, now: opts.Now, owner: opts.Owner}
 	if err := s.openFile(opts); err != nil {
@@ -136,7 +167,7 @@ func Open(path string, key []byte, opts Options) (*Store, error) {
 			s.log.Warn("cannot prune expired records from the credential cache", "path", path, "error", err.Error())
 		}
 		if opts.Owner != "" {
-			_ = os.WriteFile(path+".owner", []byte(opts.Owner+"\n"), 0o600) // only for a message
+			writeOwner(path, opts.Owner)
 		}
 	}
 	return s, nil
@@ -170,20 +201,22 @@ func unreadable(format string, args ...any) error {
 }
 
 func (s *Store) tryOpen(opts Options) (err error) {
-	if fi, serr := os.Stat(s.path); serr == nil && fi.Size() > 0 {
-		if _, cerr := checkFile(s.path); errors.Is(cerr, ErrCorrupt) {
-			return unreadable("%v", cerr)
-		} else if cerr != nil {
-			return fmt.Errorf("cannot read the cache %s: %w", s.path, cerr)
-		}
-	} else if serr == nil && !fi.Mode().IsRegular() {
-		return fmt.Errorf("the cache %s is not a file; move it away or choose another --cache", s.path)
+	// checkFile opens the path without following a link or blocking, and
+	// refuses anything but a regular file of ours closed to others. bbolt
+	// then opens the path itself, following links and blocking on a FIFO.
+	// That is enough: Open made sure the folder is private (a real
+	// directory of ours, closed to others), so nobody but this user can
+	// put anything at the path between the check and bbolt's open.
+	switch _, err := checkFile(s.path); {
+	case errors.Is(err, ErrCorrupt):
+		return unreadable("%v", err)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fileError(s.path, err)
 	}
 	db, err := guardOpen(s.path, &bbolt.Options{Timeout: opts.Timeout})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
-		owner, _ := os.ReadFile(s.path + ".owner")
-		return &LockedError{Path: s.path, Owner: strings.TrimSpace(string(owner))}
+		return &LockedError{Path: s.path, Owner: readOwner(s.path)}
 	case errors.Is(err, fs.ErrPermission) || isReadOnlyFS(err):
 		return s.openReadOnly(opts, fmt.Sprintf("cannot be opened for writing (%v)", shortErr(err)))
 	case errors.Is(err, errFault):
@@ -248,8 +281,7 @@ func (s *Store) prepare(db *bbolt.DB, keyHome string) error {
 func (s *Store) openReadOnly(opts Options, why string) error {
 	db, err := guardOpen(s.path, &bbolt.Options{Timeout: opts.Timeout, ReadOnly: true})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		owner, _ := os.ReadFile(s.path + ".owner")
-		return &LockedError{Path: s.path, Owner: strings.TrimSpace(string(owner))}
+		return &LockedError{Path: s.path, Owner: readOwner(s.path)}
 	}
 	if err != nil {
 		return fmt.Errorf("the cache %s %s, and cannot be read either: %w", s.path, why, shortError(err))
@@ -358,10 +390,38 @@ func (s *Store) Problem() string {
 	return s.problem
 }
 
+// writeOwner records in <path>.owner who holds the file, for the message
+// of a second process that finds it locked. It writes a temporary file in
+// the (private) folder and renames it: whatever was at <path>.owner is
+// replaced, never followed or written through. It is only for a message:
+// a failure (a full disk) changes nothing.
+func writeOwner(path, owner string) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".owner-*")
+	if err != nil {
+		return
+	}
+	_, werr := f.WriteString(owner + "\n")
+	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), path+".owner") != nil {
+		os.Remove(f.Name())
+	}
+}
+
+// readOwner is what the holder of path wrote in <path>.owner, or "".
+func readOwner(path string) string {
+	f, err := privdir.OpenFile(path+".owner", os.O_RDONLY, 0)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, 512))
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line)
+}
+
 // fileIdent is the identity of the file db opened, taken right after it
 // was opened (bbolt does not expose its descriptor).
 func fileIdent(db *bbolt.DB) fs.FileInfo {
-	if fi, err := os.Stat(db.Path()); err == nil {
+	if fi, err := os.Lstat(db.Path()); err == nil {
 		return fi
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+
+	"github.com/codecommitd/codecommitd/internal/privdir"
 )
 
 // The bbolt file format (version 2), as far as it decides whether bbolt
@@ -54,9 +56,12 @@ type fileInfo struct {
 // whether bbolt can open it without reading past its end or following a
 // broken page: both meta pages, the high water mark against the file's
 // size, the freelist, and every page of every bucket, nested and inline.
-// It never panics, whatever the bytes.
+// It never panics, whatever the bytes; an empty file passes (bbolt fills
+// it in as a new one). The file is opened as privdir opens
+// what another user may have placed: a symlink, a FIFO, a file of another
+// user's or one open to others is refused with a *privdir.FileError.
 func checkFile(path string) (info fileInfo, err error) {
-	f, err := os.Open(path)
+	f, err := privdir.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return fileInfo{}, err
 	}
@@ -65,10 +70,10 @@ func checkFile(path string) (info fileInfo, err error) {
 	if err != nil {
 		return fileInfo{}, err
 	}
-	if !fi.Mode().IsRegular() {
-		return fileInfo{}, fmt.Errorf("%w: not a regular file", ErrCorrupt)
-	}
 	size := fi.Size()
+	if size == 0 {
+		return fileInfo{}, nil // what bbolt makes of a new file
+	}
 	if size > maxFileSize {
 		return fileInfo{}, fmt.Errorf("%w: %d bytes, more than a credential cache can hold", ErrCorrupt, size)
 	}

@@ -61,12 +61,8 @@ func listen(path string) (*socket, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(path)
-	if err := privdir.Ensure(dir); err != nil {
-		var np *privdir.NotPrivateError
-		if errors.As(err, &np) {
-			return nil, fmt.Errorf("will not put the socket in %s: it %s; %s", dir, np.Reason, np.Fix("--socket or CODECOMMITD_SOCKET"))
-		}
-		return nil, fmt.Errorf("socket folder: %w", err)
+	if err := privdir.Refusal(privdir.Ensure(dir), "put the socket", "--socket or CODECOMMITD_SOCKET"); err != nil {
+		return nil, err
 	}
 	lock, err := lockFile(LockPath(path))
 	// A daemon that holds the lock but no longer answers is finishing its

@@ -5,14 +5,14 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/codecommitd/codecommitd/internal/privdir"
 )
 
 // listenPrivate listens on path with a umask that makes the socket 0600.
@@ -25,19 +25,21 @@ func listenPrivate(path string) (net.Listener, error) {
 
 // lockFile takes an exclusive lock on path for the life of the process and
 // writes our pid into it; a second daemon gets ErrAlreadyRunning with the
-// holder's pid. The file is opened without following symlinks and must be
-// a regular file of ours; after locking, the path must still name the file
-// locked (a stopping daemon removes it), else the lock is taken again.
+// holder's pid. The file is opened as privdir opens every file another user
+// could have placed (no symlink followed, no blocking, a regular 0600 file
+// of ours); after locking, the path must still name the file locked (a
+// stopping daemon removes it), else the lock is taken again.
 func lockFile(path string) (*os.File, error) {
 	for range 10 {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("opening lock file %s: %w (if it is a symlink, remove it)", path, err)
+		f, err := privdir.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		var fe *privdir.FileError
+		switch {
+		case errors.As(err, &fe):
+			return nil, fmt.Errorf("lock file %w; %s", fe, fe.Fix("--socket"))
+		case err != nil:
+			return nil, fmt.Errorf("opening lock file %s: %w", path, err)
 		}
 		fi, err := f.Stat()
-		if err == nil && (!fi.Mode().IsRegular() || checkOwner(fi) != nil) {
-			err = fmt.Errorf("%s is not a regular file of yours; remove it", path)
-		}
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -73,12 +75,4 @@ func unlock(f *os.File) {
 		os.Remove(f.Name())
 	}
 	f.Close()
-}
-
-func checkOwner(fi fs.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if ok && int(st.Uid) != os.Getuid() {
-		return fmt.Errorf("owned by uid %d, not by us (uid %d); choose another --socket", st.Uid, os.Getuid())
-	}
-	return nil
 }

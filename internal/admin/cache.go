@@ -11,6 +11,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/cache"
 	"github.com/codecommitd/codecommitd/internal/paths"
+	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
 
@@ -39,6 +40,9 @@ type openedCache struct {
 	// problem says why there is no store, or what is wrong with it; ""
 	// when all is well.
 	problem string
+	// folderRefused reports that the cache's folder is not private: the
+	// cache is not used, whatever the folder holds.
+	folderRefused bool
 }
 
 func (c openedCache) Problem() string {
@@ -73,7 +77,9 @@ func (f *cacheFlags) openCache(log *slog.Logger, owner string, timeout time.Dura
 	}
 	recorded, err := cache.Inspect(path)
 	if err != nil && !errors.Is(err, cache.ErrCorrupt) {
-		return memoryOnly(fmt.Sprintf("%s cannot be read (%v)", path, err))
+		var np *privdir.NotPrivateError
+		out.folderRefused = errors.As(err, &np)
+		return memoryOnly(err.Error())
 	}
 	key, err := cache.LoadKey(cache.KeyOptions{
 		File:       f.keyFile,
@@ -92,9 +98,13 @@ func (f *cacheFlags) openCache(log *slog.Logger, owner string, timeout time.Dura
 	out.keySource = key.Source
 	store, err := cache.Open(path, key.Bytes, cache.Options{Log: log, Timeout: timeout, KeyHome: key.Home, Owner: owner})
 	var locked *cache.LockedError
+	var np *privdir.NotPrivateError
 	switch {
 	case errors.As(err, &locked):
 		return memoryOnly("held by another daemon: " + locked.Error())
+	case errors.As(err, &np):
+		out.folderRefused = true
+		return memoryOnly(err.Error())
 	case err != nil:
 		return memoryOnly(err.Error())
 	}

@@ -64,7 +64,7 @@ func forget(ctx context.Context, g *globals, f *cacheFlags, profile string, all 
 	case oc.store == nil && f.noCache:
 		return 0, nil
 	case oc.store == nil:
-		if _, serr := os.Stat(oc.path); serr != nil {
+		if _, serr := os.Lstat(oc.path); serr != nil && !oc.folderRefused {
 			return 0, nil // no cache file to clean
 		}
 		return 0, fmt.Errorf("no daemon answers on %s, and the cache %s cannot be used here: %s", g.socketPath(), oc.path, oc.problem)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/wire"
@@ -24,6 +25,11 @@ func newOneshotCommand(g *globals) *cobra.Command {
 		Hidden: true,
 		Args:   noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// It holds the same secrets as the daemon, from the
+			// first byte read: the same hardening, first.
+			if err := daemon.Harden(); err != nil {
+				return err
+			}
 			in, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
 			if err != nil {
 				return err

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
+	"github.com/codecommitd/codecommitd/internal/logfile"
 	"github.com/codecommitd/codecommitd/internal/paths"
 	"github.com/codecommitd/codecommitd/internal/svcmgr"
 	"github.com/codecommitd/codecommitd/internal/version"
@@ -51,7 +51,7 @@ func newRunCommand(g *globals) *cobra.Command {
 			return runDaemon(cmd.Context(), g, &f, cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVar(&f.logFile, "log-file", "", "append logs to this file instead of stderr")
+	cmd.Flags().StringVar(&f.logFile, "log-file", "", "append logs to this file instead of stderr (in a private folder; past 10 MiB it becomes FILE.1)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.register(cmd)
@@ -130,14 +130,11 @@ func newLogger(f *runFlags, stderr io.Writer) (*slog.Logger, func(), error) {
 	}
 	w, closeFn := stderr, func() {}
 	if f.logFile != "" {
-		if err := os.MkdirAll(filepath.Dir(f.logFile), 0o700); err != nil {
-			return nil, nil, err
-		}
-		file, err := os.OpenFile(f.logFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		file, err := logfile.Open(f.logFile, logfile.DefaultMaxSize)
 		if err != nil {
 			return nil, nil, err
 		}
-		w, closeFn = file, func() { file.Close() }
+		w, closeFn = file, func() { _ = file.Close() } // after the last line; nothing to tell
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch f.logFormat {

@@ -19,14 +19,14 @@ func Check(dir string) error {
 		return err
 	}
 	mode := fi.Mode()
-	st, _ := fi.Sys().(*syscall.Stat_t)
-	e := &NotPrivateError{Dir: dir, Ours: st == nil || int(st.Uid) == os.Getuid(),
+	uid, known := owner(fi)
+	e := &NotPrivateError{Dir: dir, Ours: !known || uid == os.Getuid(),
 		Shared: mode&fs.ModeSticky != 0 || mode.Perm()&0o002 != 0}
 	switch {
 	case !fi.IsDir():
 		e.Reason = "is not a directory (a symlink or a file)"
 	case !e.Ours:
-		e.Reason = fmt.Sprintf("belongs to uid %d, not to this user (uid %d): another user may be listening there", st.Uid, os.Getuid())
+		e.Reason = fmt.Sprintf("belongs to uid %d, not to this user (uid %d): another user may be listening there", uid, os.Getuid())
 	case mode.Perm()&0o077 != 0:
 		e.Reason = fmt.Sprintf("is open to other users (mode %v)", mode)
 	default:
@@ -34,3 +34,16 @@ func Check(dir string) error {
 	}
 	return e
 }
+
+// owner is the uid that owns the file fi describes.
+func owner(fi fs.FileInfo) (uid int, known bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
+}
+
+// openFlags keep OpenFile from following a symlink at the path and from
+// blocking on a FIFO or a device.
+const openFlags = syscall.O_NOFOLLOW | syscall.O_NONBLOCK

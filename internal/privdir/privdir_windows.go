@@ -1,6 +1,7 @@
 package privdir
 
 import (
+	"io/fs"
 	"os"
 )
 
@@ -17,3 +18,11 @@ func Check(dir string) error {
 	}
 	return nil
 }
+
+// owner is unknown on Windows: the profile's ACL decides who may open what.
+func owner(fs.FileInfo) (uid int, known bool) { return 0, false }
+
+// openFlags is empty: Windows has no O_NOFOLLOW or O_NONBLOCK. OpenFile
+// still refuses what is not a regular file; codecommitd's folders live in
+// the user's profile, whose ACL keeps other users out.
+const openFlags = 0

@@ -18,7 +18,11 @@
 //	    messages on the socket: the daemon stays up, answers the next
 //	    request, and logs no panic;
 //	(5) a cache folder that is read-only, or full: the daemon serves, and
-//	    says so once (needs root to mount; skipped otherwise).
+//	    says so once (needs root to mount; skipped otherwise);
+//	(6) the key location a cache records squatted by another user (their
+//	    folder, a FIFO as the key; needs root) or a dangling link, while git
+//	    runs with no daemon, on demand and through the one-shot: failed
+//	    operations (want 0) and the time each waited (want ≤ 5 s more).
 //
 // It exits non-zero when a figure misses its target.
 package main
@@ -55,6 +59,7 @@ func main() {
 		{"3", "64 clients × 50 requests", manyClients},
 		{"4", "garbage on the socket", garbage},
 		{"5", "read-only or full cache folder", cacheFolder},
+		{"6", "the recorded key location squatted", squattedKey},
 	}
 	failed := false
 	start := time.Now()
