@@ -87,6 +87,15 @@ func runAsync(ctx context.Context, c Cmd, start starter) <-chan Result {
 
 func jsonComplete(b []byte) bool { return json.Valid(b) }
 
+// needSetsid skips a test that starts a process in a session of its own
+// with the setsid command, where there is none (macOS).
+func needSetsid(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid command here (macOS has none)")
+	}
+}
+
 func TestRunKillsEverythingWhenTheContextEnds(t *testing.T) {
 	for _, s := range strategies {
 		t.Run(s.name, func(t *testing.T) {
@@ -125,6 +134,7 @@ func TestRunKillsWhatLeftTheGroup(t *testing.T) {
 			if !catchesEscapees("tree") {
 				t.Skip("only the Linux reaper kills what leaves the process group; elsewhere it survives (README, Platforms)")
 			}
+			needSetsid(t)
 			pidFile := filepath.Join(t.TempDir(), "pid")
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -247,6 +257,7 @@ func TestRunExitStatus(t *testing.T) {
 // TestRunGivesUpOnAnEscapee: where a process escapes the kill (other Unix
 // systems: setsid), Run does not wait for it to let go of the output.
 func TestRunGivesUpOnAnEscapee(t *testing.T) {
+	needSetsid(t)
 	for _, s := range strategies {
 		t.Run(s.name, func(t *testing.T) {
 			pidFile := filepath.Join(t.TempDir(), "pid")
