@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"time"
@@ -40,7 +41,8 @@ type ProcessError struct {
 	Reason string
 	// Stderr is the process's stderr, filtered by safeStderr.
 	Stderr string
-	// Err is the cause (a timeout, an exit status), for errors.Is.
+	// Err is the cause (the timeout, the abandoned request, why it could
+	// not be run), for errors.Is.
 	Err error
 }
 
@@ -77,8 +79,9 @@ func safeStderr(stderr string) string {
 }
 
 // processProvider runs a credential_process: through the shell, in the
-// daemon's environment, with no stdin, in a process group of its own that
-// is killed whole when it runs past its timeout, its stdout capped.
+// daemon's environment, with no stdin, its stdout capped, bounded by its
+// timeout, and with everything it started killed when it ends (package
+// shell says what that covers on each system).
 type processProvider struct {
 	command, profile string
 	timeout          time.Duration
@@ -87,31 +90,32 @@ type processProvider struct {
 func (p *processProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	cmd := shell.Command(ctx, p.command)
-	shell.OwnGroup(cmd)
 	stdout := &shell.LimitedBuffer{Max: MaxProcessOutput, OnOverflow: cancel}
 	stderr := &shell.LimitedBuffer{Max: maxProcessStderr}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	runErr := cmd.Run()
+	res := shell.Run(ctx, shell.Cmd{Line: p.command, Stdout: stdout, Stderr: stderr, Complete: completeJSON})
 	fail := func(reason string, cause error) (aws.Credentials, error) {
 		program, _, _ := strings.Cut(strings.TrimSpace(p.command), " ")
 		return aws.Credentials{}, &ProcessError{Profile: p.profile, Program: clean.Line(program, 100), Reason: reason,
 			Stderr: safeStderr(string(stderr.Bytes())), Err: cause}
 	}
-	var exitErr *exec.ExitError
 	switch {
 	case stdout.Overflowed():
 		return fail(fmt.Sprintf("it printed more than %d KiB, and credentials are a few hundred bytes of JSON; it was stopped", MaxProcessOutput>>10), nil)
-	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fail(fmt.Sprintf("it did not finish within %s, so it was stopped (set credential_process_timeout in the profile for a longer limit)", p.timeout), ctx.Err())
-	case ctx.Err() != nil:
-		return fail("it was stopped because the request was abandoned", ctx.Err())
-	case errors.As(runErr, &exitErr):
-		return fail(fmt.Sprintf("exit status %d", exitErr.ExitCode()), runErr)
-	case errors.Is(runErr, exec.ErrNotFound):
-		return fail("the shell to run it was not found", runErr)
-	case runErr != nil:
-		return fail("it could not be run", runErr)
+	case errors.Is(res.Err, context.DeadlineExceeded):
+		return fail(fmt.Sprintf("it did not finish within %s, so it was stopped (set credential_process_timeout in the profile for a longer limit)", p.timeout), res.Err)
+	case errors.Is(res.Err, context.Canceled):
+		return fail("it was stopped because the request was abandoned", res.Err)
+	case errors.Is(res.Err, exec.ErrNotFound):
+		return fail("the shell to run it was not found", res.Err)
+	case res.Err != nil:
+		return fail("it could not be run", res.Err)
+	case res.Signal != 0:
+		return fail(fmt.Sprintf("it was ended by signal %d (%s)", int(res.Signal), res.Signal), nil)
+	case res.ExitCode != 0:
+		return fail(fmt.Sprintf("exit status %d", res.ExitCode), nil)
+	case res.HeldOpen:
+		return fail(fmt.Sprintf("it exited with status 0 before its JSON was complete, and %s later a process it started still held its output open; "+
+			"it was stopped with everything it started (print the whole JSON before exiting; start background programs with >/dev/null 2>&1)", shell.DefaultGrace), nil)
 	}
 	var out processcreds.CredentialProcessResponse
 	dec := json.NewDecoder(bytes.NewReader(stdout.Bytes()))
@@ -125,4 +129,12 @@ func (p *processProvider) Retrieve(ctx context.Context) (aws.Credentials, error)
 		c.CanExpire, c.Expires = true, *out.Expiration
 	}
 	return c, nil
+}
+
+// completeJSON reports whether out starts with a whole JSON value, or with
+// bytes no continuation makes one: either way, nothing a process the
+// credential_process left behind could still print changes the outcome.
+func completeJSON(out []byte) bool {
+	err := json.NewDecoder(bytes.NewReader(out)).Decode(new(json.RawMessage))
+	return !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -245,6 +245,7 @@ func TestProcessErrorsLeakNothing(t *testing.T) {
 		{"bad expiration", `echo '{"Version":1,"AccessKeyId":"ASIALEAK","SecretAccessKey":"SECRETLEAK","SessionToken":"TOKENLEAK","Expiration":"2030-01-01 00:00:00"}'`, "not the credential_process JSON"},
 		{"exit with secrets on stderr", "echo 'debug: AWS_SECRET_ACCESS_KEY=SECRETLEAK' >&2; echo 'login expired, run sso-login' >&2; echo '{\"SessionToken\":\"TOKENLEAK\"}'; exit 4", "exit status 4"},
 		{"not json", `echo 'ASIALEAK SECRETLEAK'`, "not the credential_process JSON"},
+		{"killed by a signal", `echo '{"SessionToken":"TOKENLEAK"}'; kill -TERM $PPID`, "it was ended by signal 15 (terminated)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &processProvider{command: script(strings.ReplaceAll(tt.name, " ", "-"), tt.body) + " --token TOKENLEAK", profile: "dev", timeout: 10 * time.Second}

@@ -10,12 +10,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/testenv"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // lastPrincipal is the ARN that signed the git server's last request.
@@ -226,3 +230,74 @@ AwEHoUQDQgAE0rP9k3jJ8mT1gJqmP6bKqj8qLq0hRrO7bq9QbVbX3a0gQbqYz5mV
 H8g5mP3Yw9V2m4mXk2v1X7v2HnF5n2Jv3w==
 -----END EC PRIVATE KEY-----
 `
+
+// TestCredentialProcessLeavesNothingBehind: through the daemon and through
+// `codecommitd oneshot`, a credential_process that exits 0 with valid JSON
+// while it leaves a child holding its output, and a grandchild that left
+// its session and environment, serves git, and both are killed before git
+// gets its password (the one that left its session on Linux, the only
+// system that catches it).
+func TestCredentialProcessLeavesNothingBehind(t *testing.T) {
+	e := newEnv(t)
+	creds := e.STS.Issue("arn:aws:sts::"+fakests.Account+":assumed-role/Proc/p", time.Hour)
+	proc := filepath.Join(e.Dir, "proc.sh")
+	os.WriteFile(proc, []byte(fmt.Sprintf(`#!/bin/sh
+(exec sleep 60) & echo $! > "$0.$1.held"
+if [ "$2" = escape ]; then
+	( env -i setsid sh -c 'echo $$ > "$0"; exec sleep 60' "$0.$1.escaped" </dev/null >/dev/null 2>&1 & )
+	while [ ! -s "$0.$1.escaped" ]; do sleep 0.01; done
+fi
+echo '{"Version": 1, "AccessKeyId": %q, "SecretAccessKey": %q, "SessionToken": %q, "Expiration": %q}'
+`, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, creds.Expires.Format(time.RFC3339))), 0o755)
+	// Only the Linux reaper catches what left its session (README,
+	// Platforms); macOS has no setsid command.
+	escape, arg := runtime.GOOS == "linux", ""
+	if escape {
+		arg = " escape"
+	}
+	if err := e.WriteAWS("[profile daemon]\nregion = us-east-1\ncredential_process = "+proc+" daemon"+arg+"\n"+
+		"[profile oneshot]\nregion = us-east-1\ncredential_process = "+proc+" oneshot"+arg+"\n", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Seed(ctx(t), "repo"); err != nil {
+		t.Fatal(err)
+	}
+	pid := func(t *testing.T, path string) int {
+		t.Helper()
+		b, _ := os.ReadFile(path)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if pid == 0 {
+			t.Fatalf("%s holds no pid", filepath.Base(path))
+		}
+		t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+		return pid
+	}
+	for _, by := range []string{"daemon", "oneshot"} {
+		t.Run(by, func(t *testing.T) {
+			if by == "daemon" {
+				if err := e.StartDaemon(ctx(t)); err != nil {
+					t.Fatal(err)
+				}
+				defer e.StopDaemon()
+			} else {
+				e.Extra = []string{"CODECOMMITD_AUTOSTART=0"}
+			}
+			_, stderr, err := e.Run(ctx(t), "", "git", "ls-remote", "codecommit://"+by+"@repo")
+			if err != nil {
+				t.Fatalf("git ls-remote: %v\n%s", err, stderr)
+			}
+			if oneshot := strings.Contains(stderr, "resolving in this process"); oneshot != (by == "oneshot") {
+				t.Fatalf("resolved by the wrong process; stderr:\n%s", stderr)
+			}
+			if ok, why := testprobe.Killed(pid(t, proc+"."+by+".held")); !ok {
+				t.Errorf("the child that held the output still runs:\n%s", why)
+			}
+			if !escape {
+				return
+			}
+			if ok, why := testprobe.Killed(pid(t, proc+"."+by+".escaped")); !ok {
+				t.Errorf("the grandchild that left its session still runs:\n%s", why)
+			}
+		})
+	}
+}
