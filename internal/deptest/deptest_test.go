@@ -2,7 +2,8 @@
 // runs on every operation stay thin: none of them may link the AWS SDK,
 // bbolt, the INI parser, cobra or the testing package, whose package
 // initialisation every git call would pay for. And no binary links the test
-// stand-ins (the fake STS, the fake git server, the test world) or testing.
+// stand-ins (the fake STS, the fake git server, the WAN link, the test
+// world) or testing.
 package deptest
 
 import (
@@ -29,6 +30,7 @@ var standIns = []string{
 	"github.com/codecommitd/codecommitd/internal/gitserver",
 	"github.com/codecommitd/codecommitd/internal/testprobe",
 	"github.com/codecommitd/codecommitd/internal/testenv",
+	"github.com/codecommitd/codecommitd/internal/wanlink",
 	"testing",
 	"net/http/httptest",
 }
