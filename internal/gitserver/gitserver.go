@@ -5,7 +5,8 @@
 // STS issued or knows, and whose password is a CodeCommit SigV4 signature
 // that this package recomputes with its own code (it shares nothing with the
 // signer under test). No credentials get 401 with a Basic challenge, as
-// CodeCommit answers; wrong ones get 403.
+// CodeCommit answers; wrong ones get 403. It speaks HTTP/2 or HTTP/1.1 and
+// counts the connections and TLS handshakes it serves (Conns, in conns.go).
 //
 // Like package fakests it is test infrastructure, shared by the end-to-end
 // tests and `make demo`.
@@ -61,6 +62,7 @@ type Server struct {
 	http    *httptest.Server
 	now     func() time.Time
 	latency time.Duration
+	counter connCounter
 	onAuth  func(Request)
 
 	mu       sync.Mutex
@@ -72,7 +74,7 @@ type Server struct {
 
 // New starts a server in dir that accepts signatures for region made with
 // credentials known to sts.
-func New(dir, region string, sts *fakests.Server) (*Server, error) {
+func New(dir, region string, sts *fakests.Server, opts ...Option) (*Server, error) {
 	git, err := exec.LookPath("git")
 	if err != nil {
 		return nil, fmt.Errorf("gitserver needs git on PATH: %w", err)
@@ -81,7 +83,7 @@ func New(dir, region string, sts *fakests.Server) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(s.Root, "v1", "repos"), 0o755); err != nil {
 		return nil, err
 	}
-	s.http = httptest.NewTLSServer(s)
+	s.http = s.start(opts)
 	s.Host = strings.TrimPrefix(s.http.URL, "https://")
 	s.CAFile = filepath.Join(dir, "ca.pem")
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.http.Certificate().Raw})

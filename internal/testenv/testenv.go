@@ -41,8 +41,9 @@ type Env struct {
 	Extra []string
 }
 
-// New makes a world under dir, with the binaries in bin.
-func New(dir, bin string) (*Env, error) {
+// New makes a world under dir, with the binaries in bin; opts set how the
+// git stand-in speaks HTTP.
+func New(dir, bin string, opts ...gitserver.Option) (*Env, error) {
 	e := &Env{Dir: dir, Home: filepath.Join(dir, "home"), Bin: bin}
 	// Keep the socket path short: the temp dir can be long.
 	e.Socket = filepath.Join(dir, "run", "d.sock")
@@ -52,7 +53,7 @@ func New(dir, bin string) (*Env, error) {
 		}
 	}
 	e.STS = fakests.New()
-	git, err := gitserver.New(dir, Region, e.STS)
+	git, err := gitserver.New(dir, Region, e.STS, opts...)
 	if err != nil {
 		e.STS.Close()
 		return nil, err
