@@ -44,23 +44,24 @@ func (w *wire) schedule(t, notBefore time.Time, n int, oneWay time.Duration) tim
 }
 
 // arrival is the link's timing: bytes sent at t wait until the connection
-// is open (notBefore) and the wire is free, take n/bandwidth seconds to go
-// out (none without a bandwidth), then oneWay to arrive. It returns when
+// is open (notBefore), then, with a bandwidth, until the wire is free and
+// n/bandwidth seconds to go out, then oneWay to arrive. It returns when
 // they arrive and when the wire is free again. Nothing depends on when the
-// previous chunk arrives, only on when the wire is free: chunks are
-// pipelined.
+// previous chunk arrives: chunks are pipelined. The wire serves chunks in
+// the order they were read (one waiting for its connection to open holds
+// back those read after it).
 func arrival(t, notBefore, free time.Time, n int, bandwidth int64, oneWay time.Duration) (at, nextFree time.Time) {
 	start := t
 	if start.Before(notBefore) {
 		start = notBefore
 	}
+	if bandwidth == 0 {
+		return start.Add(oneWay), free
+	}
 	if start.Before(free) {
 		start = free
 	}
-	end := start
-	if bandwidth > 0 {
-		end = start.Add(time.Duration(int64(n) * int64(time.Second) / bandwidth))
-	}
+	end := start.Add(time.Duration(int64(n) * int64(time.Second) / bandwidth))
 	return end.Add(oneWay), end
 }
 
