@@ -61,7 +61,6 @@ type Server struct {
 	git     string
 	http    *httptest.Server
 	now     func() time.Time
-	latency time.Duration
 	counter connCounter
 	onAuth  func(Request)
 
@@ -102,14 +101,6 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = now
-}
-
-// SetLatency makes every request wait d before it is answered, as a
-// request over a WAN waits for its round trip (0: none).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
 }
 
 // OnRequest calls fn with each request's record as it is answered, before
@@ -182,12 +173,8 @@ func (s *Server) clock() time.Time {
 // ServeHTTP authenticates the request and hands it to git http-backend.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	latency := s.latency
 	s.arrived++
 	s.mu.Unlock()
-	if latency > 0 {
-		time.Sleep(latency)
-	}
 	const prefix = "/v1/repos/"
 	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
 	repo, _, _ := strings.Cut(rest, "/")
