@@ -62,7 +62,7 @@ install: build ## install the binaries to PREFIX/bin (default ~/.local/bin) and 
 	./scripts/install.sh "$(PREFIX)"
 
 .PHONY: demo
-demo: build ## clone and push through the helpers against a local stand-in for AWS (LATENCY=50ms for a WAN-like link)
+demo: build ## clone and push through the helpers against a local stand-in for AWS (LATENCY=50ms: through a WAN link of that round-trip time)
 	$(GO) run ./internal/cmd/demo -bin bin -latency $${LATENCY:-0s}
 
 # Package versions must start with a digit: v1.2.3 → 1.2.3, an untagged

@@ -2,8 +2,8 @@
 // runs on every operation stay thin: none of them may link the AWS SDK,
 // bbolt, the INI parser, cobra or the testing package, whose package
 // initialisation every git call would pay for. And no binary links the test
-// stand-ins (the fake STS, the fake git server, the test world, the headless
-// browser driver) or testing.
+// stand-ins (the fake STS, the fake git server, the WAN link, the test
+// world, the headless browser driver) or testing.
 package deptest
 
 import (
@@ -33,6 +33,7 @@ var standIns = []string{
 	"github.com/codecommitd/codecommitd/internal/testenv",
 	"github.com/codecommitd/codecommitd/internal/testbrowser",
 	"github.com/chromedp/", // the browser driver of testbrowser
+	"github.com/codecommitd/codecommitd/internal/wanlink",
 	"testing",
 	"net/http/httptest",
 }

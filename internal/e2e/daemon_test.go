@@ -27,14 +27,16 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/fakests"
+	"github.com/codecommitd/codecommitd/internal/gitserver"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 	"github.com/codecommitd/codecommitd/internal/testprobe"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
-// roleEnv is a world whose "dev" profile assumes a role from static keys.
-func roleEnv(t *testing.T) (*testenv.Env, string) {
-	e := newEnv(t)
+// roleEnv is a world whose "dev" profile assumes a role from static keys;
+// opts set how its git stand-in speaks HTTP.
+func roleEnv(t *testing.T, opts ...gitserver.Option) (*testenv.Env, string) {
+	e := newEnv(t, opts...)
 	u := e.STS.AddUser("alice")
 	role := e.STS.AddRole(fakests.Role{ARN: "Dev"})
 	if err := e.WriteAWS("[profile base]\n[profile dev]\nrole_arn = "+role+"\nsource_profile = base\nregion = us-east-1\n",

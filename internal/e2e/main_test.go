@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codecommitd/codecommitd/internal/gitserver"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
@@ -54,15 +55,16 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// newEnv returns a fresh world that is torn down with the test.
-func newEnv(t *testing.T) *testenv.Env {
+// newEnv returns a fresh world that is torn down with the test; opts set
+// how its git stand-in speaks HTTP.
+func newEnv(t *testing.T, opts ...gitserver.Option) *testenv.Env {
 	t.Helper()
 	// Short paths: the socket must fit in 104 bytes.
 	dir, err := os.MkdirTemp("", "cc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := testenv.New(dir, bin)
+	e, err := testenv.New(dir, bin, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,8 @@
 // STS issued or knows, and whose password is a CodeCommit SigV4 signature
 // that this package recomputes with its own code (it shares nothing with the
 // signer under test). No credentials get 401 with a Basic challenge, as
-// CodeCommit answers; wrong ones get 403.
+// CodeCommit answers; wrong ones get 403. It speaks HTTP/2 or HTTP/1.1 and
+// counts the connections and TLS handshakes it serves (Conns, in conns.go).
 //
 // Knobs make it misbehave as a test needs: answer late (SetLatency), on
 // another clock (SetClock), with a redirect instead (SetRedirect), or with a
@@ -82,7 +83,7 @@ type Server struct {
 	cert     tls.Certificate
 	http     *httptest.Server
 	now      func() time.Time
-	latency  time.Duration
+	counter  connCounter
 	onAuth   func(Request)
 	redirect Redirect
 	// challenges is how many requests are still to be answered 401.
@@ -97,7 +98,7 @@ type Server struct {
 
 // New starts a server in dir that accepts signatures for region made with
 // credentials known to sts.
-func New(dir, region string, sts *fakests.Server) (*Server, error) {
+func New(dir, region string, sts *fakests.Server, opts ...Option) (*Server, error) {
 	git, err := exec.LookPath("git")
 	if err != nil {
 		return nil, fmt.Errorf("gitserver needs git on PATH: %w", err)
@@ -115,7 +116,7 @@ func New(dir, region string, sts *fakests.Server) (*Server, error) {
 	if err := os.WriteFile(s.CAFile, pemBytes, 0o644); err != nil {
 		return nil, err
 	}
-	s.http = s.serve(s, true)
+	s.http = s.start(opts)
 	s.Host = strings.TrimPrefix(s.http.URL, "https://")
 	return s, nil
 }
@@ -141,14 +142,6 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = now
-}
-
-// SetLatency makes every request wait d before it is answered, as a
-// request over a WAN waits for its round trip (0: none).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
 }
 
 // SetRedirect makes the server answer with r instead of serving (the zero
@@ -240,16 +233,13 @@ func (s *Server) clock() time.Time {
 // ServeHTTP authenticates the request and hands it to git http-backend.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	latency, redirect := s.latency, s.redirect
+	redirect := s.redirect
 	challenge := s.challenges > 0
 	if challenge {
 		s.challenges--
 	}
 	s.arrived++
 	s.mu.Unlock()
-	if latency > 0 {
-		time.Sleep(latency)
-	}
 	if redirect.Status != 0 && (redirect.Method == "" || redirect.Method == r.Method) {
 		s.record(r, Request{Path: r.URL.Path, Status: redirect.Status, Reason: "redirected to " + redirect.To})
 		w.Header().Set("Location", redirect.To+r.URL.RequestURI())

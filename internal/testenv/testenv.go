@@ -2,9 +2,10 @@
 
 // Package testenv builds a throw-away world for the helpers to run in: a
 // HOME with AWS config files, a fake STS (package fakests), a CodeCommit
-// git endpoint that verifies signatures (package gitserver), the built
-// binaries first on PATH, and a private daemon socket. The end-to-end tests
-// and `make demo` both use it.
+// git endpoint that verifies signatures (package gitserver), on request a
+// WAN link in front of it (package wanlink), the built binaries first on
+// PATH, and a private daemon socket. The end-to-end tests, `make demo` and
+// `make bench` use it.
 package testenv
 
 import (
@@ -24,6 +25,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/gitserver"
+	"github.com/codecommitd/codecommitd/internal/wanlink"
 )
 
 // Region is the region the fake endpoint expects signatures for.
@@ -37,12 +39,16 @@ type Env struct {
 	Socket string
 	STS    *fakests.Server
 	Git    *gitserver.Server
+	// Link is the WAN link in front of Git once SetRTT made one; nil
+	// before.
+	Link *wanlink.Link
 	// Extra is added to the environment of every command.
 	Extra []string
 }
 
-// New makes a world under dir, with the binaries in bin.
-func New(dir, bin string) (*Env, error) {
+// New makes a world under dir, with the binaries in bin; opts set how the
+// git stand-in speaks HTTP.
+func New(dir, bin string, opts ...gitserver.Option) (*Env, error) {
 	e := &Env{Dir: dir, Home: filepath.Join(dir, "home"), Bin: bin}
 	// Keep the socket path short: the temp dir can be long.
 	e.Socket = filepath.Join(dir, "run", "d.sock")
@@ -52,7 +58,7 @@ func New(dir, bin string) (*Env, error) {
 		}
 	}
 	e.STS = fakests.New()
-	git, err := gitserver.New(dir, Region, e.STS)
+	git, err := gitserver.New(dir, Region, e.STS, opts...)
 	if err != nil {
 		e.STS.Close()
 		return nil, err
@@ -61,11 +67,42 @@ func New(dir, bin string) (*Env, error) {
 	return e, nil
 }
 
-// Close stops the daemon, if one runs, and the servers.
+// Close stops the daemon, if one runs, the link and the servers.
 func (e *Env) Close() {
 	e.StopDaemon()
+	if e.Link != nil {
+		e.Link.Close()
+	}
 	e.Git.Close()
 	e.STS.Close()
+}
+
+// SetRTT makes git reach the git stand-in through a WAN link with
+// round-trip time d (package wanlink: each connection pays one round trip
+// to open, each chunk half of one each way), starting the link on first
+// use. It applies to commands started from then on: CODE_COMMIT_ENDPOINT
+// names the link, whose 127.0.0.1 address the stand-in's certificate
+// covers. SetRTT(0) keeps the link, without delay.
+func (e *Env) SetRTT(d time.Duration) error {
+	if e.Link != nil {
+		e.Link.SetRTT(d)
+		return nil
+	}
+	l, err := wanlink.New(wanlink.Config{Target: e.Git.Host, RTT: d})
+	if err != nil {
+		return err
+	}
+	e.Link = l
+	return nil
+}
+
+// GitHost is the host:port git reaches the git stand-in at, the value of
+// CODE_COMMIT_ENDPOINT: the link's once SetRTT made one, else Git.Host.
+func (e *Env) GitHost() string {
+	if e.Link != nil {
+		return e.Link.Addr()
+	}
+	return e.Git.Host
 }
 
 // WriteAWS writes ~/.aws/config and ~/.aws/credentials.
@@ -91,7 +128,7 @@ func (e *Env) Environ() []string {
 		"AWS_ENDPOINT_URL_SSO_OIDC=" + e.STS.URL,
 		"AWS_ENDPOINT_URL_SIGNIN=" + e.STS.URL,
 		"AWS_EC2_METADATA_DISABLED=true",
-		"CODE_COMMIT_ENDPOINT=" + e.Git.Host,
+		"CODE_COMMIT_ENDPOINT=" + e.GitHost(),
 		"GIT_SSL_CAINFO=" + e.Git.CAFile,
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=" + filepath.Join(e.Home, ".gitconfig"),

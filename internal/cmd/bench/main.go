@@ -8,9 +8,10 @@
 //	(b) signed URLs per second through a running daemon, from -clients
 //	    concurrent gRPC clients for -duration (target ≥ 20,000/s on 2 cores);
 //	(c) the daemon's resident memory after 10,000 requests (target ≤ 20 MiB);
-//	(d) the cost of keeping the password off git's command line: a whole
-//	    git ls-remote with git-credential-codecommit against one with the
-//	    password in argv.
+//	(e), (f) whole git ls-remote, fetch and push through the helper against
+//	    the same git given a pre-signed URL, through a WAN link (package
+//	    wanlink) at RTT 0, 50 ms and 100 ms, with the requests, 401s, TCP
+//	    connections and TLS handshakes each made.
 //
 // Everything runs against the stand-ins of package testenv, so no AWS
 // account is needed and STS is never on the measured path.

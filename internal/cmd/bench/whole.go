@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,8 @@ import (
 // pre-signed way.
 type operation struct {
 	name string
-	// setup prepares a run (in its own folder) and returns the command.
+	// cmd prepares run number run (in a folder of its own, never used by
+	// another run) and returns the command.
 	cmd func(ctx context.Context, run int, url string) (*exec.Cmd, error)
 }
 
@@ -60,55 +62,90 @@ func wholeOperations(ctx context.Context, e *testenv.Env, runs int) error {
 			return e.Command(ctx, "pushwt", "git", "push", "--quiet", url, "HEAD:refs/heads/bench-"+strconv.Itoa(run)), nil
 		}},
 	}
-	fmt.Printf("(e), (f) whole git operations against the local stand-in, %d interleaved runs each, medians\n", runs)
-	fmt.Printf("    %-28s %-8s %12s %12s %8s %10s %14s\n", "operation", "latency", "helper", "pre-signed", "ratio", "saved", "requests (401)")
-	for _, latency := range []time.Duration{0, 50 * time.Millisecond} {
-		e.Git.SetLatency(latency)
+	fmt.Printf("(e), (f) whole git operations against the local stand-in through a WAN link, %d interleaved runs each, medians\n", runs)
+	fmt.Printf("    %-28s %-6s %12s %12s %6s %8s   %-16s %-9s %s\n", "operation", "RTT", "helper", "pre-signed", "ratio", "saved", "requests (401)", "TCP", "TLS")
+	seq := 0 // numbers every run, across RTTs: a fetch goes into an empty repository each time
+	for _, rtt := range []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond} {
+		if err := e.SetRTT(rtt); err != nil {
+			return err
+		}
 		for _, op := range ops {
 			repo := "repo"
 			if strings.Contains(op.name, "fetch") {
 				repo = "hundred"
 			}
 			helperURL := "codecommit://bench@" + repo
-			var tHelper, tSigned []time.Duration
-			var reqHelper, reqSigned, unauthHelper, unauthSigned int
-			for run := range runs {
-				signed, err := presign(repo) // fresh each run: a password lasts 15 minutes
+			helper, signed := way{name: "helper"}, way{name: "pre-signed"}
+			for range runs {
+				presigned, err := presign(repo) // fresh each run: a password lasts 15 minutes
 				if err != nil {
 					return err
 				}
-				for w, way := range []string{"helper", "signed"} {
+				for _, w := range []*way{&helper, &signed} {
 					url := helperURL
-					if way == "signed" {
-						url = signed
+					if w == &signed {
+						url = presigned
 					}
-					cmd, err := op.cmd(ctx, run*2+w, url)
+					seq++
+					cmd, err := op.cmd(ctx, seq, url)
 					if err != nil {
 						return err
 					}
-					reqs0, unauth0 := e.Git.Seen()
+					before := countsOf(e)
 					start := time.Now()
 					if out, err := cmd.CombinedOutput(); err != nil {
-						return fmt.Errorf("%s (%s): %w: %s", op.name, way, err, out)
+						return fmt.Errorf("%s (%s, RTT %s): %w: %s", op.name, w.name, rtt, err, out)
 					}
-					took := time.Since(start)
-					reqs1, unauth1 := e.Git.Seen()
-					if way == "helper" {
-						tHelper, reqHelper, unauthHelper = append(tHelper, took), reqs1-reqs0, unauth1-unauth0
-					} else {
-						tSigned, reqSigned, unauthSigned = append(tSigned, took), reqs1-reqs0, unauth1-unauth0
-					}
+					w.took = append(w.took, time.Since(start))
+					w.seen = append(w.seen, countsOf(e).sub(before))
 				}
 			}
-			h, p := median(tHelper), median(tSigned)
-			fmt.Printf("    %-28s %-8s %12s %12s %8.2f %10s %6d (%d) vs %d (%d)\n", op.name, latency, h, p, float64(h)/float64(p),
-				(p - h).Round(time.Millisecond), reqHelper, unauthHelper, reqSigned, unauthSigned)
+			h, p := median(helper.took), median(signed.took)
+			both := func(show func(counts) string) string { return helper.span(show) + " vs " + signed.span(show) }
+			fmt.Printf("    %-28s %-6s %12s %12s %6.2f %8s   %-16s %-9s %s\n", op.name, rtt, h, p, float64(h)/float64(p), (p - h).Round(time.Millisecond),
+				both(func(c counts) string { return fmt.Sprintf("%d (%d)", c.requests, c.unauthorized) }),
+				both(func(c counts) string { return strconv.Itoa(c.tcp) }),
+				both(func(c counts) string { return strconv.Itoa(c.tls) }))
 		}
 	}
-	e.Git.SetLatency(0)
-	fmt.Println("    requests: HTTP requests one operation made, helper vs pre-signed (401s in brackets)")
+	fmt.Println("    helper vs pre-signed, per operation: HTTP requests (401s in brackets), TCP connections and TLS handshakes the stand-in saw")
+	fmt.Println("    (every value seen, joined by |, where runs differed); the link costs each connection one RTT to open, each chunk RTT/2 each way")
 	fmt.Println()
 	return nil
+}
+
+// counts are what one git operation cost the git stand-in, whatever the
+// timing.
+type counts struct{ requests, unauthorized, tcp, tls int }
+
+func countsOf(e *testenv.Env) counts {
+	reqs, unauth := e.Git.Seen()
+	c := e.Git.Conns()
+	return counts{requests: reqs, unauthorized: unauth, tcp: c.TCP, tls: c.TLS}
+}
+
+func (c counts) sub(o counts) counts {
+	return counts{c.requests - o.requests, c.unauthorized - o.unauthorized, c.tcp - o.tcp, c.tls - o.tls}
+}
+
+// way is one way of running an operation (through the helper, or with a
+// pre-signed URL): the time and the counts of each run.
+type way struct {
+	name string
+	took []time.Duration
+	seen []counts
+}
+
+// span shows one count over the runs: the value, or every value seen where
+// runs differed.
+func (w *way) span(show func(counts) string) string {
+	var values []string
+	for _, c := range w.seen {
+		if v := show(c); !slices.Contains(values, v) {
+			values = append(values, v)
+		}
+	}
+	return strings.Join(values, "|")
 }
 
 // seedHistory makes repository name with n commits on main.

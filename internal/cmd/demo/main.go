@@ -2,9 +2,10 @@
 
 // Command demo shows the helpers working without an AWS account: it starts
 // a fake STS and a CodeCommit stand-in that verifies signatures on
-// localhost, writes a throw-away HOME with an assumed-role profile, clones
-// and pushes through git-remote-codecommit, prints what happened, and
-// cleans up. `make demo` runs it.
+// localhost (with -latency, behind a WAN link of that round-trip time),
+// writes a throw-away HOME with an assumed-role profile, clones and pushes
+// through git-remote-codecommit, prints what happened, and cleans up.
+// `make demo` runs it.
 package main
 
 import (
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	binDir := flag.String("bin", "bin", "directory holding the built binaries")
-	flag.DurationVar(&latency, "latency", 0, "make the CodeCommit stand-in answer each request this much later, like a WAN link (e.g. 50ms)")
+	flag.DurationVar(&latency, "latency", 0, "reach the CodeCommit stand-in through a WAN link with this round-trip time (e.g. 50ms)")
 	flag.Parse()
 	if err := run(*binDir); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -30,7 +31,8 @@ func main() {
 	}
 }
 
-// latency is the stand-in's delay per request.
+// latency is the round-trip time of the link in front of the stand-in; 0:
+// no link.
 var latency time.Duration
 
 func run(binDir string) error {
@@ -50,7 +52,11 @@ func run(binDir string) error {
 		return err
 	}
 	defer e.Close()
-	e.Git.SetLatency(latency)
+	if latency > 0 {
+		if err := e.SetRTT(latency); err != nil {
+			return err
+		}
+	}
 
 	user := e.STS.AddUser("demo-user")
 	role := e.STS.AddRole(fakests.Role{ARN: "DemoDeveloper"})
@@ -74,8 +80,11 @@ func run(binDir string) error {
 	}
 
 	step("a throw-away world")
-	fmt.Printf("HOME=%s\nfake STS: %s\nCodeCommit stand-in: https://%s (verifies every SigV4 password)\n\n~/.aws/config:\n%s",
-		e.Home, e.STS.URL, e.Git.Host, indent(config))
+	fmt.Printf("HOME=%s\nfake STS: %s\nCodeCommit stand-in: https://%s (verifies every SigV4 password)\n", e.Home, e.STS.URL, e.Git.Host)
+	if e.Link != nil {
+		fmt.Printf("reached through a WAN link at %s: round-trip time %s, paid once to open each connection and by every exchange\n", e.GitHost(), latency)
+	}
+	fmt.Printf("\n~/.aws/config:\n%s", indent(config))
 
 	step("clone through git-remote-codecommit (the daemon starts itself)")
 	if err := sh("git", "clone", "codecommit://demo@demo-repo", "work"); err != nil {
@@ -112,6 +121,8 @@ func run(binDir string) error {
 	}
 	fmt.Printf("git requests accepted by the CodeCommit stand-in: %d; refused: %d; 401 challenges: %d (the password goes with the first request)\n",
 		ok, len(e.Git.Requests())-ok-challenged, challenged)
+	c := e.Git.Conns()
+	fmt.Printf("connections the stand-in accepted: %d TCP, %d TLS handshakes (%d of them HTTP/2)\n", c.TCP, c.TLS, c.HTTP2)
 	if reqs := e.Git.Requests(); len(reqs) > 0 {
 		fmt.Printf("signed by: %s\n", reqs[len(reqs)-1].Principal)
 	}
