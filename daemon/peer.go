@@ -25,6 +25,9 @@ type admission struct {
 	exe  string
 	// refused says why the peer may not use the daemon; nil admits it.
 	refused error
+	// conn is the connection, when it came through the daemon's
+	// listener; nil otherwise.
+	conn *trackedConn
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -58,7 +61,24 @@ func (c peerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInf
 	if !ok {
 		return conn, admission{peer: peercred.Peer{UID: -1}, refused: fmt.Errorf("codecommitd refuses a connection that is not on its Unix socket (%T)", conn)}, nil
 	}
-	return conn, c.admit(uc), nil
+	a := c.admit(uc)
+	if t, ok := conn.(*trackedConn); ok {
+		a.conn = t
+		if a.refused == nil {
+			a.refused = admitProcess(t, a)
+		}
+	}
+	return conn, a, nil
+}
+
+// admitProcess counts t as a connection of its peer's process, or refuses
+// it beyond MaxConnectionsPerProcess.
+func admitProcess(t *trackedConn, a admission) error {
+	if ok, open := t.l.join(t, a.peer.PID, MaxConnectionsPerProcess); !ok {
+		return fmt.Errorf("codecommitd allows one process %d connections at a time, and pid %d (%s) has %d open; it refuses more until that process closes some",
+			MaxConnectionsPerProcess, a.peer.PID, a.exe, open)
+	}
+	return nil
 }
 
 // admit asks who is at the other end of conn and decides.
