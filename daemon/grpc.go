@@ -69,7 +69,9 @@ const (
 	// it waits only while every connection has a request under way.
 	MaxConnections = 256
 	// MaxConnectionsPerProcess bounds the connections one process may
-	// hold; beyond it, its requests are refused until it closes some.
+	// hold: beyond it, a new one closes that process's connection idle
+	// longest, or is refused (its requests answered PermissionDenied,
+	// saying why) while every one of them has a request under way.
 	MaxConnectionsPerProcess = MaxConnections / 2
 	// MaxStreams bounds concurrent requests on one connection.
 	MaxStreams = 64

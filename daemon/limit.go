@@ -17,7 +17,8 @@ import (
 // with it, one that connected and sent nothing), and waits only while every
 // connection has something under way. Long-lived streams cannot fill it:
 // their number is capped (MaxLongStreams), as are one process's
-// connections (MaxConnectionsPerProcess, counted at the peer check).
+// connections (MaxConnectionsPerProcess, counted at the peer check, with
+// the same rule among that process's own).
 // Unlike golang.org/x/net/netutil's, its connections still give access to
 // the socket (syscall.Conn), which the peer check needs.
 type limitListener struct {
@@ -125,26 +126,37 @@ func evictable(conns []connState, now time.Time) (victim int, wait time.Duration
 	return victim, 0
 }
 
-// join records that process pid is at the other end of t, unless that
-// process has perProcess connections open already: it then returns false
-// and how many. A pid of 0 (a process the kernel cannot name here) is not
-// counted.
+// join records that process pid is at the other end of t. A process that
+// has perProcess connections open already first has its own connection
+// idle longest closed (as admit does for all); when each of them has
+// something under way, join returns false and how many it holds. A pid of
+// 0 (a process the kernel cannot name here) is not counted.
 func (l *limitListener) join(t *trackedConn, pid, perProcess int) (ok bool, open int) {
 	if pid <= 0 {
 		return true, 0
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for c := range l.conns {
-		if c.pid == pid {
-			open++
+	for {
+		l.mu.Lock()
+		var mine []*trackedConn
+		var states []connState
+		for c := range l.conns {
+			if c.pid == pid {
+				mine = append(mine, c)
+				states = append(states, c.state())
+			}
 		}
+		if len(mine) < perProcess {
+			t.pid = pid
+			l.mu.Unlock()
+			return true, len(mine)
+		}
+		l.mu.Unlock()
+		victim, _ := evictable(states, l.clock.Now())
+		if victim < 0 {
+			return false, len(mine)
+		}
+		_ = mine[victim].Close()
 	}
-	if open >= perProcess {
-		return false, open
-	}
-	t.pid = pid
-	return true, open
 }
 
 func (l *limitListener) Close() error {

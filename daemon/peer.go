@@ -72,11 +72,16 @@ func (c peerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInf
 }
 
 // admitProcess counts t as a connection of its peer's process, or refuses
-// it beyond MaxConnectionsPerProcess.
+// it beyond MaxConnectionsPerProcess when none of that process's others
+// can be closed.
 func admitProcess(t *trackedConn, a admission) error {
 	if ok, open := t.l.join(t, a.peer.PID, MaxConnectionsPerProcess); !ok {
-		return fmt.Errorf("codecommitd allows one process %d connections at a time, and pid %d (%s) has %d open; it refuses more until that process closes some",
-			MaxConnectionsPerProcess, a.peer.PID, a.exe, open)
+		who := fmt.Sprintf("pid %d", a.peer.PID)
+		if a.exe != "" {
+			who += " (" + a.exe + ")"
+		}
+		return fmt.Errorf("codecommitd allows one process %d connections at a time, and %s has %d open, none idle for a second; it refuses more until one is",
+			MaxConnectionsPerProcess, who, open)
 	}
 	return nil
 }

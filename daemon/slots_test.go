@@ -21,15 +21,17 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
 )
 
 // serveLimited runs the daemon's gRPC server behind its connection limits
-// on a socket in a temp dir; the peer check names the n-th connection's
-// process pidOf(n).
-func serveLimited(t *testing.T, b broker.Broker, log *slog.Logger, pidOf func(n int) int, more ...grpc.UnaryServerInterceptor) string {
+// (on clock, when not nil) on a socket in a temp dir; the peer check names
+// the n-th connection's process pidOf(n).
+func serveLimited(t *testing.T, b broker.Broker, log *slog.Logger, clock clockwork.Clock, pidOf func(n int) int, more ...grpc.UnaryServerInterceptor) string {
 	t.Helper()
 	dir := t.TempDir()
 	os.Chmod(dir, 0o700) // the client trusts only a private folder
@@ -45,7 +47,11 @@ func serveLimited(t *testing.T, b broker.Broker, log *slog.Logger, pidOf func(n 
 		return p, err
 	}
 	srv := newGRPCServer(b, log, peerCreds{self: peercred.Current(), of: of}, more...)
-	go srv.Serve(newLimitListener(inner, MaxConnections))
+	l := newLimitListener(inner, MaxConnections)
+	if clock != nil {
+		l.clock = clock
+	}
+	go srv.Serve(l)
 	t.Cleanup(srv.Stop)
 	return sock
 }
@@ -67,32 +73,37 @@ func watch(t *testing.T, sock string) error {
 }
 
 // TestLongLivedStreamsCannotStarveRequests: however a client of this user
-// spreads MaxConnections health Watch streams over connections and
-// processes, a request that comes next is answered at once, not after the
-// streams end.
+// spreads health Watch streams over connections and processes, a request
+// that comes next, a second later, is answered at once, not after the
+// streams end: also one from a process at its cap.
 func TestLongLivedStreamsCannotStarveRequests(t *testing.T) {
+	const perProcess = "codecommitd allows one process 128 connections at a time, and pid 7 has 128 open, none idle for a second; it refuses more until one is"
+	const streams = "codecommitd serves at most 32 streams (health Watch, reflection) at once; try again when one has closed"
 	for _, tc := range []struct {
-		name    string
-		pidOf   func(n int) int
-		refusal string // of the watchers beyond the caps
+		name     string
+		watchers int
+		pidOf    func(n int) int // the request is connection watchers+1
+		refusal  string          // of the watchers beyond the caps
 	}{
-		{"all from one process", func(n int) int { return 7 + n/(MaxConnections+1) }, "allows one process 128 connections at a time, and pid 7"},
-		{"each from a process of its own", func(n int) int { return 1000 + n }, "serves at most 32 streams"},
+		{"all from one process", MaxConnections, func(n int) int { return 7 + n/(MaxConnections+1) }, perProcess},
+		{"each from a process of its own", MaxConnections, func(n int) int { return 1000 + n }, streams},
+		{"the request from a process at its cap", MaxConnectionsPerProcess, func(int) int { return 7 }, streams},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &countingBroker{}
-			sock := serveLimited(t, b, slog.New(slog.DiscardHandler), tc.pidOf)
+			clock := clockwork.NewFakeClock()
+			sock := serveLimited(t, b, slog.New(slog.DiscardHandler), clock, tc.pidOf)
 			var mu sync.Mutex
 			answers := map[codes.Code]int{}
 			var refusal string
 			var wg sync.WaitGroup
-			for range MaxConnections {
+			for range tc.watchers {
 				wg.Go(func() {
 					err := watch(t, sock)
 					mu.Lock()
 					defer mu.Unlock()
 					answers[status.Code(err)]++
-					if m := status.Convert(err).Message(); strings.Contains(m, tc.refusal) {
+					if m := status.Convert(err).Message(); m == tc.refusal {
 						refusal = m
 					}
 				})
@@ -105,8 +116,8 @@ func TestLongLivedStreamsCannotStarveRequests(t *testing.T) {
 			if refusal == "" {
 				t.Errorf("no watcher was refused with %q: %v", tc.refusal, answers)
 			}
-			// The next connection (the MaxConnections+1st, of a new
-			// process) finds the slots taken.
+			// The next connection comes a second later.
+			clock.Advance(evictAfter)
 			c, err := client.Dial(sock)
 			if err != nil {
 				t.Fatal(err)
@@ -116,10 +127,10 @@ func TestLongLivedStreamsCannotStarveRequests(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			if _, err := c.Status(ctx); err != nil {
-				t.Fatalf("a request with every slot held: %v (after %s)", err, time.Since(start))
+				t.Fatalf("the request after the watchers: %v (after %s)", err, time.Since(start))
 			}
-			if took := time.Since(start); took > evictAfter+client.AnswerTimeout/2 {
-				t.Errorf("a request with every slot held took %s", took)
+			if took := time.Since(start); took > client.AnswerTimeout/2 {
+				t.Errorf("the request after the watchers took %s", took)
 			}
 		})
 	}
@@ -139,7 +150,7 @@ func TestHealthIsCheapAndUnlogged(t *testing.T) {
 		}
 		return resp, err
 	}
-	sock := serveLimited(t, b, slog.New(slog.NewTextHandler(logs, nil)), func(int) int { return os.Getpid() }, countChecks)
+	sock := serveLimited(t, b, slog.New(slog.NewTextHandler(logs, nil)), nil, func(int) int { return os.Getpid() }, countChecks)
 	c, err := client.Dial(sock)
 	if err != nil {
 		t.Fatal(err)
