@@ -68,10 +68,10 @@ const (
 	// new one closes the connection idle longest (for at least a second);
 	// it waits only while every connection has a request under way.
 	MaxConnections = 256
-	// MaxConnectionsPerProcess bounds the connections one process may
-	// hold: beyond it, a new one closes that process's connection idle
-	// longest, or is refused (its requests answered PermissionDenied,
-	// saying why) while every one of them has a request under way.
+	// MaxConnectionsPerProcess bounds the connections on which one
+	// process has a request or stream under way; a request that would
+	// make it more is refused (ResourceExhausted, saying why). Its idle
+	// connections are closed for new ones like anybody's.
 	MaxConnectionsPerProcess = MaxConnections / 2
 	// MaxStreams bounds concurrent requests on one connection.
 	MaxStreams = 64
@@ -151,11 +151,17 @@ func audit(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-// underWay counts a request as under way on its connection while it runs:
-// the listener closes only connections with none.
+// underWay counts a request as under way on its connection while it runs
+// (the listener closes only connections with none), or refuses it when its
+// process keeps MaxConnectionsPerProcess connections busy already.
 func underWay(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if c := admissionFrom(ctx).conn; c != nil {
-		defer c.begin()()
+	a := admissionFrom(ctx)
+	if a.conn != nil {
+		end, err := a.begin()
+		if err != nil {
+			return nil, err
+		}
+		defer end()
 	}
 	return handler(ctx, req)
 }
@@ -177,7 +183,11 @@ func admitStreams(open chan struct{}) grpc.StreamServerInterceptor {
 			return status.Errorf(codes.ResourceExhausted, "codecommitd serves at most %d streams (health Watch, reflection) at once; try again when one has closed", cap(open))
 		}
 		if a.conn != nil {
-			defer a.conn.begin()()
+			end, err := a.begin()
+			if err != nil {
+				return err
+			}
+			defer end()
 		}
 		return handler(srv, ss)
 	}

@@ -15,16 +15,16 @@ import (
 // ones: when all are taken, a new connection closes the one idle longest
 // (no request or stream under way for at least evictAfter: a client done
 // with it, one that connected and sent nothing), and waits only while every
-// connection has something under way. Long-lived streams cannot fill it:
-// their number is capped (MaxLongStreams), as are one process's
-// connections (MaxConnectionsPerProcess, counted at the peer check, with
-// the same rule among that process's own).
-// Unlike golang.org/x/net/netutil's, its connections still give access to
-// the socket (syscall.Conn), which the peer check needs.
+// connection has something under way. Nor can any one client keep them all
+// busy: one process may have something under way on at most perProcess
+// connections (a request beyond is refused), and long-lived streams are
+// capped apart (MaxLongStreams). Unlike golang.org/x/net/netutil's, its
+// connections still give access to the socket (syscall.Conn), which the
+// peer check needs.
 type limitListener struct {
 	net.Listener
-	max   int
-	clock clockwork.Clock
+	max, perProcess int
+	clock           clockwork.Clock
 	// quiet, if set, is called when the last open connection closes.
 	quiet func()
 	open  atomic.Int64
@@ -36,6 +36,8 @@ type limitListener struct {
 
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{}
+	// busy counts, per process, its connections with something under way.
+	busy map[int]int
 }
 
 // evictAfter is how long a connection must have been idle before a new
@@ -43,11 +45,13 @@ type limitListener struct {
 // first request.
 const evictAfter = time.Second
 
-// newLimitListener returns a limitListener on the real clock (tests set
-// another before the first Accept).
+// newLimitListener returns a limitListener of n connections, at most
+// MaxConnectionsPerProcess of them busy for one process, on the real clock
+// (tests change these before the first Accept).
 func newLimitListener(l net.Listener, n int) *limitListener {
-	return &limitListener{Listener: l, max: n, clock: clockwork.NewRealClock(), done: make(chan struct{}),
-		freed: make(chan struct{}, 1), conns: make(map[*trackedConn]struct{})}
+	return &limitListener{Listener: l, max: n, perProcess: MaxConnectionsPerProcess, clock: clockwork.NewRealClock(),
+		done: make(chan struct{}), freed: make(chan struct{}, 1),
+		conns: make(map[*trackedConn]struct{}), busy: make(map[int]int)}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -69,7 +73,7 @@ func (l *limitListener) admit(t *trackedConn) error {
 	for {
 		l.mu.Lock()
 		if len(l.conns) < l.max {
-			t.idleSince.Store(l.clock.Now().UnixNano())
+			t.idleSince = l.clock.Now()
 			l.conns[t] = struct{}{}
 			l.open.Add(1)
 			l.mu.Unlock()
@@ -79,7 +83,7 @@ func (l *limitListener) admit(t *trackedConn) error {
 		states := make([]connState, 0, len(l.conns))
 		for c := range l.conns {
 			open = append(open, c)
-			states = append(states, c.state())
+			states = append(states, connState{busy: c.busy, idleSince: c.idleSince})
 		}
 		l.mu.Unlock()
 		victim, wait := evictable(states, l.clock.Now())
@@ -102,7 +106,7 @@ func (l *limitListener) admit(t *trackedConn) error {
 
 // connState is what the listener knows of one open connection.
 type connState struct {
-	busy      int32     // requests and streams under way
+	busy      int       // requests and streams under way
 	idleSince time.Time // when the last one ended, or it opened
 }
 
@@ -126,39 +130,6 @@ func evictable(conns []connState, now time.Time) (victim int, wait time.Duration
 	return victim, 0
 }
 
-// join records that process pid is at the other end of t. A process that
-// has perProcess connections open already first has its own connection
-// idle longest closed (as admit does for all); when each of them has
-// something under way, join returns false and how many it holds. A pid of
-// 0 (a process the kernel cannot name here) is not counted.
-func (l *limitListener) join(t *trackedConn, pid, perProcess int) (ok bool, open int) {
-	if pid <= 0 {
-		return true, 0
-	}
-	for {
-		l.mu.Lock()
-		var mine []*trackedConn
-		var states []connState
-		for c := range l.conns {
-			if c.pid == pid {
-				mine = append(mine, c)
-				states = append(states, c.state())
-			}
-		}
-		if len(mine) < perProcess {
-			t.pid = pid
-			l.mu.Unlock()
-			return true, len(mine)
-		}
-		l.mu.Unlock()
-		victim, _ := evictable(states, l.clock.Now())
-		if victim < 0 {
-			return false, len(mine)
-		}
-		_ = mine[victim].Close()
-	}
-}
-
 func (l *limitListener) Close() error {
 	l.closeOnce.Do(func() { close(l.done) })
 	return l.Listener.Close()
@@ -174,6 +145,9 @@ func (l *limitListener) signal() {
 func (l *limitListener) release(t *trackedConn) {
 	l.mu.Lock()
 	delete(l.conns, t)
+	if t.busy > 0 {
+		l.idle(t.pid)
+	}
 	l.mu.Unlock()
 	l.signal()
 	if l.open.Add(-1) == 0 && l.quiet != nil {
@@ -181,16 +155,27 @@ func (l *limitListener) release(t *trackedConn) {
 	}
 }
 
-// trackedConn is a connection of a limitListener: it knows how many
-// requests and streams are under way on it, since when none is, and which
-// process is at the other end (once the peer check has admitted it).
+// idle counts one connection of process pid less as busy; l.mu is held.
+func (l *limitListener) idle(pid int) {
+	if pid <= 0 {
+		return
+	}
+	if l.busy[pid]--; l.busy[pid] <= 0 {
+		delete(l.busy, pid)
+	}
+}
+
+// trackedConn is a connection of a limitListener: it knows which process
+// is at the other end (once the peer check has asked), how many requests
+// and streams are under way on it, and since when none is.
 type trackedConn struct {
 	net.Conn
 	l         *limitListener
-	busy      atomic.Int32
-	idleSince atomic.Int64 // unix nanoseconds
-	pid       int          // guarded by l.mu; 0 until joined
 	closeOnce sync.Once
+	// Guarded by l.mu:
+	pid       int // 0: not known
+	busy      int
+	idleSince time.Time
 }
 
 var errNotSocket = errors.New("the connection is not on a socket")
@@ -208,18 +193,40 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// begin records a request or stream under way; call the function it
-// returns when it ends.
-func (c *trackedConn) begin() (end func()) {
-	c.busy.Add(1)
-	return func() {
-		if c.busy.Add(-1) == 0 {
-			c.idleSince.Store(c.l.clock.Now().UnixNano())
-			c.l.signal()
-		}
-	}
+// setPID records which process is at the other end.
+func (c *trackedConn) setPID(pid int) {
+	c.l.mu.Lock()
+	defer c.l.mu.Unlock()
+	c.pid = pid
 }
 
-func (c *trackedConn) state() connState {
-	return connState{busy: c.busy.Load(), idleSince: time.Unix(0, c.idleSince.Load())}
+// begin records a request or stream under way on c, and returns the
+// function to call when it ends. When c has nothing under way yet and its
+// process already has perProcess busy connections, it records nothing and
+// returns nil and that number. A process the kernel could not name (pid 0)
+// is not counted, nor a connection already closed; a busy connection
+// counts until it idles or closes, whichever comes first.
+func (c *trackedConn) begin() (end func(), busy int) {
+	l := c.l
+	l.mu.Lock()
+	if _, open := l.conns[c]; open && c.busy == 0 && c.pid > 0 {
+		if n := l.busy[c.pid]; n >= l.perProcess {
+			l.mu.Unlock()
+			return nil, n
+		}
+		l.busy[c.pid]++
+	}
+	c.busy++
+	l.mu.Unlock()
+	return sync.OnceFunc(func() {
+		l.mu.Lock()
+		if c.busy--; c.busy == 0 {
+			c.idleSince = l.clock.Now()
+			if _, open := l.conns[c]; open {
+				l.idle(c.pid)
+			}
+		}
+		l.mu.Unlock()
+		l.signal()
+	}), 0
 }

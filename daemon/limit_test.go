@@ -84,7 +84,7 @@ func TestLimitListener(t *testing.T) {
 		}
 		conns = append(conns, c.(*trackedConn))
 	}
-	end := conns[1].begin() // a request under way on the second
+	end, _ := conns[1].begin() // a request under way on the second
 
 	// Full: the third waits until the idle first has had its second.
 	third := accepted(l)
@@ -149,5 +149,66 @@ func TestLimitListener(t *testing.T) {
 	l.Close()
 	if err := <-done; !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Accept after Close = %v", err)
+	}
+}
+
+// TestOneProcessKeepsAtMostPerProcessBusy: a request on a connection of
+// its own is refused to a process that keeps perProcess connections busy
+// already; more requests on a busy connection, another process's, and
+// connections of a process the kernel could not name are not.
+func TestOneProcessKeepsAtMostPerProcessBusy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	inner, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLimitListener(inner, 10)
+	l.perProcess = 2
+	defer l.Close()
+	conn := func(pid int) *trackedConn {
+		t.Helper()
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		a, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.(*trackedConn).setPID(pid)
+		return a.(*trackedConn)
+	}
+	busy := func(c *trackedConn) func() {
+		t.Helper()
+		end, n := c.begin()
+		if end == nil {
+			t.Fatalf("refused (pid %d busy on %d)", c.pid, n)
+		}
+		return end
+	}
+	first, second, third := conn(7), conn(7), conn(7)
+	end1 := busy(first)
+	end1b := busy(first) // a second stream on a busy connection
+	busy(second)
+	if end, n := third.begin(); end != nil || n != 2 {
+		t.Fatalf("a third busy connection of pid 7: end %v, busy %d; want refused, 2", end != nil, n)
+	}
+	busy(conn(8))
+	busy(conn(0))
+	busy(conn(0))
+	busy(conn(0))
+	end1()
+	if end, _ := third.begin(); end != nil {
+		t.Fatal("still counted busy with a stream under way on it")
+	}
+	// Closing a busy connection frees its place, once.
+	first.Close()
+	end1b()
+	end3 := busy(third)
+	end3()
+	end3() // a second end must not free a second place either
+	if l.busy[7] != 1 {
+		t.Errorf("pid 7 busy on %d, want 1 (second)", l.busy[7])
 	}
 }

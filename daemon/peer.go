@@ -64,26 +64,25 @@ func (c peerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInf
 	a := c.admit(uc)
 	if t, ok := conn.(*trackedConn); ok {
 		a.conn = t
-		if a.refused == nil {
-			a.refused = admitProcess(t, a)
-		}
+		t.setPID(a.peer.PID)
 	}
 	return conn, a, nil
 }
 
-// admitProcess counts t as a connection of its peer's process, or refuses
-// it beyond MaxConnectionsPerProcess when none of that process's others
-// can be closed.
-func admitProcess(t *trackedConn, a admission) error {
-	if ok, open := t.l.join(t, a.peer.PID, MaxConnectionsPerProcess); !ok {
-		who := fmt.Sprintf("pid %d", a.peer.PID)
-		if a.exe != "" {
-			who += " (" + a.exe + ")"
-		}
-		return fmt.Errorf("codecommitd allows one process %d connections at a time, and %s has %d open, none idle for a second; it refuses more until one is",
-			MaxConnectionsPerProcess, who, open)
+// begin records a request or stream under way on a's connection (see
+// trackedConn.begin), or says why it is refused.
+func (a admission) begin() (end func(), err error) {
+	end, busy := a.conn.begin()
+	if end != nil {
+		return end, nil
 	}
-	return nil
+	who := fmt.Sprintf("pid %d", a.peer.PID)
+	if a.exe != "" {
+		who += " (" + a.exe + ")"
+	}
+	return nil, status.Errorf(codes.ResourceExhausted,
+		"codecommitd serves one process on at most %d connections at a time, and %s has requests under way on %d; try again when one has ended",
+		MaxConnectionsPerProcess, who, busy)
 }
 
 // admit asks who is at the other end of conn and decides.

@@ -26,6 +26,7 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
+	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
 // serveLimited runs the daemon's gRPC server behind its connection limits
@@ -73,21 +74,17 @@ func watch(t *testing.T, sock string) error {
 }
 
 // TestLongLivedStreamsCannotStarveRequests: however a client of this user
-// spreads health Watch streams over connections and processes, a request
-// that comes next, a second later, is answered at once, not after the
-// streams end: also one from a process at its cap.
+// spreads health Watch streams over all the connections the daemon admits,
+// from one process or many, a request that comes next, a second later, is
+// answered at once, not after the streams end (also one from the process
+// that holds them all).
 func TestLongLivedStreamsCannotStarveRequests(t *testing.T) {
-	const perProcess = "codecommitd allows one process 128 connections at a time, and pid 7 has 128 open, none idle for a second; it refuses more until one is"
-	const streams = "codecommitd serves at most 32 streams (health Watch, reflection) at once; try again when one has closed"
 	for _, tc := range []struct {
-		name     string
-		watchers int
-		pidOf    func(n int) int // the request is connection watchers+1
-		refusal  string          // of the watchers beyond the caps
+		name  string
+		pidOf func(n int) int // the request is connection MaxConnections+1
 	}{
-		{"all from one process", MaxConnections, func(n int) int { return 7 + n/(MaxConnections+1) }, perProcess},
-		{"each from a process of its own", MaxConnections, func(n int) int { return 1000 + n }, streams},
-		{"the request from a process at its cap", MaxConnectionsPerProcess, func(int) int { return 7 }, streams},
+		{"all from one process", func(int) int { return 7 }},
+		{"each from a process of its own", func(n int) int { return 1000 + n }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &countingBroker{}
@@ -97,13 +94,13 @@ func TestLongLivedStreamsCannotStarveRequests(t *testing.T) {
 			answers := map[codes.Code]int{}
 			var refusal string
 			var wg sync.WaitGroup
-			for range tc.watchers {
+			for range MaxConnections {
 				wg.Go(func() {
 					err := watch(t, sock)
 					mu.Lock()
 					defer mu.Unlock()
 					answers[status.Code(err)]++
-					if m := status.Convert(err).Message(); m == tc.refusal {
+					if m := status.Convert(err).Message(); status.Code(err) == codes.ResourceExhausted {
 						refusal = m
 					}
 				})
@@ -113,8 +110,8 @@ func TestLongLivedStreamsCannotStarveRequests(t *testing.T) {
 			if answers[codes.OK] > MaxLongStreams {
 				t.Errorf("%d streams granted, want at most %d", answers[codes.OK], MaxLongStreams)
 			}
-			if refusal == "" {
-				t.Errorf("no watcher was refused with %q: %v", tc.refusal, answers)
+			if want := "codecommitd serves at most 32 streams (health Watch, reflection) at once; try again when one has closed"; refusal != want {
+				t.Errorf("refusal %q, want %q", refusal, want)
 			}
 			// The next connection comes a second later.
 			clock.Advance(evictAfter)
@@ -134,6 +131,58 @@ func TestLongLivedStreamsCannotStarveRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOneProcessCannotKeepEverySlotBusy: a process with requests under
+// way on MaxConnectionsPerProcess connections has its next one refused,
+// saying why; another process is served.
+func TestOneProcessCannotKeepEverySlotBusy(t *testing.T) {
+	b := &holdingBroker{entered: make(chan struct{}, MaxConnectionsPerProcess), release: make(chan struct{})}
+	defer close(b.release)
+	// Connections 1…MaxConnectionsPerProcess+1 are pid 7's, then pid 8's.
+	sock := serveLimited(t, b, slog.New(slog.DiscardHandler), nil, func(n int) int { return 7 + n/(MaxConnectionsPerProcess+2) })
+	sign := func(ctx context.Context) error {
+		conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { conn.Close() })
+		_, err = codecommitdv1.NewBrokerServiceClient(conn).SignURL(ctx, &codecommitdv1.SignURLRequest{Repository: "r"})
+		return err
+	}
+	for range MaxConnectionsPerProcess {
+		go sign(context.Background())
+	}
+	for range MaxConnectionsPerProcess {
+		<-b.entered
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := sign(ctx)
+	want := "codecommitd serves one process on at most 128 connections at a time, and pid 7 has requests under way on 128; try again when one has ended"
+	if status.Code(err) != codes.ResourceExhausted || status.Convert(err).Message() != want {
+		t.Errorf("pid 7's next request: %v, want ResourceExhausted: %s", err, want)
+	}
+	c, err := client.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Status(context.Background()); err != nil {
+		t.Errorf("another process's request: %v", err)
+	}
+}
+
+// holdingBroker holds every SignURL until released.
+type holdingBroker struct {
+	countingBroker
+	entered, release chan struct{}
+}
+
+func (b *holdingBroker) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.countingBroker.SignURL(ctx, req)
 }
 
 // TestHealthIsCheapAndUnlogged: a health check is answered on the
