@@ -18,7 +18,14 @@
 //	    messages on the socket: the daemon stays up, answers the next
 //	    request, and logs no panic;
 //	(5) a cache folder that is read-only, or full: the daemon serves, and
-//	    says so once (needs root to mount; skipped otherwise).
+//	    says so once (needs root to mount; skipped otherwise);
+//	(6) the daemon stopped with SIGSTOP, before git operations and while
+//	    they wait on a slow STS: failed operations (want 0), and the seconds
+//	    each waited beyond a running daemon's (want at most 5);
+//	(7) more connections than the daemon admits, each holding a health
+//	    Watch, from one process and from eight, while git operations run:
+//	    failed operations and fallbacks (want 0), and the seconds each took
+//	    (want: as without them).
 //
 // It exits non-zero when a figure misses its target.
 package main
@@ -37,6 +44,10 @@ import (
 )
 
 func main() {
+	if spec := os.Getenv(envWatcher); spec != "" {
+		watcherMain(spec) // a child of scenario (7)
+		return
+	}
 	binDir := flag.String("bin", "bin", "directory holding the built binaries")
 	only := flag.String("only", "", "run only the scenarios whose numbers are listed, e.g. 14")
 	flag.Parse()
@@ -55,6 +66,8 @@ func main() {
 		{"3", "64 clients × 50 requests", manyClients},
 		{"4", "garbage on the socket", garbage},
 		{"5", "read-only or full cache folder", cacheFolder},
+		{"6", "the daemon stopped (SIGSTOP) before and during git operations", stoppedDaemon},
+		{"7", "more connections than the daemon admits, each holding a health Watch", heldStreams},
 	}
 	failed := false
 	start := time.Now()
