@@ -43,9 +43,11 @@ const DefaultStartTimeout = 2 * time.Second
 // Auto is a broker.Broker for the helpers: it asks the daemon on Socket;
 // when nobody answers it starts `codecommitd run` detached and asks again;
 // when that fails too it resolves the request through `codecommitd oneshot`
-// in a child process, with a one-line note on Stderr. A git operation never
-// fails just because the daemon is down. An Auto serves one process's
-// requests one after another; it is not for concurrent use.
+// in a child process, with a one-line note on Stderr. A daemon that holds
+// the socket but does not answer (a *StuckError: stopped or stuck) gets no
+// second daemon beside it: the request goes to the child at once. A git
+// operation never fails just because the daemon is down. An Auto serves
+// one process's requests one after another; it is not for concurrent use.
 type Auto struct {
 	// Socket is the daemon's socket path.
 	Socket string
@@ -108,12 +110,17 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 		return a.fallback(ctx, req, err, "")
 	}
 	s, err := c.SignURL(ctx, req)
+	var stuck *StuckError
 	switch {
 	case !errors.Is(err, broker.ErrUnavailable):
 		return s, err
 	case errors.Is(err, broker.ErrUntrustedDaemon):
 		// Whatever listens there is not ours: never start one beside
 		// it, never speak to it again.
+		return a.fallback(ctx, req, err, "")
+	case errors.As(err, &stuck):
+		// Ours, but stopped: a second daemon could take neither its
+		// socket nor its lock.
 		return a.fallback(ctx, req, err, "")
 	case !a.Autostart:
 		return a.fallback(ctx, req, err, EnvAutostart+"=0 keeps it from being started")
@@ -130,7 +137,10 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 		return a.fallback(ctx, req, err, "")
 	}
 	a.client = c
-	if s, err = c.SignURL(ctx, req); errors.Is(err, broker.ErrUnavailable) {
+	switch s, err = c.SignURL(ctx, req); {
+	case errors.As(err, &stuck):
+		return a.fallback(ctx, req, err, "")
+	case errors.Is(err, broker.ErrUnavailable):
 		return a.fallback(ctx, req, err, "it was started but does not answer")
 	}
 	return s, err

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
@@ -32,11 +33,20 @@ const (
 	maxStatus  = 4 << 20
 )
 
-// Client is a broker.Broker that talks to a daemon over its socket.
+// Client is a broker.Broker that talks to a daemon over its socket. A
+// daemon that holds the socket but does not answer (stopped or stuck)
+// fails a call within a few seconds with a *StuckError, whether it stopped
+// before the call or during it; a daemon that answers is waited for as
+// long as the call's context allows.
 type Client struct {
 	socket string
 	conn   *grpc.ClientConn
 	api    codecommitdv1.BrokerServiceClient
+	health healthpb.HealthClient
+	timing timing
+	// pid is the process the kernel said listens on the socket, at the
+	// last connection; 0 when it did not say.
+	pid atomic.Int64
 	// refused holds why the daemon failed the trust check; once set, the
 	// client never connects again.
 	refused atomic.Pointer[error]
@@ -66,7 +76,7 @@ func Dial(socket string) (*Client, error) {
 }
 
 func dial(socket string, v verifier) (*Client, error) {
-	c := &Client{socket: socket}
+	c := &Client{socket: socket, timing: defaultTiming}
 	conn, err := grpc.NewClient("passthrough:///codecommitd",
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return c.connect(ctx, v) }),
@@ -76,11 +86,12 @@ func dial(socket string, v verifier) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.conn, c.api = conn, codecommitdv1.NewBrokerServiceClient(conn)
+	c.conn, c.api, c.health = conn, codecommitdv1.NewBrokerServiceClient(conn), healthpb.NewHealthClient(conn)
 	return c, nil
 }
 
-// connect opens one connection to the daemon and checks it.
+// connect opens one connection to the daemon, checks it, and waits for
+// the daemon's first bytes on it.
 func (c *Client) connect(ctx context.Context, v verifier) (net.Conn, error) {
 	if r := c.refused.Load(); r != nil {
 		return nil, *r
@@ -94,6 +105,11 @@ func (c *Client) connect(ctx context.Context, v verifier) (net.Conn, error) {
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.socket)
+	if errors.Is(err, syscall.EAGAIN) {
+		// Its queue of connections not yet accepted is full: it
+		// accepts none.
+		return nil, c.noAnswer()
+	}
 	if err != nil {
 		return nil, c.noDaemon(err)
 	}
@@ -106,6 +122,10 @@ func (c *Client) connect(ctx context.Context, v verifier) (net.Conn, error) {
 	if err := peercred.Check(v.self, p, err); err != nil {
 		conn.Close()
 		return nil, c.refuse(err)
+	}
+	c.pid.Store(int64(p.PID))
+	if conn, err = c.awaitSettings(ctx, conn); err != nil {
+		return nil, err
 	}
 	c.dialErr.Store(nil)
 	return conn, nil
@@ -183,27 +203,39 @@ func (c *Client) Close() error { return c.conn.Close() }
 
 // SignURL implements broker.Broker.
 func (c *Client) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
-	resp, err := c.api.SignURL(ctx, wire.SignRequestToProto(req))
+	var resp *codecommitdv1.SignURLResponse
+	err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.api.SignURL(ctx, wire.SignRequestToProto(req))
+		return err
+	})
 	if err != nil {
-		return nil, c.fromRPC(err)
+		return nil, err
 	}
 	return wire.SignedURLFromProto(resp), nil
 }
 
 // Status implements broker.Broker.
 func (c *Client) Status(ctx context.Context) (*broker.Status, error) {
-	resp, err := c.api.GetStatus(ctx, &codecommitdv1.GetStatusRequest{}, grpc.MaxCallRecvMsgSize(maxStatus))
+	var resp *codecommitdv1.GetStatusResponse
+	err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.api.GetStatus(ctx, &codecommitdv1.GetStatusRequest{}, grpc.MaxCallRecvMsgSize(maxStatus))
+		return err
+	})
 	if err != nil {
-		return nil, c.fromRPC(err)
+		return nil, err
 	}
 	return wire.StatusFromProto(resp), nil
 }
 
 // Forget implements broker.Broker.
 func (c *Client) Forget(ctx context.Context, profile string, all bool) (int, error) {
-	resp, err := c.api.Forget(ctx, &codecommitdv1.ForgetRequest{Profile: profile, All: all})
+	var resp *codecommitdv1.ForgetResponse
+	err := c.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.api.Forget(ctx, &codecommitdv1.ForgetRequest{Profile: profile, All: all})
+		return err
+	})
 	if err != nil {
-		return 0, c.fromRPC(err)
+		return 0, err
 	}
 	return int(resp.GetForgotten()), nil
 }

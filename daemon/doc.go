@@ -1,9 +1,10 @@
 // Package daemon is the codecommitd process: it listens on a private Unix
 // socket, authorizes every connection by the kernel's record of the peer
 // (same user only), serves a broker.Broker (package localbroker) over gRPC
-// with health and reflection, writes the audit log, hardens the process,
-// re-reads configuration on SIGHUP, and supervises all of it in Run until
-// its context ends.
+// with health and reflection, keeps room for new connections however many
+// connections and streams clients hold (limit.go), writes the audit log,
+// hardens the process, re-reads configuration on SIGHUP, and supervises all
+// of it in Run until its context ends.
 //
 // What a request does once admitted lives elsewhere: resolution, MFA and
 // signing in package localbroker, refresh and persistence of credentials in

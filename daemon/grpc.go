@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -52,7 +53,8 @@ func (a *grpcAdapter) Forget(ctx context.Context, m *codecommitdv1.ForgetRequest
 
 // Limits on what one client may cost the daemon. Requests and answers are
 // a few hundred bytes; a git helper holds a connection for one or two
-// requests.
+// requests. No client, however many connections or streams it holds, can
+// keep a git helper from being served at once.
 const (
 	// MaxMessage bounds a request the daemon reads.
 	MaxMessage = 64 << 10
@@ -62,11 +64,28 @@ const (
 	// HandshakeTimeout bounds the time from accepting a connection to the
 	// end of the HTTP/2 handshake.
 	HandshakeTimeout = 5 * time.Second
-	// MaxConnections bounds concurrent connections; more wait to be
-	// accepted until one closes.
+	// MaxConnections bounds concurrent connections. When all are open, a
+	// new one closes the connection idle longest (for at least a second);
+	// it waits only while every connection has a request under way.
 	MaxConnections = 256
+	// MaxConnectionsPerProcess bounds the connections on which one
+	// process has a request or stream under way; a request that would
+	// make it more is refused (ResourceExhausted, saying why). Its idle
+	// connections are closed for new ones like anybody's.
+	MaxConnectionsPerProcess = MaxConnections / 2
 	// MaxStreams bounds concurrent requests on one connection.
 	MaxStreams = 64
+	// MaxLongStreams bounds the streams (a health Watch, reflection) open
+	// at once across all connections; more are refused. A connection with
+	// a stream open is not idle, so these are capped apart.
+	MaxLongStreams = 32
+	// MaxConnectionAge is when the daemon asks a client to move to a new
+	// connection (GOAWAY: requests under way go on, new ones reconnect);
+	// MaxConnectionAgeGrace is how long after that it closes the old one,
+	// ending its streams. The grace outlasts any request a helper waits
+	// for (five minutes), so only long-lived streams are cut.
+	MaxConnectionAge      = time.Minute
+	MaxConnectionAgeGrace = 5 * time.Minute
 )
 
 // NewGRPCServer returns a gRPC server that serves b, the health service and
@@ -79,12 +98,13 @@ func newGRPCServer(b broker.Broker, log *slog.Logger, creds peerCreds, more ...g
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.InTapHandle(refuseStrangers(log)),
-		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{audit(log)}, more...)...),
-		grpc.ChainStreamInterceptor(admitStreams),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{underWay, audit(log)}, more...)...),
+		grpc.ChainStreamInterceptor(admitStreams(make(chan struct{}, MaxLongStreams))),
 		grpc.MaxRecvMsgSize(MaxMessage),
 		grpc.MaxConcurrentStreams(MaxStreams),
 		grpc.ConnectionTimeout(HandshakeTimeout),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout,
+			MaxConnectionAge: MaxConnectionAge, MaxConnectionAgeGrace: MaxConnectionAgeGrace}),
 	)
 	codecommitdv1.RegisterBrokerServiceServer(srv, &grpcAdapter{b: b})
 	h := health.NewServer()
@@ -96,12 +116,17 @@ func newGRPCServer(b broker.Broker, log *slog.Logger, creds peerCreds, more ...g
 
 // audit writes the audit log of every admitted request: who asked (pid,
 // uid, executable), for which profile and repository, and how it went. A
-// client that gave up is not a failure of the daemon's.
+// client that gave up is not a failure of the daemon's. Health checks,
+// which the helpers send every second while a request waits, are not
+// logged.
 func audit(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		a := admissionFrom(ctx)
 		if a.refused != nil { // the tap refuses first; this is a second lock
 			return nil, status.Error(codes.PermissionDenied, a.refused.Error())
+		}
+		if strings.HasPrefix(info.FullMethod, "/"+healthpb.Health_ServiceDesc.ServiceName+"/") {
+			return handler(ctx, req)
 		}
 		attrs := []slog.Attr{slog.String("method", info.FullMethod), slog.Any("peer", a)}
 		if r, ok := req.(*codecommitdv1.SignURLRequest); ok {
@@ -126,11 +151,44 @@ func audit(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-// admitStreams is the second lock for streaming RPCs (reflection, health
-// watch).
-func admitStreams(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if a := admissionFrom(ss.Context()); a.refused != nil {
-		return status.Error(codes.PermissionDenied, a.refused.Error())
+// underWay counts a request as under way on its connection while it runs
+// (the listener closes only connections with none), or refuses it when its
+// process keeps MaxConnectionsPerProcess connections busy already.
+func underWay(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	a := admissionFrom(ctx)
+	if a.conn != nil {
+		end, err := a.begin()
+		if err != nil {
+			return nil, err
+		}
+		defer end()
 	}
-	return handler(srv, ss)
+	return handler(ctx, req)
+}
+
+// admitStreams is the second lock for streaming RPCs (reflection, health
+// watch). It admits one only while it can take a place in open, which
+// bounds how many are open at once, and counts it as under way on its
+// connection.
+func admitStreams(open chan struct{}) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		a := admissionFrom(ss.Context())
+		if a.refused != nil {
+			return status.Error(codes.PermissionDenied, a.refused.Error())
+		}
+		select {
+		case open <- struct{}{}:
+			defer func() { <-open }()
+		default:
+			return status.Errorf(codes.ResourceExhausted, "codecommitd serves at most %d streams (health Watch, reflection) at once; try again when one has closed", cap(open))
+		}
+		if a.conn != nil {
+			end, err := a.begin()
+			if err != nil {
+				return err
+			}
+			defer end()
+		}
+		return handler(srv, ss)
+	}
 }

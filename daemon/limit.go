@@ -1,52 +1,133 @@
 package daemon
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
-// limitListener accepts at most n connections at a time; Accept waits for
-// one to close beyond that. Unlike golang.org/x/net/netutil's, its
+// limitListener keeps at most max connections open, and room for new
+// ones: when all are taken, a new connection closes the one idle longest
+// (no request or stream under way for at least evictAfter: a client done
+// with it, one that connected and sent nothing), and waits only while every
+// connection has something under way. Nor can any one client keep them all
+// busy: one process may have something under way on at most perProcess
+// connections (a request beyond is refused), and long-lived streams are
+// capped apart (MaxLongStreams). Unlike golang.org/x/net/netutil's, its
 // connections still give access to the socket (syscall.Conn), which the
 // peer check needs.
 type limitListener struct {
 	net.Listener
-	sem       chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	max, perProcess int
+	clock           clockwork.Clock
 	// quiet, if set, is called when the last open connection closes.
 	quiet func()
 	open  atomic.Int64
+
+	done      chan struct{}
+	closeOnce sync.Once
+	// freed is signalled when a connection closes or goes idle.
+	freed chan struct{}
+
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+	// busy counts, per process, its connections with something under way.
+	busy map[int]int
 }
 
+// evictAfter is how long a connection must have been idle before a new
+// one may close it: a client that just connected has that long to send its
+// first request.
+const evictAfter = time.Second
+
+// newLimitListener returns a limitListener of n connections, at most
+// MaxConnectionsPerProcess of them busy for one process, on the real clock
+// (tests change these before the first Accept).
 func newLimitListener(l net.Listener, n int) *limitListener {
-	return &limitListener{Listener: l, sem: make(chan struct{}, n), done: make(chan struct{})}
+	return &limitListener{Listener: l, max: n, perProcess: MaxConnectionsPerProcess, clock: clockwork.NewRealClock(),
+		done: make(chan struct{}), freed: make(chan struct{}, 1),
+		conns: make(map[*trackedConn]struct{}), busy: make(map[int]int)}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
 	c, err := l.Listener.Accept()
 	if err != nil {
-		<-l.sem
 		return nil, err
 	}
-	l.open.Add(1)
-	release := func() {
-		<-l.sem
-		if l.open.Add(-1) == 0 && l.quiet != nil {
-			l.quiet()
+	t := &trackedConn{Conn: c, l: l}
+	if err := l.admit(t); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// admit gives t a slot: a free one, else that of the connection idle
+// longest, else the first to free.
+func (l *limitListener) admit(t *trackedConn) error {
+	for {
+		l.mu.Lock()
+		if len(l.conns) < l.max {
+			t.idleSince = l.clock.Now()
+			l.conns[t] = struct{}{}
+			l.open.Add(1)
+			l.mu.Unlock()
+			return nil
+		}
+		open := make([]*trackedConn, 0, len(l.conns))
+		states := make([]connState, 0, len(l.conns))
+		for c := range l.conns {
+			open = append(open, c)
+			states = append(states, connState{busy: c.busy, idleSince: c.idleSince})
+		}
+		l.mu.Unlock()
+		victim, wait := evictable(states, l.clock.Now())
+		if victim >= 0 {
+			_ = open[victim].Close() // frees its slot, whatever the socket says
+			continue
+		}
+		var later <-chan time.Time
+		if wait > 0 {
+			later = l.clock.After(wait)
+		}
+		select {
+		case <-l.freed:
+		case <-later:
+		case <-l.done:
+			return net.ErrClosed
 		}
 	}
-	if sc, ok := c.(socketConn); ok {
-		return &limitedSocketConn{socketConn: sc, release: sync.OnceFunc(release)}, nil
+}
+
+// connState is what the listener knows of one open connection.
+type connState struct {
+	busy      int       // requests and streams under way
+	idleSince time.Time // when the last one ended, or it opened
+}
+
+// evictable picks the connection to close for a new one: of those with
+// nothing under way, the one idle longest, if it has been for evictAfter.
+// Otherwise it returns -1 and how long until one is (0: every connection
+// has something under way; wait for one to end).
+func evictable(conns []connState, now time.Time) (victim int, wait time.Duration) {
+	victim = -1
+	for i, c := range conns {
+		if c.busy == 0 && (victim < 0 || c.idleSince.Before(conns[victim].idleSince)) {
+			victim = i
+		}
 	}
-	return &limitedConn{Conn: c, release: sync.OnceFunc(release)}, nil
+	if victim < 0 {
+		return -1, 0
+	}
+	if idle := now.Sub(conns[victim].idleSince); idle < evictAfter {
+		return -1, evictAfter - idle
+	}
+	return victim, 0
 }
 
 func (l *limitListener) Close() error {
@@ -54,28 +135,98 @@ func (l *limitListener) Close() error {
 	return l.Listener.Close()
 }
 
-// socketConn is a connection on a real socket, like *net.UnixConn.
-type socketConn interface {
+func (l *limitListener) signal() {
+	select {
+	case l.freed <- struct{}{}:
+	default:
+	}
+}
+
+func (l *limitListener) release(t *trackedConn) {
+	l.mu.Lock()
+	delete(l.conns, t)
+	if t.busy > 0 {
+		l.idle(t.pid)
+	}
+	l.mu.Unlock()
+	l.signal()
+	if l.open.Add(-1) == 0 && l.quiet != nil {
+		l.quiet()
+	}
+}
+
+// idle counts one connection of process pid less as busy; l.mu is held.
+func (l *limitListener) idle(pid int) {
+	if pid <= 0 {
+		return
+	}
+	if l.busy[pid]--; l.busy[pid] <= 0 {
+		delete(l.busy, pid)
+	}
+}
+
+// trackedConn is a connection of a limitListener: it knows which process
+// is at the other end (once the peer check has asked), how many requests
+// and streams are under way on it, and since when none is.
+type trackedConn struct {
 	net.Conn
-	syscall.Conn
+	l         *limitListener
+	closeOnce sync.Once
+	// Guarded by l.mu:
+	pid       int // 0: not known
+	busy      int
+	idleSince time.Time
 }
 
-type limitedSocketConn struct {
-	socketConn
-	release func()
+var errNotSocket = errors.New("the connection is not on a socket")
+
+// SyscallConn gives the peer check the socket.
+func (c *trackedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errNotSocket
 }
 
-func (c *limitedSocketConn) Close() error {
-	c.release()
-	return c.socketConn.Close()
-}
-
-type limitedConn struct {
-	net.Conn
-	release func()
-}
-
-func (c *limitedConn) Close() error {
-	c.release()
+func (c *trackedConn) Close() error {
+	c.closeOnce.Do(func() { c.l.release(c) })
 	return c.Conn.Close()
+}
+
+// setPID records which process is at the other end.
+func (c *trackedConn) setPID(pid int) {
+	c.l.mu.Lock()
+	defer c.l.mu.Unlock()
+	c.pid = pid
+}
+
+// begin records a request or stream under way on c, and returns the
+// function to call when it ends. When c has nothing under way yet and its
+// process already has perProcess busy connections, it records nothing and
+// returns nil and that number. A process the kernel could not name (pid 0)
+// is not counted, nor a connection already closed; a busy connection
+// counts until it idles or closes, whichever comes first.
+func (c *trackedConn) begin() (end func(), busy int) {
+	l := c.l
+	l.mu.Lock()
+	if _, open := l.conns[c]; open && c.busy == 0 && c.pid > 0 {
+		if n := l.busy[c.pid]; n >= l.perProcess {
+			l.mu.Unlock()
+			return nil, n
+		}
+		l.busy[c.pid]++
+	}
+	c.busy++
+	l.mu.Unlock()
+	return sync.OnceFunc(func() {
+		l.mu.Lock()
+		if c.busy--; c.busy == 0 {
+			c.idleSince = l.clock.Now()
+			if _, open := l.conns[c]; open {
+				l.idle(c.pid)
+			}
+		}
+		l.mu.Unlock()
+		l.signal()
+	}), 0
 }

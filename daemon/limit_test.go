@@ -3,12 +3,56 @@
 package daemon
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
 )
+
+func TestEvictable(t *testing.T) {
+	now := time.Unix(1000, 0)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	for _, tc := range []struct {
+		name   string
+		conns  []connState
+		victim int
+		wait   time.Duration
+	}{
+		{"every connection busy", []connState{{busy: 1, idleSince: ago(time.Hour)}, {busy: 3, idleSince: ago(time.Hour)}}, -1, 0},
+		{"the one idle longest", []connState{{idleSince: ago(2 * time.Second)}, {idleSince: ago(time.Minute)}, {idleSince: ago(5 * time.Second)}}, 1, 0},
+		{"busy ones are never closed, however old", []connState{{busy: 1, idleSince: ago(time.Hour)}, {idleSince: ago(3 * time.Second)}}, 1, 0},
+		{"idle exactly evictAfter", []connState{{busy: 1}, {idleSince: ago(evictAfter)}}, 1, 0},
+		{"a new connection gets time for its first request", []connState{{busy: 1}, {idleSince: ago(300 * time.Millisecond)}}, -1, evictAfter - 300*time.Millisecond},
+		{"waits for the one idle longest", []connState{{idleSince: ago(100 * time.Millisecond)}, {idleSince: ago(400 * time.Millisecond)}}, -1, evictAfter - 400*time.Millisecond},
+		{"none", nil, -1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			victim, wait := evictable(tc.conns, now)
+			if victim != tc.victim || wait != tc.wait {
+				t.Errorf("evictable = %d, %s; want %d, %s", victim, wait, tc.victim, tc.wait)
+			}
+		})
+	}
+}
+
+// accepted runs Accept in the background.
+func accepted(l net.Listener) <-chan net.Conn {
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			c = nil
+		}
+		ch <- c
+	}()
+	return ch
+}
 
 func TestLimitListener(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s")
@@ -16,16 +60,20 @@ func TestLimitListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := clockwork.NewFakeClock()
 	l := newLimitListener(inner, 2)
+	l.clock = clock
 	defer l.Close()
-	var conns []net.Conn
-	for range 3 {
+	var clients []net.Conn
+	for range 4 {
 		c, err := net.Dial("unix", path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		clients = append(clients, c)
 	}
+	var conns []*trackedConn
 	for range 2 {
 		c, err := l.Accept()
 		if err != nil {
@@ -34,22 +82,65 @@ func TestLimitListener(t *testing.T) {
 		if _, ok := c.(syscall.Conn); !ok {
 			t.Fatalf("accepted %T hides the socket from the peer check", c)
 		}
-		conns = append(conns, c)
+		conns = append(conns, c.(*trackedConn))
 	}
-	if len(l.sem) != 2 {
-		t.Fatalf("%d slots taken, want 2", len(l.sem))
-	}
-	conns[0].Close()
-	conns[0].Close() // a second Close must not free a second slot
-	if len(l.sem) != 1 {
-		t.Fatalf("after one close %d slots taken, want 1", len(l.sem))
-	}
-	third, err := l.Accept()
-	if err != nil {
+	end, _ := conns[1].begin() // a request under way on the second
+
+	// Full: the third waits until the idle first has had its second.
+	third := accepted(l)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	defer third.Close()
-	// A full listener's Accept waits; closing the listener ends the wait.
+	select {
+	case <-third:
+		t.Fatal("a connection was closed for a new one before it could send its first request")
+	default:
+	}
+	clock.Advance(evictAfter)
+	c3 := <-third
+	if c3 == nil {
+		t.Fatal("the third connection was not accepted")
+	}
+	defer c3.Close()
+	clients[0].SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := clients[0].Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("the idle connection was not closed for the new one: %v", err)
+	}
+	if l.open.Load() != 2 {
+		t.Errorf("%d open, want 2", l.open.Load())
+	}
+
+	// Busy and too new: the fourth waits, however long, for one to end.
+	c3.(*trackedConn).begin()
+	fourth := accepted(l)
+	clock.Advance(time.Hour)
+	select {
+	case <-fourth:
+		t.Fatal("a connection with a request under way was closed for a new one")
+	default:
+	}
+	end()
+	if err := clock.BlockUntilContext(ctx, 1); err != nil { // it waits for the one just idle
+		t.Fatal(err)
+	}
+	clock.Advance(evictAfter)
+	if c4 := <-fourth; c4 == nil {
+		t.Fatal("the fourth connection was not accepted once a request ended")
+	} else {
+		defer c4.Close()
+	}
+	if !errors.Is(conns[1].Close(), net.ErrClosed) {
+		t.Error("the connection idle longest was not closed for the fourth")
+	}
+	c3.Close()
+	c3.Close() // a second Close must not free a second slot
+	if l.open.Load() != 1 {
+		t.Errorf("after one close %d open, want 1", l.open.Load())
+	}
+
+	// Closing the listener ends a wait.
 	done := make(chan error, 1)
 	go func() {
 		_, err := l.Accept()
@@ -58,5 +149,66 @@ func TestLimitListener(t *testing.T) {
 	l.Close()
 	if err := <-done; !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Accept after Close = %v", err)
+	}
+}
+
+// TestOneProcessKeepsAtMostPerProcessBusy: a request on a connection of
+// its own is refused to a process that keeps perProcess connections busy
+// already; more requests on a busy connection, another process's, and
+// connections of a process the kernel could not name are not.
+func TestOneProcessKeepsAtMostPerProcessBusy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	inner, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLimitListener(inner, 10)
+	l.perProcess = 2
+	defer l.Close()
+	conn := func(pid int) *trackedConn {
+		t.Helper()
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		a, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.(*trackedConn).setPID(pid)
+		return a.(*trackedConn)
+	}
+	busy := func(c *trackedConn) func() {
+		t.Helper()
+		end, n := c.begin()
+		if end == nil {
+			t.Fatalf("refused (pid %d busy on %d)", c.pid, n)
+		}
+		return end
+	}
+	first, second, third := conn(7), conn(7), conn(7)
+	end1 := busy(first)
+	end1b := busy(first) // a second stream on a busy connection
+	busy(second)
+	if end, n := third.begin(); end != nil || n != 2 {
+		t.Fatalf("a third busy connection of pid 7: end %v, busy %d; want refused, 2", end != nil, n)
+	}
+	busy(conn(8))
+	busy(conn(0))
+	busy(conn(0))
+	busy(conn(0))
+	end1()
+	if end, _ := third.begin(); end != nil {
+		t.Fatal("still counted busy with a stream under way on it")
+	}
+	// Closing a busy connection frees its place, once.
+	first.Close()
+	end1b()
+	end3 := busy(third)
+	end3()
+	end3() // a second end must not free a second place either
+	if l.busy[7] != 1 {
+		t.Errorf("pid 7 busy on %d, want 1 (second)", l.busy[7])
 	}
 }

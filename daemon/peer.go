@@ -25,6 +25,9 @@ type admission struct {
 	exe  string
 	// refused says why the peer may not use the daemon; nil admits it.
 	refused error
+	// conn is the connection, when it came through the daemon's
+	// listener; nil otherwise.
+	conn *trackedConn
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -58,7 +61,28 @@ func (c peerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInf
 	if !ok {
 		return conn, admission{peer: peercred.Peer{UID: -1}, refused: fmt.Errorf("codecommitd refuses a connection that is not on its Unix socket (%T)", conn)}, nil
 	}
-	return conn, c.admit(uc), nil
+	a := c.admit(uc)
+	if t, ok := conn.(*trackedConn); ok {
+		a.conn = t
+		t.setPID(a.peer.PID)
+	}
+	return conn, a, nil
+}
+
+// begin records a request or stream under way on a's connection (see
+// trackedConn.begin), or says why it is refused.
+func (a admission) begin() (end func(), err error) {
+	end, busy := a.conn.begin()
+	if end != nil {
+		return end, nil
+	}
+	who := fmt.Sprintf("pid %d", a.peer.PID)
+	if a.exe != "" {
+		who += " (" + a.exe + ")"
+	}
+	return nil, status.Errorf(codes.ResourceExhausted,
+		"codecommitd serves one process on at most %d connections at a time, and %s has requests under way on %d; try again when one has ended",
+		MaxConnectionsPerProcess, who, busy)
 }
 
 // admit asks who is at the other end of conn and decides.

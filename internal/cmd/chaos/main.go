@@ -22,7 +22,14 @@
 //	(6) the key location a cache records squatted by another user (their
 //	    folder, a FIFO as the key; needs root) or a dangling link, while git
 //	    runs with no daemon, on demand and through the one-shot: failed
-//	    operations (want 0) and the time each waited (want ≤ 5 s more).
+//	    operations (want 0) and the time each waited (want ≤ 5 s more);
+//	(7) the daemon stopped with SIGSTOP, before git operations and while
+//	    they wait on a slow STS: failed operations (want 0), and the seconds
+//	    each waited beyond a running daemon's (want at most 5);
+//	(8) more connections than the daemon admits, each holding a health
+//	    Watch, from one process and from eight, while git operations run:
+//	    failed operations and fallbacks (want 0), and the seconds each took
+//	    (want: as without them).
 //
 // It exits non-zero when a figure misses its target.
 package main
@@ -41,6 +48,10 @@ import (
 )
 
 func main() {
+	if spec := os.Getenv(envWatcher); spec != "" {
+		watcherMain(spec) // a child of scenario (7)
+		return
+	}
 	binDir := flag.String("bin", "bin", "directory holding the built binaries")
 	only := flag.String("only", "", "run only the scenarios whose numbers are listed, e.g. 14")
 	flag.Parse()
@@ -60,6 +71,8 @@ func main() {
 		{"4", "garbage on the socket", garbage},
 		{"5", "read-only or full cache folder", cacheFolder},
 		{"6", "the recorded key location squatted", squattedKey},
+		{"7", "the daemon stopped (SIGSTOP) before and during git operations", stoppedDaemon},
+		{"8", "more connections than the daemon admits, each holding a health Watch", heldStreams},
 	}
 	failed := false
 	start := time.Now()
