@@ -145,8 +145,3 @@ func stopsOnSIGTERM(e *testenv.Env) bool {
 	}
 	return false
 }
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Sorted(slices.Values(d))
-	return s[len(s)/2]
-}
