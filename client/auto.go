@@ -16,24 +16,11 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/shell"
 	"github.com/codecommitd/codecommitd/internal/sibling"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/wire"
-)
-
-// Environment variables the client reads.
-const (
-	// EnvAutostart set to "0" stops the client from starting the daemon.
-	EnvAutostart = "CODECOMMITD_AUTOSTART"
-	// EnvDaemon names the codecommitd binary to start or run one-shot.
-	EnvDaemon = "CODECOMMITD_BIN"
-	// EnvReadyFD tells an autostarted daemon which file descriptor to
-	// report readiness on.
-	EnvReadyFD = "CODECOMMITD_READY_FD"
-	// EnvIdleExit is how long a daemon the client starts runs without a
-	// request (a Go duration; 0: until stopped).
-	EnvIdleExit = "CODECOMMITD_IDLE_EXIT"
 )
 
 // DefaultStartTimeout is how long the client waits for an autostarted
@@ -123,7 +110,7 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 		// socket nor its lock.
 		return a.fallback(ctx, req, err, "")
 	case !a.Autostart:
-		return a.fallback(ctx, req, err, EnvAutostart+"=0 keeps it from being started")
+		return a.fallback(ctx, req, err, envvar.Autostart+"=0 keeps it from being started")
 	case a.startFailed != "":
 		return a.fallback(ctx, req, err, a.startFailed)
 	}
@@ -186,7 +173,7 @@ func (a *Auto) Forget(ctx context.Context, profile string, all bool) (int, error
 func NewAuto(getenv func(string) string, stderr io.Writer) *Auto {
 	return &Auto{
 		Socket:    sockpath.Default(getenv),
-		Autostart: getenv(EnvAutostart) != "0",
+		Autostart: getenv(envvar.Autostart) != "0",
 		Stderr:    stderr,
 	}
 }
@@ -194,12 +181,12 @@ func NewAuto(getenv func(string) string, stderr io.Writer) *Auto {
 // FindDaemon returns the codecommitd binary: $CODECOMMITD_BIN, else the one
 // next to this executable, else the one on PATH.
 func FindDaemon() (string, error) {
-	if p := os.Getenv(EnvDaemon); p != "" {
+	if p := os.Getenv(envvar.Bin); p != "" {
 		return p, nil
 	}
 	p, err := sibling.Find("codecommitd")
 	if err != nil {
-		return "", fmt.Errorf("%w, or set %s", err, EnvDaemon)
+		return "", fmt.Errorf("%w, or set %s", err, envvar.Bin)
 	}
 	return p, nil
 }
@@ -222,9 +209,9 @@ func (a *Auto) start(ctx context.Context) error {
 		return err
 	}
 	args := []string{"run", "--socket", a.Socket, "--autostarted"}
-	if v := os.Getenv(EnvIdleExit); v != "" {
+	if v := os.Getenv(envvar.IdleExit); v != "" {
 		if _, err := time.ParseDuration(v); err != nil {
-			return fmt.Errorf("%s=%s is not a duration (such as 30m or 8h; 0 for never)", EnvIdleExit, clean.Quote(v, 40))
+			return fmt.Errorf("%s=%s is not a duration (such as 30m or 8h; 0 for never)", envvar.IdleExit, clean.Quote(v, 40))
 		}
 		args = append(args, "--idle-exit", v)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/peercred"
 	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/wire"
@@ -138,15 +139,12 @@ func (c *Client) refuse(why error) error {
 	var np *privdir.NotPrivateError
 	if errors.As(why, &np) {
 		msg = fmt.Sprintf("codecommitd does not trust what listens on %s: its folder %s; it will not send it anything. To fix: %s",
-			c.socket, np.Reason, np.Fix(EnvSocket))
+			c.socket, np.Reason, np.Fix(envvar.Socket))
 	}
 	err := error(&broker.Error{Kind: broker.ErrUnavailable, Msg: msg, Err: fmt.Errorf("%w: %w", broker.ErrUntrustedDaemon, why)})
 	c.refused.CompareAndSwap(nil, &err)
 	return err
 }
-
-// EnvSocket names the variable that chooses the socket.
-const EnvSocket = "CODECOMMITD_SOCKET"
 
 // noDaemon records why no daemon could be reached and returns the error
 // the dialer gives gRPC.

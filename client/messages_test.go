@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
@@ -151,7 +152,7 @@ func TestTheFallbackNoteIsOneLineWithTheCause(t *testing.T) {
 		{"a bad idle exit", true, "30", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); starting it failed: CODECOMMITD_IDLE_EXIT=30 is not a duration (such as 30m or 8h; 0 for never); resolving in this process\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv(EnvIdleExit, tc.idleExit)
+			t.Setenv(envvar.IdleExit, tc.idleExit)
 			var stderr bytes.Buffer
 			a := &Auto{Socket: socket, Autostart: tc.autostart, Daemon: "/nonexistent/codecommitd", Stderr: &stderr}
 			defer a.Close()

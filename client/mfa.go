@@ -13,12 +13,9 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/shell"
 )
-
-// EnvAskpass names a program that prints an MFA code; it gets the prompt as
-// its only argument, like GIT_ASKPASS.
-const EnvAskpass = "CODECOMMITD_ASKPASS"
 
 // Prompter asks a person for an MFA code, never on git's stdin or stdout.
 // In order it tries: the profile's mfa_process, $CODECOMMITD_ASKPASS,
@@ -52,7 +49,7 @@ func (p *Prompter) terminalAllowed() bool { return p.getenv("GIT_TERMINAL_PROMPT
 // program is set, or a terminal may be used and opens. (A profile's
 // mfa_process is the daemon's to know.)
 func (p *Prompter) Availability() broker.Prompt {
-	for _, v := range []string{EnvAskpass, "GIT_ASKPASS", "SSH_ASKPASS"} {
+	for _, v := range []string{envvar.Askpass, "GIT_ASKPASS", "SSH_ASKPASS"} {
 		if p.getenv(v) != "" {
 			return broker.PromptAvailable
 		}
@@ -85,7 +82,7 @@ func (p *Prompter) Code(ctx context.Context, e *broker.Error) (string, error) {
 	if e.MFAProcess != "" {
 		return p.run(ctx, shell.Command(ctx, e.MFAProcess), "mfa_process of profile "+e.Profile)
 	}
-	for _, v := range []string{EnvAskpass, "GIT_ASKPASS", "SSH_ASKPASS"} {
+	for _, v := range []string{envvar.Askpass, "GIT_ASKPASS", "SSH_ASKPASS"} {
 		if prog := getenv(v); prog != "" {
 			return p.run(ctx, exec.CommandContext(ctx, prog, prompt), v+"="+prog)
 		}
@@ -101,7 +98,7 @@ func (p *Prompter) Code(ctx context.Context, e *broker.Error) (string, error) {
 	}
 	if err != nil {
 		return "", fmt.Errorf("%w: MFA device %s (profile %s) needs a code, and there is no terminal to ask on (%w); set mfa_process in the profile, or %s to a program that prints the code",
-			ErrNoPrompt, e.MFASerial, e.Profile, err, EnvAskpass)
+			ErrNoPrompt, e.MFASerial, e.Profile, err, envvar.Askpass)
 	}
 	defer tty.Close()
 	type result struct {

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/codecommitd/codecommitd/internal/envvar"
 )
 
 // startAndWait starts the daemon with a pipe on descriptor 3 and reads its
@@ -21,7 +23,7 @@ func startAndWait(cmd *exec.Cmd, socket string, timeout time.Duration) error {
 	}
 	defer r.Close()
 	cmd.ExtraFiles = []*os.File{w}
-	cmd.Env = append(cmd.Env, EnvReadyFD+"=3")
+	cmd.Env = append(cmd.Env, envvar.ReadyFD+"=3")
 	err = cmd.Start()
 	w.Close()
 	if err != nil {

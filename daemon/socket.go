@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
@@ -61,7 +62,7 @@ func listen(path string) (*socket, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(path)
-	if err := privdir.Refusal(privdir.Ensure(dir), "put the socket", "--socket or CODECOMMITD_SOCKET"); err != nil {
+	if err := privdir.Refusal(privdir.Ensure(dir), "put the socket", "--socket or "+envvar.Socket); err != nil {
 		return nil, err
 	}
 	lock, err := lockFile(LockPath(path))

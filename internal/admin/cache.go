@@ -10,13 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/codecommitd/codecommitd/cache"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/paths"
 	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
-
-// EnvKeyring set to "0" keeps the daemon away from the OS keyring.
-const EnvKeyring = "CODECOMMITD_KEYRING"
 
 type cacheFlags struct {
 	cachePath string
@@ -29,7 +27,7 @@ func (f *cacheFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.cachePath, "cache", "", "encrypted credential cache file (default "+paths.CacheFile()+")")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "keep credentials in memory only")
 	cmd.Flags().StringVar(&f.keyFile, "key-file", "", "file holding the cache's encryption key (created if missing); default: the OS keyring, else cache.key in the runtime folder")
-	cmd.Flags().BoolVar(&f.noKeyring, "no-keyring", false, "do not use the OS keyring for the cache key (also "+EnvKeyring+"=0)")
+	cmd.Flags().BoolVar(&f.noKeyring, "no-keyring", false, "do not use the OS keyring for the cache key (also "+envvar.Keyring+"=0)")
 }
 
 // openedCache is the persistent cache a command got, or why it has none.
@@ -83,7 +81,7 @@ func (f *cacheFlags) openCache(log *slog.Logger, owner string, timeout time.Dura
 	}
 	key, err := cache.LoadKey(cache.KeyOptions{
 		File:       f.keyFile,
-		Keyring:    !f.noKeyring && os.Getenv(EnvKeyring) != "0",
+		Keyring:    !f.noKeyring && os.Getenv(envvar.Keyring) != "0",
 		RuntimeDir: sockpath.RuntimeDir(os.Getenv),
 		Recorded:   recorded,
 	})

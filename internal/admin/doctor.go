@@ -20,6 +20,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/gitversion"
 	"github.com/codecommitd/codecommitd/internal/privdir"
 	"github.com/codecommitd/codecommitd/internal/version"
@@ -112,7 +113,7 @@ func checkGit(ctx context.Context) finding {
 		return finding{vWarn, "git: cannot read its version (" + text + ")", ""}
 	case !v.AtLeast(gitversion.ConfigEnv):
 		return finding{vFail, text + ": older than 2.31, which cannot take the password without a command line",
-			"upgrade git; or, knowing any local user can then read the password in ps, set CODECOMMITD_PASSWORD_IN_ARGV=1"}
+			"upgrade git; or, knowing any local user can then read the password in ps, set " + envvar.PasswordInArgv + "=1"}
 	case !v.AtLeast(gitversion.ProactiveAuth):
 		return finding{vOK, text + " (2.46 or later saves one round trip per operation with http.proactiveAuth)", ""}
 	}
@@ -147,7 +148,7 @@ func (d *doctor) checkDaemon(ctx context.Context) finding {
 	st, err := c.Status(ctx)
 	switch {
 	case errors.Is(err, broker.ErrPermissionDenied):
-		return finding{vFail, "daemon: refused us: " + err.Error(), "run your own daemon: set CODECOMMITD_SOCKET to a path of yours"}
+		return finding{vFail, "daemon: refused us: " + err.Error(), "run your own daemon: set " + envvar.Socket + " to a path of yours"}
 	case err != nil:
 		return finding{vWarn, "daemon: not running on " + d.socket + " (git starts it when needed)", "start it now and at login: codecommitd install"}
 	}
@@ -167,7 +168,7 @@ func checkSocket(path string) finding {
 		return finding{vInfo, "socket: " + dir + " does not exist yet (made when the daemon starts)", ""}
 	case errors.As(err, &np):
 		return finding{vFail, fmt.Sprintf("socket: folder %s %s, so neither the daemon nor the helpers will use it", dir, np.Reason),
-			np.Fix("CODECOMMITD_SOCKET (or --socket)")}
+			np.Fix(envvar.Socket + " (or --socket)")}
 	case err != nil:
 		return finding{vFail, "socket: " + err.Error(), ""}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
@@ -79,7 +80,7 @@ and git-credential-codecommit over a private Unix socket.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w; see codecommitd %s --help", err, cmd.Name())
 	})
-	root.PersistentFlags().StringVar(&g.socket, "socket", "", "daemon socket (default $CODECOMMITD_SOCKET, else codecommitd.sock in $XDG_RUNTIME_DIR/codecommitd, /run/user/<uid>/codecommitd or a per-user folder under the temp dir)")
+	root.PersistentFlags().StringVar(&g.socket, "socket", "", "daemon socket (default $"+envvar.Socket+", else codecommitd.sock in $XDG_RUNTIME_DIR/codecommitd, /run/user/<uid>/codecommitd or a per-user folder under the temp dir)")
 	root.AddCommand(
 		newRunCommand(g),
 		newStatusCommand(g),

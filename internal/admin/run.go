@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/daemon"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/logfile"
 	"github.com/codecommitd/codecommitd/internal/paths"
@@ -151,8 +151,8 @@ func newLogger(f *runFlags, stderr io.Writer) (*slog.Logger, func(), error) {
 // whether the daemon is listening, through the descriptor it passed in
 // CODECOMMITD_READY_FD; it is a no-op otherwise.
 func readyReporter() func(error) {
-	v := os.Getenv(client.EnvReadyFD)
-	os.Unsetenv(client.EnvReadyFD)
+	v := os.Getenv(envvar.ReadyFD)
+	os.Unsetenv(envvar.ReadyFD)
 	fd, err := strconv.Atoi(v)
 	if v == "" || err != nil || fd < 3 {
 		return func(error) {}

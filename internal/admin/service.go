@@ -13,6 +13,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/paths"
 	"github.com/codecommitd/codecommitd/internal/svcmgr"
 )
@@ -71,7 +72,7 @@ func startDaemon(ctx context.Context, socket string, out io.Writer) error {
 	}
 	how := "until codecommitd stop"
 	if st.IdleExit > 0 {
-		how = fmt.Sprintf("until codecommitd stop, or %s without a request (%s)", st.IdleExit, client.EnvIdleExit)
+		how = fmt.Sprintf("until codecommitd stop, or %s without a request (%s)", st.IdleExit, envvar.IdleExit)
 	}
 	fmt.Fprintf(out, "started codecommitd (pid %d) on %s; it runs %s\n", st.PID, socket, how)
 	return nil

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/codecommitd/codecommitd/internal/envvar"
 )
 
 // Broker signs CodeCommit git passwords and manages the credentials behind
@@ -164,41 +166,26 @@ type ProfileStatus struct {
 
 // EnvVars are the variables of the caller's environment a SignRequest
 // carries: what decides the profile, region, config files, endpoint and
-// environment credentials. Everything else the daemon takes from its own
+// environment credentials (package envvar declares them, read by
+// envvar.Request). Everything else the daemon takes from its own
 // environment.
-var EnvVars = []string{
-	"AWS_PROFILE",
-	"AWS_REGION",
-	"AWS_DEFAULT_REGION",
-	"AWS_CONFIG_FILE",
-	"AWS_SHARED_CREDENTIALS_FILE",
-	"AWS_USE_FIPS_ENDPOINT",
-	"CODE_COMMIT_ENDPOINT",
-	"AWS_ACCESS_KEY_ID",
-	"AWS_SECRET_ACCESS_KEY",
-	"AWS_SESSION_TOKEN",
-	"AWS_WEB_IDENTITY_TOKEN_FILE",
-	"AWS_ROLE_ARN",
-	"AWS_ROLE_SESSION_NAME",
-	"HOME",
-}
-
-// pathVars are the EnvVars that name files: a relative path means the
-// caller's working directory, which the daemon does not share.
-var pathVars = map[string]bool{"AWS_CONFIG_FILE": true, "AWS_SHARED_CREDENTIALS_FILE": true, "AWS_WEB_IDENTITY_TOKEN_FILE": true}
+var EnvVars = envvar.Names(envvar.Request)
 
 // Environ returns the EnvVars set in the environment getenv reads, with
 // relative file paths made absolute against the working directory.
 func Environ(getenv func(string) (string, bool)) map[string]string {
 	env := make(map[string]string, 8)
-	for _, k := range EnvVars {
-		if v, ok := getenv(k); ok {
-			if pathVars[k] && v != "" && !filepath.IsAbs(v) && !strings.HasPrefix(v, "~") {
-				if abs, err := filepath.Abs(v); err == nil {
-					v = abs
+	for _, v := range envvar.All {
+		if !v.ReadBy(envvar.Request) {
+			continue
+		}
+		if val, ok := getenv(v.Name); ok {
+			if v.Path && val != "" && !filepath.IsAbs(val) && !strings.HasPrefix(val, "~") {
+				if abs, err := filepath.Abs(val); err == nil {
+					val = abs
 				}
 			}
-			env[k] = v
+			env[v.Name] = val
 		}
 	}
 	return env

@@ -17,6 +17,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
@@ -41,7 +42,7 @@ func (s *mfaSession) cannotPrompt() error {
 	return &broker.Error{
 		Kind: broker.ErrMFARequired, Profile: s.profile, MFASerial: s.serial, CannotPrompt: true,
 		Msg: fmt.Sprintf("profile %s needs a new MFA session (device %s), and this git cannot ask for a code (no terminal, no askpass program); "+
-			"run a git command for it in a terminal once (the session then lasts %s), or set mfa_process in the profile, or CODECOMMITD_ASKPASS to a program that prints the code",
+			"run a git command for it in a terminal once (the session then lasts %s), or set mfa_process in the profile, or "+envvar.Askpass+" to a program that prints the code",
 			s.profile, s.serial, cmp.Or(s.ext.MFASessionDuration, awsprofile.DefaultMFASessionDuration)),
 	}
 }

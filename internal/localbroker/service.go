@@ -25,6 +25,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
@@ -293,7 +294,7 @@ func (svc *Service) Status(ctx context.Context) (*broker.Status, error) {
 	}
 	st.Profiles = svc.Manager.Statuses()
 	st.RecentProfiles = svc.usage.recent(svc.store, svc.Clock.Now().Add(-RecentWindow))
-	st.Environment = daemonEnvironment()
+	st.Environment = envvar.Values(os.Environ(), envvar.Shown, clean.EnvValue)
 	st.ClockSkew, st.ClockSkewAt = svc.Resolver.ClockSkew()
 	return &st, nil
 }

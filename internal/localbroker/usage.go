@@ -3,14 +3,11 @@ package localbroker
 import (
 	"context"
 	"log/slog"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
-	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 )
 
@@ -76,24 +73,4 @@ func (u *usage) recent(store credmgr.Store, since time.Time) []broker.RecentProf
 	}
 	slices.SortFunc(out, func(a, b broker.RecentProfile) int { return b.LastUsed.Compare(a.LastUsed) })
 	return out
-}
-
-// daemonEnvironment returns the daemon's values of the variables that
-// change what it does, with the user and password of every URL among them
-// (a proxy's, an endpoint's) redacted by clean.EnvValue, whether or not it
-// parses. Credentials and tokens are never among them.
-func daemonEnvironment() map[string]string {
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(k, "AWS_ENDPOINT_URL"), strings.HasSuffix(strings.ToUpper(k), "_PROXY"),
-			k == "AWS_CA_BUNDLE", k == "AWS_EC2_METADATA_DISABLED", k == "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-			k == "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", k == "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-			k == "AWS_STS_REGIONAL_ENDPOINTS", k == "HOME", k == "PATH", k == "USER",
-			k == "XDG_RUNTIME_DIR", k == "XDG_STATE_HOME", k == "GOGC":
-			env[k] = clean.EnvValue(k, v)
-		}
-	}
-	return env
 }

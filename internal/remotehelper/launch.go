@@ -15,15 +15,11 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/gitversion"
 	"github.com/codecommitd/codecommitd/internal/sibling"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
-
-// EnvPasswordInArgv set to "1" makes the helper put the signed password in
-// git remote-http's command line, as AWS's helper does, where every local
-// user can read it; only for git older than 2.31.
-const EnvPasswordInArgv = "CODECOMMITD_PASSWORD_IN_ARGV"
 
 // launch runs `git remote-http <remote> <url>` and waits for it. The URL
 // carries no credentials. The password the helper already has reaches git
@@ -49,17 +45,17 @@ func launch(ctx context.Context, cfg Config, remoteName string, remote codecommi
 	if err != nil {
 		return err
 	}
-	optIn := cfg.Getenv(EnvPasswordInArgv) == "1"
+	optIn := cfg.Getenv(envvar.PasswordInArgv) == "1"
 	switch {
 	case !v.AtLeast(gitversion.ConfigEnv) && optIn:
 		url := sigv4.Signed{Username: s.Username, Password: s.Password}.InURL(s.URL)
 		return run(cfg, git, []string{"git", "remote-http", remoteName, url}, os.Environ(), remote, s)
 	case optIn:
-		fmt.Fprintf(cfg.Stderr, "git-remote-codecommit: ignoring %s=1: git %s takes the password from its environment, off the command line\n", EnvPasswordInArgv, v)
+		fmt.Fprintf(cfg.Stderr, "git-remote-codecommit: ignoring %s=1: git %s takes the password from its environment, off the command line\n", envvar.PasswordInArgv, v)
 	}
 	if !v.AtLeast(gitversion.ConfigEnv) {
 		return fmt.Errorf("git %s is older than 2.31 and cannot take the password from its environment; upgrade git, or set %s=1 to pass it on git's command line as AWS's helper does (any local user can then read it with ps)",
-			v, EnvPasswordInArgv)
+			v, envvar.PasswordInArgv)
 	}
 	cred, err := sibling.Find("git-credential-codecommit")
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
 
@@ -45,9 +46,9 @@ environment, never on a command line.
 
 Flags: --help, --version. Environment: see README (AWS_PROFILE, AWS_REGION,
 AWS_DEFAULT_REGION, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
-AWS_USE_FIPS_ENDPOINT, CODE_COMMIT_ENDPOINT, CODECOMMITD_SOCKET,
-CODECOMMITD_AUTOSTART, CODECOMMITD_BIN, CODECOMMITD_ASKPASS,
-CODECOMMITD_PASSWORD_IN_ARGV).
+AWS_USE_FIPS_ENDPOINT, CODE_COMMIT_ENDPOINT, ` + envvar.Socket + `,
+` + envvar.Autostart + `, ` + envvar.Bin + `, ` + envvar.Askpass + `,
+` + envvar.PasswordInArgv + `).
 `
 
 // Config is what the helper needs from its process.

@@ -12,20 +12,20 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/codecommitd/codecommitd/internal/envvar"
 )
 
 // A reaper is this executable started again by startReaped: argv[0] names
-// it, the variable confirms it, argv[1] is the program to run and argv[2:]
-// its arguments, and fds 3 and 4 are its status and control pipes.
-const (
-	reaperName = "codecommitd-reaper"
-	reaperEnv  = "CODECOMMITD_REAPER"
-)
+// it, the variable envvar.Reaper confirms it, argv[1] is the program to run
+// and argv[2:] its arguments, and fds 3 and 4 are its status and control
+// pipes.
+const reaperName = "codecommitd-reaper"
 
 // init turns a process started as a reaper into one, before anything else
 // of the program runs.
 func init() {
-	if len(os.Args) < 3 || os.Args[0] != reaperName || os.Getenv(reaperEnv) != "1" {
+	if len(os.Args) < 3 || os.Args[0] != reaperName || os.Getenv(envvar.Reaper) != "1" {
 		return
 	}
 	// Nothing is buffered or deferred; syscall.Exit also spares a binary
@@ -57,7 +57,7 @@ func reap(path string, argv []string) int {
 		_, _ = io.Copy(io.Discard, control)
 		close(finish)
 	}()
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, reaperEnv+"=") })
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, envvar.Reaper+"=") })
 	shell, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}})
 	if err != nil {
 		io.WriteString(status, formatStartError(err))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
@@ -101,13 +102,13 @@ func FuzzParseStat(f *testing.F) {
 func TestTheReaperIsInvisibleToTheCommand(t *testing.T) {
 	var out LimitedBuffer
 	out.Max = 1024
-	r := Run(context.Background(), Cmd{Line: `echo "${` + reaperEnv + `-unset}"; tr '\0' ' ' < /proc/$PPID/cmdline`, Stdout: &out})
+	r := Run(context.Background(), Cmd{Line: `echo "${` + envvar.Reaper + `-unset}"; tr '\0' ' ' < /proc/$PPID/cmdline`, Stdout: &out})
 	lines := strings.Split(string(out.Bytes()), "\n")
 	if r.Err != nil || len(lines) < 2 {
 		t.Fatalf("Result %+v, stdout %q", r, out.Bytes())
 	}
 	if lines[0] != "unset" {
-		t.Errorf("the command sees %s=%q", reaperEnv, lines[0])
+		t.Errorf("the command sees %s=%q", envvar.Reaper, lines[0])
 	}
 	// And it does run under the reaper (no silent fall-back).
 	if !strings.HasPrefix(lines[1], reaperName+" ") {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/codecommitd/codecommitd/internal/envvar"
 )
 
 // endBound is how long end waits for a reaper to kill and reap everything
@@ -57,7 +59,7 @@ func startReaped(path string, argv, env []string, stdout, stderr *os.File) (tree
 		// The running executable, even if it was replaced on disk since.
 		Path:        "/proc/self/exe",
 		Args:        append([]string{reaperName, path}, argv...),
-		Env:         append(slices.Clip(env), reaperEnv+"=1"),
+		Env:         append(slices.Clip(env), envvar.Reaper+"=1"),
 		Stdout:      stdout,
 		Stderr:      stderr,
 		ExtraFiles:  []*os.File{statusW, controlR}, // fds 3 and 4

@@ -9,10 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-)
 
-// EnvVar overrides the socket path.
-const EnvVar = "CODECOMMITD_SOCKET"
+	"github.com/codecommitd/codecommitd/internal/envvar"
+)
 
 // MaxLen is the longest socket path the kernel takes: sun_path is 104 bytes
 // on macOS and the BSDs (108 on Linux), including the final NUL.
@@ -26,7 +25,7 @@ var MaxLen = func() int {
 // Default returns $CODECOMMITD_SOCKET, else codecommitd.sock in
 // RuntimeDir.
 func Default(getenv func(string) string) string {
-	if p := getenv(EnvVar); p != "" {
+	if p := getenv(envvar.Socket); p != "" {
 		return p
 	}
 	return filepath.Join(RuntimeDir(getenv), "codecommitd.sock")
@@ -66,7 +65,7 @@ func userID() string {
 // Check reports a socket path the kernel would refuse.
 func Check(path string) error {
 	if len(path) > MaxLen {
-		return fmt.Errorf("socket path %s is %d bytes, longer than the %d this system allows; set %s to a shorter path", path, len(path), MaxLen, EnvVar)
+		return fmt.Errorf("socket path %s is %d bytes, longer than the %d this system allows; set %s to a shorter path", path, len(path), MaxLen, envvar.Socket)
 	}
 	return nil
 }

@@ -5,11 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/envvar"
 )
 
 func TestDefault(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	if got := Default(env(map[string]string{EnvVar: "/x/s.sock", "XDG_RUNTIME_DIR": "/run/user/1"})); got != "/x/s.sock" {
+	if got := Default(env(map[string]string{envvar.Socket: "/x/s.sock", "XDG_RUNTIME_DIR": "/run/user/1"})); got != "/x/s.sock" {
 		t.Errorf("override: got %s", got)
 	}
 	if got, want := Default(env(map[string]string{"XDG_RUNTIME_DIR": "/run/user/1"})), "/run/user/1/codecommitd/codecommitd.sock"; got != want {
@@ -26,7 +28,7 @@ func TestCheck(t *testing.T) {
 		t.Error(err)
 	}
 	long := "/" + strings.Repeat("d", 120) + "/s.sock"
-	if err := Check(long); err == nil || !strings.Contains(err.Error(), EnvVar) {
-		t.Errorf("Check(long) = %v, want an error naming %s", err, EnvVar)
+	if err := Check(long); err == nil || !strings.Contains(err.Error(), envvar.Socket) {
+		t.Errorf("Check(long) = %v, want an error naming %s", err, envvar.Socket)
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/gitserver"
 	"github.com/codecommitd/codecommitd/internal/wanlink"
@@ -122,7 +123,7 @@ func (e *Env) Environ() []string {
 		"XDG_RUNTIME_DIR=" + filepath.Join(e.Dir, "run"),
 		"XDG_STATE_HOME=" + filepath.Join(e.Dir, "state"),
 		"XDG_CONFIG_HOME=" + filepath.Join(e.Home, ".config"),
-		"CODECOMMITD_SOCKET=" + e.Socket,
+		envvar.Socket + "=" + e.Socket,
 		"AWS_ENDPOINT_URL_STS=" + e.STS.URL,
 		"AWS_ENDPOINT_URL_SSO=" + e.STS.URL,
 		"AWS_ENDPOINT_URL_SSO_OIDC=" + e.STS.URL,
@@ -136,7 +137,7 @@ func (e *Env) Environ() []string {
 		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
 		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
 		"LANG=C",
-		"CODECOMMITD_KEYRING=0",
+		envvar.Keyring + "=0",
 	}
 	return append(env, e.Extra...)
 }
@@ -186,7 +187,7 @@ func (e *Env) SpawnDaemon(ctx context.Context, logFile string, args ...string) (
 	var stderr bytes.Buffer
 	cmd := e.Command(ctx, "", filepath.Join(e.Bin, "codecommitd"), append([]string{"run", "--log-file", logFile}, args...)...)
 	cmd.ExtraFiles = []*os.File{w}
-	cmd.Env = append(cmd.Env, "CODECOMMITD_READY_FD=3")
+	cmd.Env = append(cmd.Env, envvar.ReadyFD+"=3")
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		w.Close()

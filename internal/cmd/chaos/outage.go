@@ -15,6 +15,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/fakests"
 )
 
@@ -65,7 +66,7 @@ func stsOutage(ctx context.Context, bin string) (bool, error) {
 	if err := <-ready; err != nil {
 		return false, err
 	}
-	noStart := []string{"CODECOMMITD_AUTOSTART=0"}
+	noStart := []string{envvar.Autostart + "=0"}
 	if ok, _, stderr := lsRemote(ctx, e, noStart...); !ok {
 		return false, fmt.Errorf("warming up: %s", stderr)
 	}

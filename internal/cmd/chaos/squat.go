@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
@@ -44,7 +45,7 @@ func squattedKey(ctx context.Context, bin string) (bool, error) {
 		for _, mode := range []struct {
 			name string
 			env  []string
-		}{{"daemon on demand", nil}, {"one-shot", []string{"CODECOMMITD_AUTOSTART=0"}}} {
+		}{{"daemon on demand", nil}, {"one-shot", []string{envvar.Autostart + "=0"}}} {
 			ok, err := squattedKeyCase(ctx, bin, spoil.name, spoil.do, mode.name, mode.env)
 			if err != nil {
 				return false, err

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
@@ -90,7 +91,7 @@ func stoppedDaemon(ctx context.Context, bin string) (bool, error) {
 	}
 	resume := func() error {
 		syscall.Kill(pid, syscall.SIGCONT)
-		if ok, _, stderr := lsRemote(ctx, e, "CODECOMMITD_AUTOSTART=0"); !ok {
+		if ok, _, stderr := lsRemote(ctx, e, envvar.Autostart+"=0"); !ok {
 			return fmt.Errorf("the daemon does not serve after SIGCONT: %s", stderr)
 		}
 		return nil
