@@ -12,10 +12,8 @@ import (
 	"syscall"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
@@ -170,30 +168,27 @@ func dialCause(err error) string {
 	return clean.Line(err.Error(), 120)
 }
 
-// fromRPC maps an RPC failure to a broker error, preferring the trust
-// check's verdict when the connection was refused.
+// fromRPC maps an RPC failure to a broker error: the trust check's
+// verdict when the connection was refused, else wire.FromStatus's, with
+// this client's own words for the transport's failures (gRPC's text,
+// "connection error: desc = …", is not for people).
 func (c *Client) fromRPC(err error) error {
 	if r := c.refused.Load(); r != nil {
 		return *r
 	}
-	st := status.Convert(err)
-	if len(st.Details()) > 0 {
-		return wire.FromStatus(err)
-	}
-	// gRPC's own failures: its text ("connection error: desc = …") is
-	// not for people.
-	switch st.Code() {
-	case codes.Unavailable:
+	be := wire.FromStatus(err)
+	switch {
+	case errors.Is(be, broker.ErrUnavailable):
 		if d := c.dialErr.Load(); d != nil {
 			return *d
 		}
 		return &broker.Error{Kind: broker.ErrUnavailable, Err: err,
 			Msg: fmt.Sprintf("the daemon on %s stopped answering (the connection broke: it is stopping, or it crashed)", c.socket)}
-	case codes.DeadlineExceeded:
+	case errors.Is(be, context.DeadlineExceeded):
 		return &broker.Error{Kind: broker.ErrTemporary, Err: context.DeadlineExceeded,
 			Msg: fmt.Sprintf("the daemon on %s did not answer in time; codecommitd status shows what it is doing, codecommitd restart restarts it", c.socket)}
 	}
-	return wire.FromStatus(err)
+	return be
 }
 
 // Close closes the connection.

@@ -123,7 +123,7 @@ func audit(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		a := admissionFrom(ctx)
 		if a.refused != nil { // the tap refuses first; this is a second lock
-			return nil, status.Error(codes.PermissionDenied, a.refused.Error())
+			return nil, a.refusal()
 		}
 		if strings.HasPrefix(info.FullMethod, "/"+healthpb.Health_ServiceDesc.ServiceName+"/") {
 			return handler(ctx, req)
@@ -174,7 +174,7 @@ func admitStreams(open chan struct{}) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		a := admissionFrom(ss.Context())
 		if a.refused != nil {
-			return status.Error(codes.PermissionDenied, a.refused.Error())
+			return a.refusal()
 		}
 		select {
 		case open <- struct{}{}:

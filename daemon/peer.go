@@ -15,7 +15,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
+	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
 // admission is what the handshake learned of a connection: who the peer
@@ -28,6 +30,12 @@ type admission struct {
 	// conn is the connection, when it came through the daemon's
 	// listener; nil otherwise.
 	conn *trackedConn
+}
+
+// refusal is the status a refused peer's requests get: PermissionDenied
+// with the reason, typed as broker.ErrPermissionDenied.
+func (a admission) refusal() error {
+	return wire.ToStatus(&broker.Error{Kind: broker.ErrPermissionDenied, Msg: a.refused.Error()})
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -141,6 +149,6 @@ func refuseStrangers(log *slog.Logger) tap.ServerInHandle {
 		}
 		log.LogAttrs(ctx, slog.LevelWarn, "request refused", slog.String("method", info.FullMethodName),
 			slog.Any("peer", a), slog.String("error", a.refused.Error()))
-		return ctx, status.Error(codes.PermissionDenied, a.refused.Error())
+		return ctx, a.refusal()
 	}
 }

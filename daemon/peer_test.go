@@ -24,6 +24,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
+	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
@@ -117,8 +118,11 @@ func TestStrangersAreRefusedBeforeTheirRequestIsRead(t *testing.T) {
 				}
 				return
 			}
-			if status.Code(err) != codes.PermissionDenied {
-				t.Fatalf("stranger's request = %v, want PermissionDenied", err)
+			if status.Code(err) != codes.PermissionDenied || len(status.Convert(err).Details()) != 1 {
+				t.Fatalf("stranger's request = %v, want PermissionDenied with its detail", err)
+			}
+			if !errors.Is(wire.FromStatus(err), broker.ErrPermissionDenied) {
+				t.Errorf("the refusal is not typed: %v", wire.FromStatus(err))
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(status.Convert(err).Message(), w) {

@@ -33,11 +33,12 @@ var (
 	ErrTemporary = errors.New("temporary failure")
 )
 
-// Kinds lists every kind, for mapping tables and tests.
+// Kinds lists every kind, for mapping tables and tests (a test checks that
+// it names every Err… of this package).
 var Kinds = []error{
 	ErrInvalidRequest, ErrProfileNotFound, ErrRegionMissing, ErrNoCredentials, ErrMFARequired,
 	ErrMFAInvalid, ErrSSOExpired, ErrLoginExpired, ErrAccessDenied, ErrSourceFailed, ErrClockSkew,
-	ErrPermissionDenied, ErrUnavailable,
+	ErrPermissionDenied, ErrUnavailable, ErrUntrustedDaemon, ErrTemporary,
 }
 
 // Error is a broker failure with the facts a caller may act on. Its message

@@ -3,6 +3,11 @@ package broker
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -30,5 +35,49 @@ func TestErrorKeepsKindAndCause(t *testing.T) {
 	var be *Error
 	if wrapped := errors.Join(errors.New("outer"), e); !errors.As(wrapped, &be) || be.Profile != "dev" {
 		t.Error("errors.As does not find the broker error")
+	}
+}
+
+// TestKindsListsEveryKind: every Err… this package declares is in Kinds,
+// so the tables and tests built from it cannot miss one.
+func TestKindsListsEveryKind(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	declared, listed := map[string]bool{}, map[string]bool{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.VAR {
+				for _, spec := range g.Specs {
+					v := spec.(*ast.ValueSpec)
+					for i, id := range v.Names {
+						if strings.HasPrefix(id.Name, "Err") {
+							declared[id.Name] = true
+						}
+						if id.Name == "Kinds" {
+							for _, e := range v.Values[i].(*ast.CompositeLit).Elts {
+								listed[e.(*ast.Ident).Name] = true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(declared) == 0 {
+		t.Fatal("found no Err… variables")
+	}
+	for name := range declared {
+		if !listed[name] {
+			t.Errorf("%s is not in Kinds", name)
+		}
+	}
+	if len(listed) != len(Kinds) || len(listed) != len(declared) {
+		t.Errorf("Kinds has %d entries (%d names) for %d kinds", len(Kinds), len(listed), len(declared))
 	}
 }

@@ -25,7 +25,13 @@ type mapping struct {
 	reason codecommitdv1.ErrorDetail_Reason
 }
 
-// mappings is the single table both directions use.
+// mappings is the single table both directions use: every kind a broker
+// returns (the others, ErrUnavailable, ErrUntrustedDaemon and
+// ErrTemporary, are the client's own; ErrTemporary crosses as the
+// ErrorDetail's temporary flag). No code here is one grpc-go produces by
+// itself for a failed connection or call (Unavailable, DeadlineExceeded,
+// Canceled, Internal, Unknown, ResourceExhausted, Unimplemented), so a
+// status that lost its detail never passes for a daemon that is gone.
 var mappings = []mapping{
 	{broker.ErrInvalidRequest, codes.InvalidArgument, codecommitdv1.ErrorDetail_REASON_INVALID_REQUEST},
 	{broker.ErrProfileNotFound, codes.NotFound, codecommitdv1.ErrorDetail_REASON_PROFILE_NOT_FOUND},
@@ -36,8 +42,9 @@ var mappings = []mapping{
 	{broker.ErrSSOExpired, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_SSO_EXPIRED},
 	{broker.ErrLoginExpired, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_LOGIN_EXPIRED},
 	{broker.ErrAccessDenied, codes.PermissionDenied, codecommitdv1.ErrorDetail_REASON_ACCESS_DENIED},
-	{broker.ErrSourceFailed, codes.Unavailable, codecommitdv1.ErrorDetail_REASON_SOURCE_FAILED},
+	{broker.ErrSourceFailed, codes.Aborted, codecommitdv1.ErrorDetail_REASON_SOURCE_FAILED},
 	{broker.ErrClockSkew, codes.FailedPrecondition, codecommitdv1.ErrorDetail_REASON_CLOCK_SKEW},
+	{broker.ErrPermissionDenied, codes.PermissionDenied, codecommitdv1.ErrorDetail_REASON_PERMISSION_DENIED},
 }
 
 // MaxMessage bounds an error message that crosses the wire.
@@ -61,25 +68,22 @@ func ToStatus(err error) error {
 		return err
 	}
 	var be *broker.Error
+	typed := errors.As(err, &be)
 	switch {
-	case errors.Is(err, context.Canceled) && !errors.As(err, &be):
+	case errors.Is(err, context.Canceled) && !typed:
 		return status.Error(codes.Canceled, message(err))
-	case errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &be):
+	case errors.Is(err, context.DeadlineExceeded) && !typed:
 		return status.Error(codes.DeadlineExceeded, message(err))
 	}
-	errors.As(err, &be)
 	for _, m := range mappings {
 		if !errors.Is(err, m.kind) {
 			continue
 		}
-		detail := &codecommitdv1.ErrorDetail{Reason: m.reason}
-		if be != nil {
-			detail.Profile, detail.Profiles = be.Profile, be.Profiles
-			detail.MfaSerial, detail.MfaProcess, detail.CannotPrompt = be.MFASerial, be.MFAProcess, be.CannotPrompt
-		}
-		if be != nil {
-			detail.Profile, detail.MfaSerial, detail.MfaProcess = clean.Line(be.Profile, 256), clean.Line(be.MFASerial, 256), clean.Line(be.MFAProcess, 1024)
-			detail.Profiles = detail.Profiles[:min(len(detail.Profiles), 100)]
+		detail := &codecommitdv1.ErrorDetail{Reason: m.reason, Temporary: errors.Is(err, broker.ErrTemporary)}
+		if typed {
+			detail.Profile, detail.Profiles = clean.Line(be.Profile, 256), be.Profiles[:min(len(be.Profiles), 100)]
+			detail.MfaSerial, detail.MfaProcess = clean.Line(be.MFASerial, 256), clean.Line(be.MFAProcess, 1024)
+			detail.CannotPrompt = be.CannotPrompt
 		}
 		st, derr := status.New(m.code, message(err)).WithDetails(detail)
 		if derr != nil {
@@ -91,9 +95,14 @@ func ToStatus(err error) error {
 }
 
 // FromStatus converts a gRPC status error back into a *broker.Error whose
-// Kind the caller can test with errors.Is. A status without an ErrorDetail
-// maps by code: PermissionDenied → ErrPermissionDenied (the daemon refused
-// the caller), Unavailable → ErrUnavailable, anything else → ErrSourceFailed.
+// Kind the caller tests with errors.Is; a detail's temporary flag makes
+// ErrTemporary its cause. A status without an ErrorDetail (of a reason
+// this client knows) maps by code: Unavailable → ErrUnavailable (no daemon
+// answers: the transport says so, never a daemon), PermissionDenied →
+// ErrPermissionDenied (the daemon refused the caller), Canceled and
+// DeadlineExceeded → the context's errors, anything else →
+// ErrSourceFailed. The client's own messages for the transport's failures
+// replace the status's text (package client).
 func FromStatus(err error) error {
 	st, ok := status.FromError(err)
 	if !ok || err == nil {
@@ -105,12 +114,17 @@ func FromStatus(err error) error {
 			continue
 		}
 		for _, m := range mappings {
-			if m.reason == detail.GetReason() {
-				return &broker.Error{
-					Kind: m.kind, Msg: st.Message(), Profile: detail.GetProfile(), Profiles: detail.GetProfiles(),
-					MFASerial: detail.GetMfaSerial(), MFAProcess: detail.GetMfaProcess(), CannotPrompt: detail.GetCannotPrompt(),
-				}
+			if m.reason != detail.GetReason() {
+				continue
 			}
+			e := &broker.Error{
+				Kind: m.kind, Msg: st.Message(), Profile: detail.GetProfile(), Profiles: detail.GetProfiles(),
+				MFASerial: detail.GetMfaSerial(), MFAProcess: detail.GetMfaProcess(), CannotPrompt: detail.GetCannotPrompt(),
+			}
+			if detail.GetTemporary() {
+				e.Err = broker.ErrTemporary
+			}
+			return e
 		}
 	}
 	kind := broker.ErrSourceFailed

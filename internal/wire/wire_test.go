@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,8 @@ import (
 
 func TestErrorsRoundTrip(t *testing.T) {
 	for _, kind := range broker.Kinds {
-		if errors.Is(kind, broker.ErrPermissionDenied) || errors.Is(kind, broker.ErrUnavailable) {
-			continue // client-side kinds: the daemon never returns them
+		if slices.Contains(clientKinds, kind) {
+			continue
 		}
 		t.Run(kind.Error(), func(t *testing.T) {
 			in := &broker.Error{Kind: kind, Msg: "profile dev: something; do this", Profile: "dev",
@@ -41,6 +42,60 @@ func TestErrorsRoundTrip(t *testing.T) {
 				t.Fatalf("round trip = %+v, want %+v", be, in)
 			}
 		})
+	}
+}
+
+// clientKinds are the kinds only a client makes: no daemon returns them.
+var clientKinds = []error{broker.ErrUnavailable, broker.ErrUntrustedDaemon, broker.ErrTemporary}
+
+// TestEveryKindIsMapped: a kind either crosses the wire with a reason of
+// its own, or is one only a client makes.
+func TestEveryKindIsMapped(t *testing.T) {
+	for _, kind := range broker.Kinds {
+		mapped := slices.ContainsFunc(mappings, func(m mapping) bool { return m.kind == kind })
+		if mapped == slices.Contains(clientKinds, kind) {
+			t.Errorf("%v: mapped %v, made by clients only %v: want exactly one", kind, mapped, !mapped)
+		}
+	}
+}
+
+// TestNoKindLooksLikeAGoneDaemon: no kind is sent with a code the gRPC
+// library produces itself for a failed connection or call, so a status
+// whose detail was lost (WithDetails failing, a proxy dropping it) is still
+// not taken for a daemon that is not there, and the client does not start
+// another one or resolve in-process for an STS outage.
+func TestNoKindLooksLikeAGoneDaemon(t *testing.T) {
+	grpcs := []codes.Code{codes.OK, codes.Canceled, codes.Unknown, codes.DeadlineExceeded, codes.ResourceExhausted,
+		codes.Unimplemented, codes.Internal, codes.Unavailable}
+	for _, m := range mappings {
+		if slices.Contains(grpcs, m.code) {
+			t.Errorf("%v is sent as %v, which grpc-go produces itself", m.kind, m.code)
+		}
+		bare := FromStatus(status.Error(m.code, "profile dev: STS failed"))
+		if errors.Is(bare, broker.ErrUnavailable) {
+			t.Errorf("%v without its detail reads as %v", m.kind, bare)
+		}
+	}
+	if got := FromStatus(status.Error(codes.Aborted, "sts down")); !errors.Is(got, broker.ErrSourceFailed) {
+		t.Errorf("a source failure without its detail = %v, want ErrSourceFailed", got)
+	}
+}
+
+// TestTemporaryCrossesTheWire: whether a failure may pass by itself
+// survives the wire; a failure to fix is not made temporary.
+func TestTemporaryCrossesTheWire(t *testing.T) {
+	temp := broker.Errorf(broker.ErrSourceFailed, "dev", "STS failed (HTTP 503); tries again at 12:00:00").
+		WithCause(errors.Join(broker.ErrTemporary, errors.New("503")))
+	fixable := broker.Errorf(broker.ErrAccessDenied, "dev", "AWS STS denied the request")
+	if got := FromStatus(ToStatus(temp)); !errors.Is(got, broker.ErrTemporary) || !errors.Is(got, broker.ErrSourceFailed) {
+		t.Errorf("temporary = %v: lost ErrTemporary or its kind", got)
+	}
+	if got := FromStatus(ToStatus(fixable)); errors.Is(got, broker.ErrTemporary) || !errors.Is(got, broker.ErrAccessDenied) {
+		t.Errorf("fixable = %v: made temporary, or lost its kind", got)
+	}
+	b, _ := EncodeOneshotResult(nil, temp)
+	if _, err := DecodeOneshotResult(b); !errors.Is(err, broker.ErrTemporary) {
+		t.Errorf("one-shot result = %v, lost ErrTemporary", err)
 	}
 }
 

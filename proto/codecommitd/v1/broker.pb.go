@@ -92,6 +92,9 @@ const (
 	ErrorDetail_REASON_SOURCE_FAILED     ErrorDetail_Reason = 9
 	ErrorDetail_REASON_CLOCK_SKEW        ErrorDetail_Reason = 10
 	ErrorDetail_REASON_LOGIN_EXPIRED     ErrorDetail_Reason = 11
+	// The daemon refused the caller itself (another user's process, a
+	// connection it cannot identify). Its code is PERMISSION_DENIED.
+	ErrorDetail_REASON_PERMISSION_DENIED ErrorDetail_Reason = 12
 )
 
 // Enum value maps for ErrorDetail_Reason.
@@ -109,6 +112,7 @@ var (
 		9:  "REASON_SOURCE_FAILED",
 		10: "REASON_CLOCK_SKEW",
 		11: "REASON_LOGIN_EXPIRED",
+		12: "REASON_PERMISSION_DENIED",
 	}
 	ErrorDetail_Reason_value = map[string]int32{
 		"REASON_UNSPECIFIED":       0,
@@ -123,6 +127,7 @@ var (
 		"REASON_SOURCE_FAILED":     9,
 		"REASON_CLOCK_SKEW":        10,
 		"REASON_LOGIN_EXPIRED":     11,
+		"REASON_PERMISSION_DENIED": 12,
 	}
 )
 
@@ -892,7 +897,24 @@ func (x *ForgetResponse) GetForgotten() int64 {
 }
 
 // ErrorDetail travels in the details of every error status the daemon
-// returns, so clients can act on the kind of failure.
+// returns (and of a one-shot's failed result), so clients act on the kind
+// of failure, never on the message, which is for people.
+//
+// The status code is chosen so that it cannot be mistaken for one the gRPC
+// library produces itself: a failure of the credential source
+// (REASON_SOURCE_FAILED) is ABORTED, one of the codes gRPC never generates
+// (gRFC A54), so UNAVAILABLE always means that no daemon answers. A client
+// maps a status without an ErrorDetail by its code alone: UNAVAILABLE, the
+// daemon is not there; PERMISSION_DENIED, it refused the caller;
+// CANCELLED and DEADLINE_EXCEEDED as they say; anything else, a failure of
+// the source.
+//
+// Compatibility: fields and reasons are only ever added. A client that
+// does not know a reason maps the status by its code. Clients built before
+// REASON_PERMISSION_DENIED and the temporary field (none deployed) see the
+// refusal by its code, as before, and treat every failure as one to fix;
+// those that mapped REASON_SOURCE_FAILED from UNAVAILABLE still do, by its
+// reason.
 type ErrorDetail struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Kind of failure.
@@ -907,7 +929,11 @@ type ErrorDetail struct {
 	MfaProcess string `protobuf:"bytes,5,opt,name=mfa_process,json=mfaProcess,proto3" json:"mfa_process,omitempty"`
 	// For REASON_MFA_REQUIRED: the client said it cannot prompt, so it is not
 	// the one to ask for the code; the message says what to do instead.
-	CannotPrompt  bool `protobuf:"varint,6,opt,name=cannot_prompt,json=cannotPrompt,proto3" json:"cannot_prompt,omitempty"`
+	CannotPrompt bool `protobuf:"varint,6,opt,name=cannot_prompt,json=cannotPrompt,proto3" json:"cannot_prompt,omitempty"`
+	// Temporary reports a failure that may pass by itself (the network,
+	// throttling, a fault on AWS's side, a timeout): the daemon retries it
+	// itself, and the message says when.
+	Temporary     bool `protobuf:"varint,7,opt,name=temporary,proto3" json:"temporary,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -980,6 +1006,13 @@ func (x *ErrorDetail) GetMfaProcess() string {
 func (x *ErrorDetail) GetCannotPrompt() bool {
 	if x != nil {
 		return x.CannotPrompt
+	}
+	return false
+}
+
+func (x *ErrorDetail) GetTemporary() bool {
+	if x != nil {
+		return x.Temporary
 	}
 	return false
 }
@@ -1066,7 +1099,7 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x10\n" +
 	"\x03all\x18\x02 \x01(\bR\x03all\".\n" +
 	"\x0eForgetResponse\x12\x1c\n" +
-	"\tforgotten\x18\x01 \x01(\x03R\tforgotten\"\xa5\x04\n" +
+	"\tforgotten\x18\x01 \x01(\x03R\tforgotten\"\xe1\x04\n" +
 	"\vErrorDetail\x12:\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\".codecommitd.v1.ErrorDetail.ReasonR\x06reason\x12\x18\n" +
 	"\aprofile\x18\x02 \x01(\tR\aprofile\x12\x1a\n" +
@@ -1075,7 +1108,8 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"mfa_serial\x18\x04 \x01(\tR\tmfaSerial\x12\x1f\n" +
 	"\vmfa_process\x18\x05 \x01(\tR\n" +
 	"mfaProcess\x12#\n" +
-	"\rcannot_prompt\x18\x06 \x01(\bR\fcannotPrompt\"\xbe\x02\n" +
+	"\rcannot_prompt\x18\x06 \x01(\bR\fcannotPrompt\x12\x1c\n" +
+	"\ttemporary\x18\a \x01(\bR\ttemporary\"\xdc\x02\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REASON_INVALID_REQUEST\x10\x01\x12\x1c\n" +
@@ -1089,7 +1123,8 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\x14REASON_SOURCE_FAILED\x10\t\x12\x15\n" +
 	"\x11REASON_CLOCK_SKEW\x10\n" +
 	"\x12\x18\n" +
-	"\x14REASON_LOGIN_EXPIRED\x10\v2\xf6\x01\n" +
+	"\x14REASON_LOGIN_EXPIRED\x10\v\x12\x1c\n" +
+	"\x18REASON_PERMISSION_DENIED\x10\f2\xf6\x01\n" +
 	"\rBrokerService\x12J\n" +
 	"\aSignURL\x12\x1e.codecommitd.v1.SignURLRequest\x1a\x1f.codecommitd.v1.SignURLResponse\x12P\n" +
 	"\tGetStatus\x12 .codecommitd.v1.GetStatusRequest\x1a!.codecommitd.v1.GetStatusResponse\x12G\n" +
