@@ -3,19 +3,21 @@
 package client
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/envvar"
+	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
 // startAndWait starts the daemon with a pipe on descriptor 3 and reads its
-// verdict: "ready" once it listens, or why it stopped.
+// readiness report (package wire): it listens, another daemon holds the
+// socket, or why it stopped.
 func startAndWait(cmd *exec.Cmd, socket string, timeout time.Duration) error {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -31,18 +33,18 @@ func startAndWait(cmd *exec.Cmd, socket string, timeout time.Duration) error {
 	}
 	cmd.Process.Release()
 	r.SetReadDeadline(time.Now().Add(timeout))
-	msg, err := io.ReadAll(io.LimitReader(r, 4096))
-	line := strings.TrimSpace(string(msg))
+	report, readErr := io.ReadAll(io.LimitReader(r, wire.MaxReadyReport))
+	outcome, why, err := wire.DecodeReadyReport(report)
 	switch {
-	case line == "ready":
+	case errors.Is(err, wire.ErrNoReport) && errors.Is(readErr, os.ErrDeadlineExceeded):
+		return fmt.Errorf("the daemon did not start within %s", timeout)
+	case err != nil:
+		return err
+	case outcome == wire.Ready:
 		return nil
-	case strings.Contains(line, "already running"):
+	case outcome == wire.AlreadyRunning:
 		// Another client started it first; it may still be binding.
 		return waitListening(socket, time.Now().Add(timeout))
-	case line != "":
-		return errors.New(line)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("the daemon did not start within %s", timeout)
 	}
-	return errors.New("the daemon exited before listening")
+	return errors.New(cmp.Or(why, "the daemon stopped before listening"))
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,7 +11,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +23,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/paths"
 	"github.com/codecommitd/codecommitd/internal/svcmgr"
 	"github.com/codecommitd/codecommitd/internal/version"
+	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
 type runFlags struct {
@@ -148,8 +149,8 @@ func newLogger(f *runFlags, stderr io.Writer) (*slog.Logger, func(), error) {
 }
 
 // readyReporter returns the function that tells an autostarting client
-// whether the daemon is listening, through the descriptor it passed in
-// CODECOMMITD_READY_FD; it is a no-op otherwise.
+// whether the daemon is listening, in a readiness report (package wire) on
+// the descriptor it passed in envvar.ReadyFD; it is a no-op otherwise.
 func readyReporter() func(error) {
 	v := os.Getenv(envvar.ReadyFD)
 	os.Unsetenv(envvar.ReadyFD)
@@ -164,11 +165,16 @@ func readyReporter() func(error) {
 			return
 		}
 		done = true
-		msg := "ready"
-		if err != nil {
-			msg = strings.ReplaceAll(err.Error(), "\n", " ")
+		outcome, why := wire.Ready, ""
+		switch {
+		case errors.Is(err, daemon.ErrAlreadyRunning):
+			outcome, why = wire.AlreadyRunning, err.Error()
+		case err != nil:
+			outcome, why = wire.Failed, err.Error()
 		}
-		fmt.Fprintln(f, msg)
+		if report, err := wire.EncodeReadyReport(outcome, why); err == nil {
+			_, _ = f.Write(report) // a client that gave up reads nothing
+		}
 		f.Close()
 	}
 }

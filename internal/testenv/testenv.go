@@ -27,6 +27,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/gitserver"
 	"github.com/codecommitd/codecommitd/internal/wanlink"
+	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
 // Region is the region the fake endpoint expects signatures for.
@@ -194,11 +195,11 @@ func (e *Env) SpawnDaemon(ctx context.Context, logFile string, args ...string) (
 		return nil, err
 	}
 	w.Close()
-	line, _ := io.ReadAll(r)
-	if msg := strings.TrimSpace(string(line)); msg != "ready" {
+	report, _ := io.ReadAll(r)
+	if outcome, why, err := wire.DecodeReadyReport(report); err != nil || outcome != wire.Ready {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return nil, fmt.Errorf("daemon did not start: %q %s", msg, stderr.String())
+		return nil, fmt.Errorf("daemon did not start: %v %q %s", err, why, stderr.String())
 	}
 	return cmd, nil
 }

@@ -158,6 +158,64 @@ func (ErrorDetail_Reason) EnumDescriptor() ([]byte, []int) {
 	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{8, 0}
 }
 
+// Outcome is what happened.
+type ReadyReport_Outcome int32
+
+const (
+	// Not said: an outcome this client does not know, taken as a failure.
+	ReadyReport_OUTCOME_UNSPECIFIED ReadyReport_Outcome = 0
+	// It listens on the socket.
+	ReadyReport_OUTCOME_READY ReadyReport_Outcome = 1
+	// Another daemon holds the socket (it may still be binding it): the
+	// client waits for that one.
+	ReadyReport_OUTCOME_ALREADY_RUNNING ReadyReport_Outcome = 2
+	// It stopped before listening; message says why.
+	ReadyReport_OUTCOME_FAILED ReadyReport_Outcome = 3
+)
+
+// Enum value maps for ReadyReport_Outcome.
+var (
+	ReadyReport_Outcome_name = map[int32]string{
+		0: "OUTCOME_UNSPECIFIED",
+		1: "OUTCOME_READY",
+		2: "OUTCOME_ALREADY_RUNNING",
+		3: "OUTCOME_FAILED",
+	}
+	ReadyReport_Outcome_value = map[string]int32{
+		"OUTCOME_UNSPECIFIED":     0,
+		"OUTCOME_READY":           1,
+		"OUTCOME_ALREADY_RUNNING": 2,
+		"OUTCOME_FAILED":          3,
+	}
+)
+
+func (x ReadyReport_Outcome) Enum() *ReadyReport_Outcome {
+	p := new(ReadyReport_Outcome)
+	*p = x
+	return p
+}
+
+func (x ReadyReport_Outcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReadyReport_Outcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_codecommitd_v1_broker_proto_enumTypes[2].Descriptor()
+}
+
+func (ReadyReport_Outcome) Type() protoreflect.EnumType {
+	return &file_codecommitd_v1_broker_proto_enumTypes[2]
+}
+
+func (x ReadyReport_Outcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReadyReport_Outcome.Descriptor instead.
+func (ReadyReport_Outcome) EnumDescriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{9, 0}
+}
+
 // SignURLRequest names a repository and how to reach it, as the client sees
 // it: the daemon does not share the client's environment, so the client
 // sends the variables that decide the profile, region, config files and
@@ -1017,6 +1075,67 @@ func (x *ErrorDetail) GetTemporary() bool {
 	return false
 }
 
+// ReadyReport is how a daemon a client started says whether it listens.
+// It is not an RPC: the client passes a pipe as the descriptor
+// CODECOMMITD_READY_FD names, and the daemon writes one ReadyReport there
+// and closes it. A pipe closed with nothing written means the daemon
+// exited first. A daemon built before this message (none deployed) wrote
+// a line of text instead, which does not decode: the client then says it
+// could not read the daemon's report and resolves in-process.
+type ReadyReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Outcome ReadyReport_Outcome `protobuf:"varint,1,opt,name=outcome,proto3,enum=codecommitd.v1.ReadyReport_Outcome" json:"outcome,omitempty"`
+	// Why, for people (one line), when it did not start.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadyReport) Reset() {
+	*x = ReadyReport{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadyReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadyReport) ProtoMessage() {}
+
+func (x *ReadyReport) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadyReport.ProtoReflect.Descriptor instead.
+func (*ReadyReport) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReadyReport) GetOutcome() ReadyReport_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReadyReport_OUTCOME_UNSPECIFIED
+}
+
+func (x *ReadyReport) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_codecommitd_v1_broker_proto protoreflect.FileDescriptor
 
 const file_codecommitd_v1_broker_proto_rawDesc = "" +
@@ -1124,7 +1243,15 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\x11REASON_CLOCK_SKEW\x10\n" +
 	"\x12\x18\n" +
 	"\x14REASON_LOGIN_EXPIRED\x10\v\x12\x1c\n" +
-	"\x18REASON_PERMISSION_DENIED\x10\f2\xf6\x01\n" +
+	"\x18REASON_PERMISSION_DENIED\x10\f\"\xce\x01\n" +
+	"\vReadyReport\x12=\n" +
+	"\aoutcome\x18\x01 \x01(\x0e2#.codecommitd.v1.ReadyReport.OutcomeR\aoutcome\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"f\n" +
+	"\aOutcome\x12\x17\n" +
+	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rOUTCOME_READY\x10\x01\x12\x1b\n" +
+	"\x17OUTCOME_ALREADY_RUNNING\x10\x02\x12\x12\n" +
+	"\x0eOUTCOME_FAILED\x10\x032\xf6\x01\n" +
 	"\rBrokerService\x12J\n" +
 	"\aSignURL\x12\x1e.codecommitd.v1.SignURLRequest\x1a\x1f.codecommitd.v1.SignURLResponse\x12P\n" +
 	"\tGetStatus\x12 .codecommitd.v1.GetStatusRequest\x1a!.codecommitd.v1.GetStatusResponse\x12G\n" +
@@ -1142,53 +1269,56 @@ func file_codecommitd_v1_broker_proto_rawDescGZIP() []byte {
 	return file_codecommitd_v1_broker_proto_rawDescData
 }
 
-var file_codecommitd_v1_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_codecommitd_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_codecommitd_v1_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_codecommitd_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_codecommitd_v1_broker_proto_goTypes = []any{
 	(SignURLRequest_Prompt)(0),    // 0: codecommitd.v1.SignURLRequest.Prompt
 	(ErrorDetail_Reason)(0),       // 1: codecommitd.v1.ErrorDetail.Reason
-	(*SignURLRequest)(nil),        // 2: codecommitd.v1.SignURLRequest
-	(*SignURLResponse)(nil),       // 3: codecommitd.v1.SignURLResponse
-	(*GetStatusRequest)(nil),      // 4: codecommitd.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),     // 5: codecommitd.v1.GetStatusResponse
-	(*RecentProfile)(nil),         // 6: codecommitd.v1.RecentProfile
-	(*ProfileStatus)(nil),         // 7: codecommitd.v1.ProfileStatus
-	(*ForgetRequest)(nil),         // 8: codecommitd.v1.ForgetRequest
-	(*ForgetResponse)(nil),        // 9: codecommitd.v1.ForgetResponse
-	(*ErrorDetail)(nil),           // 10: codecommitd.v1.ErrorDetail
-	nil,                           // 11: codecommitd.v1.SignURLRequest.EnvEntry
-	nil,                           // 12: codecommitd.v1.GetStatusResponse.EnvironmentEntry
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
+	(ReadyReport_Outcome)(0),      // 2: codecommitd.v1.ReadyReport.Outcome
+	(*SignURLRequest)(nil),        // 3: codecommitd.v1.SignURLRequest
+	(*SignURLResponse)(nil),       // 4: codecommitd.v1.SignURLResponse
+	(*GetStatusRequest)(nil),      // 5: codecommitd.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),     // 6: codecommitd.v1.GetStatusResponse
+	(*RecentProfile)(nil),         // 7: codecommitd.v1.RecentProfile
+	(*ProfileStatus)(nil),         // 8: codecommitd.v1.ProfileStatus
+	(*ForgetRequest)(nil),         // 9: codecommitd.v1.ForgetRequest
+	(*ForgetResponse)(nil),        // 10: codecommitd.v1.ForgetResponse
+	(*ErrorDetail)(nil),           // 11: codecommitd.v1.ErrorDetail
+	(*ReadyReport)(nil),           // 12: codecommitd.v1.ReadyReport
+	nil,                           // 13: codecommitd.v1.SignURLRequest.EnvEntry
+	nil,                           // 14: codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
 }
 var file_codecommitd_v1_broker_proto_depIdxs = []int32{
-	11, // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
+	13, // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
 	0,  // 1: codecommitd.v1.SignURLRequest.prompt:type_name -> codecommitd.v1.SignURLRequest.Prompt
-	13, // 2: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
-	13, // 3: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	7,  // 4: codecommitd.v1.GetStatusResponse.profiles:type_name -> codecommitd.v1.ProfileStatus
-	6,  // 5: codecommitd.v1.GetStatusResponse.recent_profiles:type_name -> codecommitd.v1.RecentProfile
-	12, // 6: codecommitd.v1.GetStatusResponse.environment:type_name -> codecommitd.v1.GetStatusResponse.EnvironmentEntry
-	14, // 7: codecommitd.v1.GetStatusResponse.clock_skew:type_name -> google.protobuf.Duration
-	13, // 8: codecommitd.v1.GetStatusResponse.clock_skew_observed_at:type_name -> google.protobuf.Timestamp
-	14, // 9: codecommitd.v1.GetStatusResponse.idle_exit:type_name -> google.protobuf.Duration
-	13, // 10: codecommitd.v1.RecentProfile.last_used:type_name -> google.protobuf.Timestamp
-	13, // 11: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
-	13, // 12: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
-	13, // 13: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
-	13, // 14: codecommitd.v1.ProfileStatus.refreshing_since:type_name -> google.protobuf.Timestamp
+	15, // 2: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
+	15, // 3: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	8,  // 4: codecommitd.v1.GetStatusResponse.profiles:type_name -> codecommitd.v1.ProfileStatus
+	7,  // 5: codecommitd.v1.GetStatusResponse.recent_profiles:type_name -> codecommitd.v1.RecentProfile
+	14, // 6: codecommitd.v1.GetStatusResponse.environment:type_name -> codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	16, // 7: codecommitd.v1.GetStatusResponse.clock_skew:type_name -> google.protobuf.Duration
+	15, // 8: codecommitd.v1.GetStatusResponse.clock_skew_observed_at:type_name -> google.protobuf.Timestamp
+	16, // 9: codecommitd.v1.GetStatusResponse.idle_exit:type_name -> google.protobuf.Duration
+	15, // 10: codecommitd.v1.RecentProfile.last_used:type_name -> google.protobuf.Timestamp
+	15, // 11: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
+	15, // 12: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
+	15, // 13: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
+	15, // 14: codecommitd.v1.ProfileStatus.refreshing_since:type_name -> google.protobuf.Timestamp
 	1,  // 15: codecommitd.v1.ErrorDetail.reason:type_name -> codecommitd.v1.ErrorDetail.Reason
-	2,  // 16: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
-	4,  // 17: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
-	8,  // 18: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
-	3,  // 19: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
-	5,  // 20: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
-	9,  // 21: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
-	19, // [19:22] is the sub-list for method output_type
-	16, // [16:19] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	2,  // 16: codecommitd.v1.ReadyReport.outcome:type_name -> codecommitd.v1.ReadyReport.Outcome
+	3,  // 17: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
+	5,  // 18: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
+	9,  // 19: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
+	4,  // 20: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
+	6,  // 21: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
+	10, // 22: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
+	20, // [20:23] is the sub-list for method output_type
+	17, // [17:20] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_codecommitd_v1_broker_proto_init() }
@@ -1201,8 +1331,8 @@ func file_codecommitd_v1_broker_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_codecommitd_v1_broker_proto_rawDesc), len(file_codecommitd_v1_broker_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   11,
+			NumEnums:      3,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
