@@ -245,7 +245,9 @@ func waitListening(socket string, deadline time.Time) error {
 	}
 }
 
-// oneshot resolves req in a `codecommitd oneshot` child process.
+// oneshot resolves req in a `codecommitd oneshot` child process. The child
+// always writes a result (package wire): a signed URL, a broker error, or
+// its own failure; without one that decodes, it crashed.
 func (a *Auto) oneshot(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
 	bin, err := a.daemon()
 	if err != nil {
@@ -262,30 +264,50 @@ func (a *Auto) oneshot(ctx context.Context, req *broker.SignRequest) (*broker.Si
 	cmd := exec.CommandContext(ctx, bin, "oneshot")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), out, stderr
 	runErr := cmd.Run()
-	if len(out.Bytes()) > 0 && !out.Overflowed() {
-		return wire.DecodeOneshotResult(out.Bytes())
+	s, err := wire.DecodeOneshotResult(out.Bytes())
+	var failed *wire.OneshotFailure
+	switch {
+	case out.Overflowed() || errors.Is(err, wire.ErrBadOneshotResult):
+		return nil, oneshotFailure(ctx, bin, runErr, string(stderr.Bytes()))
+	case errors.As(err, &failed):
+		return nil, &broker.Error{Kind: broker.ErrUnavailable,
+			Msg: fmt.Sprintf("%s could not resolve the request in-process (%s): %s", bin, runStatus(runErr), failed.Msg)}
 	}
-	return nil, &broker.Error{Kind: broker.ErrUnavailable, Msg: oneshotFailure(bin, runErr, string(stderr.Bytes()))}
+	return s, err
 }
 
 // oneshotFailure says in one line why `codecommitd oneshot` gave no
-// answer.
-func oneshotFailure(bin string, runErr error, stderr string) string {
+// result: it could not be run, it was stopped, or it crashed (the first
+// line of its stderr, redacted, says how).
+func oneshotFailure(ctx context.Context, bin string, runErr error, stderr string) error {
 	var exit *exec.ExitError
-	status := "it could not be run"
-	if errors.As(runErr, &exit) {
-		status = exit.String()
-	} else if runErr != nil {
-		status = clean.Line(runErr.Error(), 120)
+	switch {
+	case ctx.Err() != nil:
+		return &broker.Error{Kind: broker.ErrUnavailable, Err: ctx.Err(),
+			Msg: fmt.Sprintf("%s was stopped before it resolved the request in-process (%v)", bin, ctx.Err())}
+	case runErr != nil && !errors.As(runErr, &exit):
+		return &broker.Error{Kind: broker.ErrUnavailable, Err: runErr,
+			Msg: fmt.Sprintf("%s could not resolve the request in-process (%s)", bin, runStatus(runErr))}
 	}
-	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "fatal error:") || strings.Contains(stderr, "panic:") {
-		return fmt.Sprintf("%s crashed while resolving the request in-process (%s); this is a bug: run `codecommitd run --log-level debug` in a terminal and report what it says", bin, status)
-	}
+	how := runStatus(runErr)
 	first, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n")
 	if first = clean.Line(clean.Redact(first), 200); first != "" {
-		return fmt.Sprintf("%s could not resolve the request in-process (%s): %s", bin, status, first)
+		how += ": " + first
 	}
-	return fmt.Sprintf("%s could not resolve the request in-process (%s)", bin, status)
+	return &broker.Error{Kind: broker.ErrUnavailable,
+		Msg: fmt.Sprintf("%s crashed while resolving the request in-process (%s); this is a bug: run `codecommitd run --log-level debug` in a terminal and report what it says", bin, how)}
+}
+
+// runStatus says briefly how a program's run ended.
+func runStatus(runErr error) string {
+	var exit *exec.ExitError
+	switch {
+	case runErr == nil:
+		return "exit status 0"
+	case errors.As(runErr, &exit):
+		return exit.String()
+	}
+	return clean.Line(startCause(runErr).Error(), 120)
 }
 
 func errText(err error) string {

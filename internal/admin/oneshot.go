@@ -1,14 +1,16 @@
 package admin
 
 import (
+	"cmp"
+	"context"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/codecommitd/codecommitd/daemon"
+	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/wire"
@@ -16,7 +18,9 @@ import (
 
 // newOneshotCommand is the fallback the helpers use when no daemon can be
 // reached: one request on stdin, one result on stdout (package wire's
-// one-shot protocol), resolved in this process.
+// one-shot protocol), resolved in this process. It always writes a result:
+// the broker's outcome, or why it could not ask the broker (then it also
+// says so on stderr and exits 1).
 func newOneshotCommand(g *globals) *cobra.Command {
 	var f cacheFlags
 	cmd := &cobra.Command{
@@ -25,42 +29,55 @@ func newOneshotCommand(g *globals) *cobra.Command {
 		Hidden: true,
 		Args:   noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// It holds the same secrets as the daemon, from the
-			// first byte read: the same hardening, first.
-			if err := daemon.Harden(); err != nil {
-				return err
-			}
-			in, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
+			s, outcome, err := resolveOneshot(cmd.Context(), cmd.InOrStdin(), &f)
+			var result []byte
+			var werr error
 			if err != nil {
-				return err
+				result, werr = wire.EncodeOneshotFailure(err)
+			} else {
+				result, werr = wire.EncodeOneshotResult(s, outcome)
 			}
-			req, err := wire.DecodeOneshotRequest(in)
-			if err != nil {
-				return err
+			if werr == nil {
+				_, werr = cmd.OutOrStdout().Write(result)
 			}
-			localbroker.ScrubEnvironment()
-			// The daemon is down, so the cache is free; it keeps MFA
-			// sessions and roles across fallback runs. Any trouble
-			// with it just means memory only.
-			log := slog.New(slog.DiscardHandler)
-			var store credmgr.Store
-			if c, err := f.openCache(log, "", 100*time.Millisecond); err == nil && c.store != nil {
-				defer c.store.Close() //nolint:errcheck // every write already committed; the process exits next
-				store = c.store
-			}
-			svc, err := localbroker.NewService(nil, log, credmgr.Config{Store: store})
-			if err != nil {
-				return err
-			}
-			out, err := wire.EncodeOneshotResult(svc.SignURL(cmd.Context(), req))
-			svc.Manager.Close() // what it fetched is in the cache for the next run
-			if err != nil {
-				return err
-			}
-			_, err = os.Stdout.Write(out)
-			return err
+			return cmp.Or(err, werr)
 		},
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// resolveOneshot reads one request from in and resolves it: the broker's
+// outcome, or (err) why it could not ask the broker.
+func resolveOneshot(ctx context.Context, in io.Reader, f *cacheFlags) (_ *broker.SignedURL, outcome, err error) {
+	// It holds the same secrets as the daemon, from the first byte read:
+	// the same hardening, first.
+	if err := daemon.Harden(); err != nil {
+		return nil, nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(in, 1<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	req, err := wire.DecodeOneshotRequest(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	localbroker.ScrubEnvironment()
+	// The daemon is down, so the cache is free; it keeps MFA sessions and
+	// roles across fallback runs. Any trouble with it just means memory
+	// only.
+	log := slog.New(slog.DiscardHandler)
+	var store credmgr.Store
+	if c, err := f.openCache(log, "", 100*time.Millisecond); err == nil && c.store != nil {
+		defer c.store.Close() //nolint:errcheck // every write already committed; the process exits next
+		store = c.store
+	}
+	svc, err := localbroker.NewService(nil, log, credmgr.Config{Store: store})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer svc.Manager.Close() // what it fetched is in the cache for the next run
+	s, outcome := svc.SignURL(ctx, req)
+	return s, outcome, nil
 }
