@@ -54,6 +54,14 @@ func (e *StuckError) Error() string {
 	return fmt.Sprintf("the daemon on %s (pid %d) does not answer (stopped or stuck)", e.Socket, e.PID)
 }
 
+// Fix says what a person can do about it.
+func (e *StuckError) Fix() string {
+	if e.PID <= 0 {
+		return "find it with ps, and stop it with kill"
+	}
+	return fmt.Sprintf("kill -CONT %d if you stopped it, else codecommitd restart (or kill %d)", e.PID, e.PID)
+}
+
 // Unwrap returns the kinds callers test with errors.Is.
 func (e *StuckError) Unwrap() []error {
 	return []error{broker.ErrUnavailable, context.DeadlineExceeded}

@@ -139,10 +139,7 @@ func (a *Auto) fallback(ctx context.Context, req *broker.SignRequest, why error,
 	if req.MFAPromptFailed {
 		return nil, why // only a daemon holds prompts to release
 	}
-	note := clean.Line(errText(why), 400)
-	if !strings.HasPrefix(note, "codecommitd") {
-		note = "codecommitd: " + note
-	}
+	note := clean.Line(broker.Say(why), 420)
 	if also != "" {
 		note += "; " + also
 	}
@@ -308,13 +305,6 @@ func runStatus(runErr error) string {
 		return exit.String()
 	}
 	return clean.Line(startCause(runErr).Error(), 120)
-}
-
-func errText(err error) string {
-	if err == nil {
-		return "unknown error"
-	}
-	return err.Error()
 }
 
 // startCause is why a program could not be started, without os/exec's

@@ -191,6 +191,10 @@ func (c *Client) fromRPC(err error) error {
 	return be
 }
 
+// PID returns the process the kernel said listens on the socket, at the
+// last connection; 0 before one, or where the kernel did not say.
+func (c *Client) PID() int { return int(c.pid.Load()) }
+
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 

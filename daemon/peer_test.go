@@ -124,6 +124,10 @@ func TestStrangersAreRefusedBeforeTheirRequestIsRead(t *testing.T) {
 			if !errors.Is(wire.FromStatus(err), broker.ErrPermissionDenied) {
 				t.Errorf("the refusal is not typed: %v", wire.FromStatus(err))
 			}
+			// broker.Say shows a refusal as it is: it names codecommitd.
+			if !strings.HasPrefix(status.Convert(err).Message(), "codecommitd ") {
+				t.Errorf("refusal %q does not name codecommitd", status.Convert(err).Message())
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(status.Convert(err).Message(), w) {
 					t.Errorf("refusal %q does not say %q", status.Convert(err).Message(), w)

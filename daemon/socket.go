@@ -17,7 +17,7 @@ import (
 
 // ErrAlreadyRunning is returned by Listen when a live daemon answers on the
 // socket or holds its lock.
-var ErrAlreadyRunning = errors.New("codecommitd is already running")
+var ErrAlreadyRunning = errors.New("a daemon is already running")
 
 // LockPath is the instance lock of the daemon on socket. On Unix a daemon
 // removes it as the last thing it does.
@@ -83,7 +83,7 @@ func listen(path string) (*socket, error) {
 		}
 	}()
 	if answers(path) {
-		return nil, fmt.Errorf("%w: a daemon answers on %s; stop it first (codecommitd stop)", ErrAlreadyRunning, path)
+		return nil, fmt.Errorf("%w on %s; stop it first (codecommitd stop)", ErrAlreadyRunning, path)
 	}
 	switch fi, err := os.Lstat(path); {
 	case errors.Is(err, fs.ErrNotExist):

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
@@ -115,11 +116,5 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-// say prints err as one line starting with "codecommitd".
-func say(w io.Writer, err error) {
-	msg := err.Error()
-	if !strings.HasPrefix(msg, "codecommitd ") && !strings.HasPrefix(msg, "codecommitd:") {
-		msg = "codecommitd: " + msg
-	}
-	fmt.Fprintln(w, msg)
-}
+// say prints err as one line starting with "codecommitd" (broker.Say).
+func say(w io.Writer, err error) { fmt.Fprintln(w, broker.Say(err)) }

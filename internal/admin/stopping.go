@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/broker"
-	"github.com/codecommitd/codecommitd/internal/peercred"
 )
 
 // statusTimeout bounds how long a command waits for the daemon to answer.
@@ -23,64 +20,41 @@ const stopTimeout = 15 * time.Second
 
 // daemonStatus asks the daemon on socket for its status, at most
 // statusTimeout. A daemon that accepts the connection but does not answer
-// is a *hungError.
+// is a *client.StuckError (wrapped with what to do).
 func daemonStatus(ctx context.Context, socket string) (*broker.Status, error) {
+	st, _, err := askStatus(ctx, socket)
+	return st, err
+}
+
+// askStatus is daemonStatus, and also returns the process that listens on
+// socket as the kernel says (0 when it did not say): not the pid the daemon
+// reports, which in another pid namespace (a container) means something
+// else here.
+func askStatus(ctx context.Context, socket string) (*broker.Status, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	c, err := client.Dial(socket)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer c.Close()
 	st, err := c.Status(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		pid, _ := listenerPID(socket)
-		return nil, &hungError{socket: socket, pid: pid}
+	stuck, ok := errors.AsType[*client.StuckError](err)
+	if !ok && errors.Is(err, context.DeadlineExceeded) {
+		// It answers health checks, but not this, within statusTimeout.
+		stuck, ok = &client.StuckError{Socket: socket, PID: c.PID()}, true
 	}
-	return st, err
+	if ok {
+		return nil, stuck.PID, fmt.Errorf("%w; %s", stuck, stuck.Fix())
+	}
+	return st, c.PID(), err
 }
 
 // notRunning reports whether err says that no daemon listens on the
 // socket, rather than that one cannot be trusted or does not answer.
 func notRunning(err error) bool {
-	var h *hungError
-	return errors.Is(err, broker.ErrUnavailable) && !errors.Is(err, broker.ErrUntrustedDaemon) && !errors.As(err, &h)
-}
-
-// hungError is a daemon that accepts connections but does not answer.
-type hungError struct {
-	socket string
-	pid    int // 0 when the kernel did not say
-}
-
-func (e *hungError) Error() string {
-	if e.pid == 0 {
-		return fmt.Sprintf("a process listens on %s but does not answer within %s; it may be stuck: find it with ps and stop it with kill", e.socket, statusTimeout)
-	}
-	return fmt.Sprintf("the daemon on %s (pid %d) does not answer within %s; it may be stuck: codecommitd restart, or kill %d", e.socket, e.pid, statusTimeout, e.pid)
-}
-
-// listenerPID is the process that listens on socket, as the kernel says
-// (not as the daemon reports: in another pid namespace, a container, its
-// own pid means something else here). It must run as this user.
-func listenerPID(socket string) (int, error) {
-	conn, err := net.DialTimeout("unix", socket, time.Second)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return 0, errors.New("not a socket")
-	}
-	peer, err := peercred.Of(sc)
-	if err := peercred.Check(peercred.Current(), peer, err); err != nil {
-		return 0, err
-	}
-	if peer.PID <= 0 {
-		return 0, errors.New("the kernel does not say which process listens")
-	}
-	return peer.PID, nil
+	_, stuck := errors.AsType[*client.StuckError](err)
+	return errors.Is(err, broker.ErrUnavailable) && !errors.Is(err, broker.ErrUntrustedDaemon) && !stuck
 }
 
 // stopDaemon stops the daemon on socket, whoever started it: it asks the
@@ -90,21 +64,17 @@ func listenerPID(socket string) (int, error) {
 // everything free. It returns the pid stopped, or 0 when no daemon runs.
 // A daemon that does not answer is stopped all the same.
 func stopDaemon(ctx context.Context, socket string) (int, error) {
-	_, err := daemonStatus(ctx, socket)
-	var h *hungError
+	_, pid, err := askStatus(ctx, socket)
+	_, stuck := errors.AsType[*client.StuckError](err)
 	switch {
-	case errors.As(err, &h):
+	case stuck:
 	case notRunning(err):
 		return 0, nil
 	case err != nil:
 		return 0, err
 	}
-	pid, err := listenerPID(socket)
-	if err != nil {
-		if notRunning(err) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist) {
-			return 0, nil // it stopped meanwhile
-		}
-		return 0, fmt.Errorf("cannot tell which process listens on %s (%w); stop it with kill <pid>", socket, err)
+	if pid <= 0 {
+		return 0, fmt.Errorf("cannot tell which process listens on %s (the kernel does not say); stop it with kill <pid>", socket)
 	}
 	lock, _ := os.Lstat(daemon.LockPath(socket))
 	if err := terminate(pid); err != nil {

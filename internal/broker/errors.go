@@ -20,13 +20,16 @@ var (
 	ErrSourceFailed    = errors.New("credential source failed")
 	ErrClockSkew       = errors.New("clock skew")
 	// ErrPermissionDenied: the daemon refused the caller itself (another
-	// user's process).
+	// user's process). Its messages have codecommitd as their subject
+	// ("codecommitd serves only its own user …"); see Say.
 	ErrPermissionDenied = errors.New("permission denied")
 	// ErrUnavailable: no broker answered.
 	ErrUnavailable = errors.New("daemon unavailable")
 	// ErrUntrustedDaemon: something answers on the socket, but it is not
 	// this user's daemon (or its folder is not private), so the client
-	// never spoke to it. Errors wrapping it wrap ErrUnavailable too.
+	// never spoke to it. Errors wrapping it wrap ErrUnavailable too. Their
+	// messages have codecommitd as their subject ("codecommitd does not
+	// trust what listens on …"); see Say.
 	ErrUntrustedDaemon = errors.New("untrusted daemon")
 	// ErrTemporary marks, in an error's cause, a failure that may pass by
 	// itself: the network, throttling, a fault on AWS's side, a timeout.
@@ -39,6 +42,18 @@ var Kinds = []error{
 	ErrInvalidRequest, ErrProfileNotFound, ErrRegionMissing, ErrNoCredentials, ErrMFARequired,
 	ErrMFAInvalid, ErrSSOExpired, ErrLoginExpired, ErrAccessDenied, ErrSourceFailed, ErrClockSkew,
 	ErrPermissionDenied, ErrUnavailable, ErrUntrustedDaemon, ErrTemporary,
+}
+
+// Say returns err's message as codecommitd says it on a line of its own
+// (the command line's errors, the helpers' note that they resolve
+// in-process): after "codecommitd: ", but for the kinds of a refusal
+// (ErrPermissionDenied, ErrUntrustedDaemon), whose messages name
+// codecommitd already.
+func Say(err error) string {
+	if errors.Is(err, ErrPermissionDenied) || errors.Is(err, ErrUntrustedDaemon) {
+		return err.Error()
+	}
+	return "codecommitd: " + err.Error()
 }
 
 // Error is a broker failure with the facts a caller may act on. Its message

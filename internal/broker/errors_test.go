@@ -81,3 +81,22 @@ func TestKindsListsEveryKind(t *testing.T) {
 		t.Errorf("Kinds has %d entries (%d names) for %d kinds", len(Kinds), len(listed), len(declared))
 	}
 }
+
+func TestSay(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("the daemon on /s does not answer"), "codecommitd: the daemon on /s does not answer"},
+		// A message that happens to start with the name is no refusal.
+		{errors.New("codecommitd is not a profile name"), "codecommitd: codecommitd is not a profile name"},
+		{&Error{Kind: ErrPermissionDenied, Msg: "codecommitd serves only its own user (uid 0)"}, "codecommitd serves only its own user (uid 0)"},
+		{&Error{Kind: ErrUnavailable, Msg: "codecommitd does not trust what listens on /s", Err: ErrUntrustedDaemon},
+			"codecommitd does not trust what listens on /s"},
+		{&Error{Kind: ErrUnavailable, Msg: "no daemon answers on /s"}, "codecommitd: no daemon answers on /s"},
+	} {
+		if got := Say(tc.err); got != tc.want {
+			t.Errorf("Say(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}

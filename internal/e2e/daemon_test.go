@@ -551,7 +551,7 @@ func TestAStuckDaemon(t *testing.T) {
 		Running bool   `json:"running"`
 		Reason  string `json:"reason"`
 	}
-	want := fmt.Sprintf("the daemon on %s (pid %d) does not answer within 5s; it may be stuck: codecommitd restart, or kill %d", e.Socket, pid, pid)
+	want := fmt.Sprintf("the daemon on %s (pid %d) does not answer (stopped or stuck); kill -CONT %d if you stopped it, else codecommitd restart (or kill %d)", e.Socket, pid, pid, pid)
 	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil || st.Running || st.Reason != want {
 		t.Errorf("status --json: %v\n%s\nwant reason %q", err, stdout.String(), want)
 	}
