@@ -37,16 +37,10 @@ including codecommit::<region>://<profile>@<repository>.`,
 			auto := client.NewAuto(os.Getenv, cmd.ErrOrStderr())
 			auto.Socket = g.socketPath()
 			defer auto.Close()
-			req := &broker.SignRequest{
-				Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository,
-				Env: broker.Environ(os.LookupEnv), Client: "codecommitd sign-url",
-			}
-			s, err := client.SignWithMFA(cmd.Context(), auto, req, &client.Prompter{Stderr: cmd.ErrOrStderr()})
+			s, err := client.Sign(cmd.Context(), client.SignOptions{Broker: auto, Process: client.Process{Stderr: cmd.ErrOrStderr()},
+				Request: broker.SignRequest{Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository, Client: "codecommitd sign-url"}})
 			if err != nil {
 				return err
-			}
-			for _, w := range s.Warnings {
-				fmt.Fprintln(cmd.ErrOrStderr(), w)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), sigv4.Signed{Username: s.Username, Password: s.Password}.InURL(s.URL))
 			return nil

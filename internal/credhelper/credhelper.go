@@ -23,7 +23,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
@@ -50,12 +49,11 @@ var ErrUsage = errors.New("usage: git-credential-codecommit [--profile NAME] [--
 
 // Config is what the helper needs from its process.
 type Config struct {
-	Args   []string
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
-	Getenv func(string) string
-	Lookup func(string) (string, bool)
+	Args  []string
+	Stdin io.Reader
+	// Process is the environment and the other streams; its zero value
+	// means this process's own.
+	client.Process
 	// Broker answers requests; nil means the daemon (client.Auto).
 	Broker broker.Broker
 	// GitConfig looks up a URL-matched git config key; nil runs
@@ -65,31 +63,26 @@ type Config struct {
 	fallbackNote io.Writer
 }
 
-func (c *Config) setDefaults() {
+// CheckAndSetDefaults fills in the process's own environment and streams.
+func (c *Config) CheckAndSetDefaults() error {
+	if err := c.Process.CheckAndSetDefaults(); err != nil {
+		return err
+	}
 	if c.Stdin == nil {
 		c.Stdin = os.Stdin
-	}
-	if c.Stdout == nil {
-		c.Stdout = os.Stdout
-	}
-	if c.Stderr == nil {
-		c.Stderr = os.Stderr
-	}
-	if c.Getenv == nil {
-		c.Getenv = os.Getenv
-	}
-	if c.Lookup == nil {
-		c.Lookup = os.LookupEnv
 	}
 	if c.GitConfig == nil {
 		c.GitConfig = gitConfigURLMatch
 	}
 	c.fallbackNote = c.Stderr
+	return nil
 }
 
 // Run is the whole helper.
 func Run(ctx context.Context, cfg Config) error {
-	cfg.setDefaults()
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return err
+	}
 	fs := flag.NewFlagSet("git-credential-codecommit", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	profile := fs.String("profile", "", "AWS profile")
@@ -165,23 +158,10 @@ func get(ctx context.Context, cfg Config, req Request, profile, region string) e
 			return err
 		}
 	}
-	b := cfg.Broker
-	if b == nil {
-		auto := client.NewAuto(cfg.Getenv, cfg.fallbackNote)
-		defer auto.Close()
-		b = auto
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	s, err := client.SignWithMFA(ctx, b, &broker.SignRequest{
-		Profile: profile, Region: region, Repository: repo, Host: req.Host,
-		Env: broker.Environ(cfg.Lookup), Client: "git-credential-codecommit",
-	}, &client.Prompter{Getenv: cfg.Getenv, Stderr: cfg.Stderr})
+	s, err := client.Sign(ctx, client.SignOptions{Process: cfg.Process, Note: cfg.fallbackNote, Broker: cfg.Broker,
+		Request: broker.SignRequest{Profile: profile, Region: region, Repository: repo, Host: req.Host, Client: "git-credential-codecommit"}})
 	if err != nil {
 		return err
-	}
-	for _, w := range s.Warnings {
-		fmt.Fprintln(cfg.Stderr, w)
 	}
 	return Response{Username: s.Username, Password: s.Password, ExpiryUnix: s.Expires.Unix()}.Write(cfg.Stdout)
 }

@@ -69,15 +69,16 @@ func (f *fakeBroker) SignURL(_ context.Context, r *broker.SignRequest) (*broker.
 func run(t *testing.T, args []string, stdin string, env map[string]string, gitcfg map[string]string, b broker.Broker) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err := Run(context.Background(), Config{
-		Args: args, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return env[k] },
-		Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Broker: b,
+	cfg := Config{
+		Args: args, Stdin: strings.NewReader(stdin), Broker: b,
 		GitConfig: func(_ context.Context, key, url string) (string, error) {
 			return gitcfg[key+" "+url], nil
 		},
-	})
+	}
+	cfg.Stdout, cfg.Stderr = &out, &errb
+	cfg.Getenv = func(k string) string { return env[k] }
+	cfg.Lookup = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	err := Run(context.Background(), cfg)
 	return out.String(), err
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
 )
@@ -75,7 +76,7 @@ func TestRunSaysWhenThePasswordExpiredBeforeGitEnded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr strings.Builder
-			cfg := Config{Stderr: &stderr, Now: func() time.Time { return signedAt.Add(tc.at) },
+			cfg := Config{Process: client.Process{Stderr: &stderr}, Now: func() time.Time { return signedAt.Add(tc.at) },
 				RunGit: func(string, []string, []string) (int, error) { return tc.code, nil }}
 			err := run(cfg, "git", []string{"git", "remote-http"}, nil, remote, s)
 			var exit ExitError

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
 )
@@ -122,7 +123,7 @@ func TestSayIfRedirected(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			asked = 0
 			var stderr strings.Builder
-			cfg := Config{Stderr: &stderr, Getenv: func(string) string { return "" }, Now: func() time.Time { return now }}
+			cfg := Config{Process: client.Process{Stderr: &stderr, Getenv: func(string) string { return "" }}, Now: func() time.Time { return now }}
 			sayIfRedirected(context.Background(), cfg, tc.code, codecommit.Remote{Repository: "r"}, &broker.SignedURL{URL: srv.URL + "/v1/repos/r", Expires: tc.expires})
 			said := strings.HasPrefix(stderr.String(), "git-remote-codecommit: ") && strings.Contains(stderr.String(), "(HTTP 301) to https://new.example;")
 			if said != tc.say || (asked > 0) != tc.say {

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/codecommitd/codecommitd/client"
@@ -53,11 +52,10 @@ AWS_USE_FIPS_ENDPOINT, CODE_COMMIT_ENDPOINT, ` + envvar.Socket + `,
 
 // Config is what the helper needs from its process.
 type Config struct {
-	Args   []string
-	Getenv func(string) string
-	Lookup func(string) (string, bool)
-	Stdout io.Writer
-	Stderr io.Writer
+	Args []string
+	// Process is the environment and streams; its zero value means this
+	// process's own.
+	client.Process
 	// RunGit runs git with this process's stdio, waits for it and returns
 	// its exit code; tests substitute it.
 	RunGit func(argv0 string, argv, env []string) (int, error)
@@ -67,17 +65,8 @@ type Config struct {
 
 // CheckAndSetDefaults fills in the process's own environment and streams.
 func (c *Config) CheckAndSetDefaults() error {
-	if c.Getenv == nil {
-		c.Getenv = os.Getenv
-	}
-	if c.Lookup == nil {
-		c.Lookup = os.LookupEnv
-	}
-	if c.Stdout == nil {
-		c.Stdout = os.Stdout
-	}
-	if c.Stderr == nil {
-		c.Stderr = os.Stderr
+	if err := c.Process.CheckAndSetDefaults(); err != nil {
+		return err
 	}
 	if c.RunGit == nil {
 		c.RunGit = runGit
@@ -111,21 +100,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	auto := client.NewAuto(cfg.Getenv, cfg.Stderr)
-	defer auto.Close()
-	req := &broker.SignRequest{
-		Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository,
-		Env: broker.Environ(cfg.Lookup), Client: "git-remote-codecommit",
-	}
-	signCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	signed, err := client.SignWithMFA(signCtx, auto, req, &client.Prompter{Getenv: cfg.Getenv, Stderr: cfg.Stderr})
+	signed, err := client.Sign(ctx, client.SignOptions{Process: cfg.Process, Request: broker.SignRequest{
+		Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository, Client: "git-remote-codecommit",
+	}})
 	if err != nil {
 		return err
 	}
-	for _, w := range signed.Warnings {
-		fmt.Fprintln(cfg.Stderr, w)
-	}
-	auto.Close() // nothing more to ask the daemon while git runs
 	return launch(ctx, cfg, remoteName, remote, signed)
 }
