@@ -80,7 +80,7 @@ func (p *Prompter) Code(ctx context.Context, e *broker.Error) (string, error) {
 	defer cancel()
 	prompt := fmt.Sprintf("MFA code for %s (AWS profile %s): ", e.MFASerial, e.Profile)
 	if e.MFAProcess != "" {
-		return p.run(ctx, shell.Command(ctx, e.MFAProcess), "mfa_process of profile "+e.Profile)
+		return p.runProcess(ctx, e.MFAProcess, "mfa_process of profile "+e.Profile, timeout)
 	}
 	for _, v := range []string{envvar.Askpass, "GIT_ASKPASS", "SSH_ASKPASS"} {
 		if prog := getenv(v); prog != "" {
@@ -122,17 +122,42 @@ func (p *Prompter) Code(ctx context.Context, e *broker.Error) (string, error) {
 	}
 }
 
+func (p *Prompter) stderr() io.Writer {
+	if p.Stderr == nil {
+		return os.Stderr
+	}
+	return p.Stderr
+}
+
 func (p *Prompter) run(ctx context.Context, cmd *exec.Cmd, what string) (string, error) {
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	cmd.Stderr = p.Stderr
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
+	cmd.Stderr = p.stderr()
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("%s failed: %w", what, err)
 	}
 	return checkCode(out.String(), what)
+}
+
+// runProcess runs a profile's mfa_process as credential_process runs
+// (shell.Run): its code is used once it has exited and printed it, however
+// long what it started holds its output, and everything it started is
+// killed. What it says on stderr is shown as it comes.
+func (p *Prompter) runProcess(ctx context.Context, line, what string, timeout time.Duration) (string, error) {
+	out := &shell.LimitedBuffer{Max: 4 << 10}
+	res := shell.Run(ctx, shell.Cmd{Line: line, Stdout: out, Echo: p.stderr(),
+		Complete: func(b []byte) bool { return bytes.IndexByte(b, '\n') >= 0 }})
+	switch {
+	case errors.Is(res.Err, context.DeadlineExceeded):
+		return "", fmt.Errorf("%s printed no code within %s, so it was stopped", what, timeout)
+	case res.Err != nil:
+		return "", fmt.Errorf("%s could not be run: %w", what, res.Err)
+	case res.Signal != 0:
+		return "", fmt.Errorf("%s failed: it was ended by signal %d (%s)", what, int(res.Signal), res.Signal)
+	case res.ExitCode != 0:
+		return "", fmt.Errorf("%s failed: exit status %d", what, res.ExitCode)
+	}
+	return checkCode(string(out.Bytes()), what)
 }
 
 func checkCode(s, from string) (string, error) {

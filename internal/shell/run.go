@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -31,6 +32,10 @@ type Cmd struct {
 	// Stdout and Stderr keep its output (nil: none is kept). They are
 	// safe to read while a process that escaped the kill still writes.
 	Stdout, Stderr *LimitedBuffer
+	// Echo, if set, also gets what the command writes to stderr, as it
+	// comes (an mfa_process asking for a touch of the key), until Run
+	// returns; nothing after.
+	Echo io.Writer
 	// Complete, if set, reports whether what Stdout kept is the command's
 	// whole answer. Once the command has exited, Run returns as soon as it does,
 	// without waiting for processes the command started that still hold
@@ -123,7 +128,13 @@ func run(ctx context.Context, c Cmd, start starter) Result {
 	}
 	progress := make(chan struct{}, 1)
 	outEnd := copyOut(c.Stdout, outR, progress)
-	errEnd := copyOut(c.Stderr, errR, nil)
+	var errOut io.Writer = c.Stderr
+	if c.Echo != nil {
+		echo := &gate{w: c.Echo}
+		defer echo.close()
+		errOut = io.MultiWriter(c.Stderr, echo)
+	}
+	errEnd := copyOut(errOut, errR, nil)
 
 	var res Result
 	exited, outEOF := t.exited(), outEnd
@@ -182,7 +193,7 @@ wait:
 
 // copyOut copies r to w until r ends (or is closed), signalling progress
 // after each write, and closes the returned channel then.
-func copyOut(w *LimitedBuffer, r io.Reader, progress chan<- struct{}) <-chan struct{} {
+func copyOut(w io.Writer, r io.Reader, progress chan<- struct{}) <-chan struct{} {
 	end := make(chan struct{})
 	go func() {
 		defer close(end)
@@ -204,4 +215,27 @@ func copyOut(w *LimitedBuffer, r io.Reader, progress chan<- struct{}) <-chan str
 		}
 	}()
 	return end
+}
+
+// gate passes writes on to w until it is closed, and drops them after, so
+// what a process that escaped the kill writes reaches no one who has moved
+// on. Its writes never fail.
+type gate struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.w != nil {
+		_, _ = g.w.Write(p) // the command is not disturbed
+	}
+	return len(p), nil
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.w = nil
 }

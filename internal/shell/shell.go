@@ -31,17 +31,7 @@
 // mfa_process.
 package shell
 
-import (
-	"context"
-	"os/exec"
-	"runtime"
-)
-
-// Command returns the command that runs line in the system's shell.
-func Command(ctx context.Context, line string) *exec.Cmd {
-	name, args := argv(line)
-	return exec.CommandContext(ctx, name, args...)
-}
+import "runtime"
 
 // argv is the shell and its arguments that run line.
 func argv(line string) (name string, args []string) {
