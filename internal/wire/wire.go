@@ -1,7 +1,11 @@
 // Package wire translates between package broker's domain types and the
 // codecommitd.v1 protobuf messages, and owns the one mapping between broker
 // errors and gRPC statuses: ToStatus on the server side, FromStatus on the
-// client side. Both directions live here so they cannot drift apart.
+// client side. Both directions live here so they cannot drift apart. It
+// also owns the two exchanges that are not RPCs: the one-shot's request and
+// result (oneshot.go) and a started daemon's readiness report (ready.go).
+// Each says what happened by type (a reason, an outcome, a tag byte),
+// never by the words of a message.
 package wire
 
 import (
