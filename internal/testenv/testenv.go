@@ -199,7 +199,10 @@ func (e *Env) SpawnDaemon(ctx context.Context, logFile string, args ...string) (
 	if outcome, why, err := wire.DecodeReadyReport(report); err != nil || outcome != wire.Ready {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return nil, fmt.Errorf("daemon did not start: %v %q %s", err, why, stderr.String())
+		if err == nil {
+			err = fmt.Errorf("it reports %q", why)
+		}
+		return nil, fmt.Errorf("daemon did not start: %w; %s", err, stderr.String())
 	}
 	return cmd, nil
 }
