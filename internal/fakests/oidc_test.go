@@ -374,6 +374,29 @@ func TestLegacyClientGetsOneTokenForTheSession(t *testing.T) {
 	}
 }
 
+// TestScopedDeviceClientGetsRefreshTokens: the AWS CLI's device code login
+// for an sso-session registers with scopes and no grant types; the service
+// issues such a client refresh tokens (CLI 2.9 to 2.21 kept sessions alive
+// that way), one-hour access tokens in the session.
+func TestScopedDeviceClientGetsRefreshTokens(t *testing.T) {
+	s, _, c, _ := newSSO(t)
+	reg, err := c.RegisterClient(ctx(t), &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-corp"), ClientType: aws.String("public"), Scopes: []string{ScopeAccountAccess}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := deviceSignIn(t, s, c, reg)
+	if tok.RefreshToken == nil || tok.ExpiresIn != 3600 {
+		t.Fatalf("token: refresh %q, expires in %d; want a refresh token and one hour", aws.ToString(tok.RefreshToken), tok.ExpiresIn)
+	}
+	if _, err := refresh(t, c, reg, tok.RefreshToken); err != nil {
+		t.Errorf("refresh = %v", err)
+	}
+	if _, err := c.CreateToken(ctx(t), &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret, GrantType: aws.String(GrantAuthorizationCode),
+		Code: aws.String("c"), CodeVerifier: aws.String(strings.Repeat("v", 43)), RedirectUri: aws.String("http://127.0.0.1:1/oauth/callback")}); oidcCode(err) != "UnauthorizedClientException" {
+		t.Errorf("authorization code grant of a device client = %s, want UnauthorizedClientException", oidcCode(err))
+	}
+}
+
 func TestCreateTokenChecksTheClient(t *testing.T) {
 	s, clk, c, _ := newSSO(t)
 	s.SetSSORegistrationLifetime(time.Hour)
