@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestLimitListener(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s")
+	path := filepath.Join(testprobe.ShortDir(t), "s")
 	inner, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)

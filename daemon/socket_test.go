@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestListenNeverChangesAFolderItDidNotCreate(t *testing.T) {
@@ -20,7 +22,7 @@ func TestListenNeverChangesAFolderItDidNotCreate(t *testing.T) {
 		{"group-readable", 0o750},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "d")
+			dir := filepath.Join(testprobe.ShortDir(t), "d")
 			os.Mkdir(dir, 0o700)
 			os.Chmod(dir, tc.mode)
 			before, _ := os.Stat(dir)
@@ -45,7 +47,7 @@ func TestListenNeverChangesAFolderItDidNotCreate(t *testing.T) {
 }
 
 func TestListenCreatesItsOwnFolderPrivateAndCleansUp(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "run", "codecommitd")
+	dir := filepath.Join(testprobe.ShortDir(t), "run", "codecommitd")
 	sock := filepath.Join(dir, "d.sock")
 	s, err := listen(sock)
 	if err != nil {
@@ -70,7 +72,7 @@ func TestListenCreatesItsOwnFolderPrivateAndCleansUp(t *testing.T) {
 }
 
 func TestLockFileIsNeverFollowed(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "codecommitd")
+	dir := filepath.Join(testprobe.ShortDir(t), "codecommitd")
 	os.Mkdir(dir, 0o700)
 	victim := filepath.Join(t.TempDir(), "victim")
 	os.WriteFile(victim, []byte("keep me\n"), 0o600)
@@ -90,7 +92,7 @@ func TestLockFileIsNeverFollowed(t *testing.T) {
 // that started in between, and none can start before the first is done with
 // its cache.
 func TestAStoppingDaemonLeavesItsSuccessorAlone(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "run", "d.sock")
+	sock := filepath.Join(testprobe.ShortDir(t), "run", "d.sock")
 	old, err := listen(sock)
 	if err != nil {
 		t.Fatal(err)

@@ -174,11 +174,8 @@ func TestOtherUserIsRefused(t *testing.T) {
 	}
 	// Open the socket up, as a careless admin might, and copy a client
 	// where nobody can run it.
-	pub, err := os.MkdirTemp("", "pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(pub)
+	pub := testprobe.ShortDir(t)
+	testprobe.RequireOthersCanEnter(t, pub)
 	for _, p := range []string{pub, e.Dir, filepath.Dir(e.Socket)} {
 		os.Chmod(p, 0o755)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/testenv"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // bin holds the binaries built once for the whole package.
@@ -57,19 +58,12 @@ func run(m *testing.M) int {
 // newEnv returns a fresh world that is torn down with the test.
 func newEnv(t *testing.T) *testenv.Env {
 	t.Helper()
-	// Short paths: the socket must fit in 104 bytes.
-	dir, err := os.MkdirTemp("", "cc")
+	// Short paths: the socket must fit in 104 bytes, whatever TMPDIR is.
+	e, err := testenv.New(testprobe.ShortDir(t), bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := testenv.New(dir, bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		e.Close()
-		os.RemoveAll(dir)
-	})
+	t.Cleanup(e.Close)
 	return e
 }
 
