@@ -139,3 +139,35 @@ func TestAStoppingDaemonLeavesItsSuccessorAlone(t *testing.T) {
 		t.Errorf("the successor lost its lock: a third listen = %v", err)
 	}
 }
+
+// TestListenRefusesWhatIsNotASocketAndLeavesNoLock: CODECOMMITD_SOCKET
+// naming a regular file (or a link) is refused in one line, before or after
+// the lock is taken, and no lock file is left beside it.
+func TestListenRefusesWhatIsNotASocketAndLeavesNoLock(t *testing.T) {
+	dir := testprobe.ShortDir(t)
+	file := filepath.Join(dir, "notes.txt")
+	os.WriteFile(file, []byte("mine\n"), 0o600)
+	link := filepath.Join(dir, "dangling")
+	os.Symlink(filepath.Join(dir, "nowhere"), link)
+	for _, tc := range []struct{ path, want string }{
+		{file, "socket path " + file + " is a regular file, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
+		// A dangling link passes the first look (nothing is there to
+		// see), and is refused once the lock is held.
+		{link, "socket path " + link + " is a symbolic link, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
+	} {
+		s, err := listen(tc.path)
+		if err == nil {
+			s.closeAndRelease()
+			t.Fatalf("listened on %s", tc.path)
+		}
+		if err.Error() != tc.want {
+			t.Errorf("listen(%s)\n got: %v\nwant: %s", tc.path, err, tc.want)
+		}
+		if _, err := os.Lstat(LockPath(tc.path)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a refused start left %s behind", LockPath(tc.path))
+		}
+	}
+	if b, _ := os.ReadFile(file); string(b) != "mine\n" {
+		t.Errorf("the file at the socket path was changed: %q", b)
+	}
+}
