@@ -27,19 +27,12 @@ import (
 var jargon = []string{"operation error", "https response error", "StatusCode: 0", "RequestID", "request send failed",
 	"rpc error", "desc =", "transport:", "failed to refresh cached credentials", "<nil>"}
 
-// classify resolves profile dev of the world and fetches its credentials
-// with STS at endpoint, and returns the error as a person would read it.
-// The world's SSO cache holds an expired token for the session "corp".
-func classify(t *testing.T, endpoint, config, credentials string) error {
-	t.Helper()
-	_, err := classifyIn(t, endpoint, config, credentials, nil)
-	return err
-}
-
-// classifyIn is classify with more of the request's environment (the
-// profile is "dev" unless env names one or holds keys, which then decide),
-// and also returns the world's home folder.
-func classifyIn(t *testing.T, endpoint, config, credentials string, env map[string]string) (home string, err error) {
+// classify resolves profile dev of the world (or, when env names a profile
+// or holds keys, what they decide) and fetches its credentials with STS at
+// endpoint, and returns the world's home folder and the error as a person
+// would read it. The world's SSO cache holds an expired token for the
+// session "corp".
+func classify(t *testing.T, endpoint, config, credentials string, env map[string]string) (home string, err error) {
 	t.Helper()
 	t.Setenv("AWS_ENDPOINT_URL_STS", endpoint)
 	t.Setenv("AWS_ENDPOINT_URL_SSO", endpoint)
@@ -133,7 +126,7 @@ func TestMessagesByFailureClass(t *testing.T) {
 				sts.SetOutage(tc.fault)
 				defer sts.SetOutage(nil)
 			}
-			home, err := classifyIn(t, tc.endpoint, config, credentials, nil)
+			home, err := classify(t, tc.endpoint, config, credentials, nil)
 			if !errors.Is(err, tc.kind) {
 				t.Errorf("kind: %v, want %v", err, tc.kind)
 			}
@@ -182,7 +175,7 @@ func TestRejectedKeysAreNamedWhereTheyLive(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sts.SetOutage(&fakests.Fault{Status: 403, Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."})
 			defer sts.SetOutage(nil)
-			home, err := classifyIn(t, sts.URL, tc.config, tc.credentials, tc.env)
+			home, err := classify(t, sts.URL, tc.config, tc.credentials, tc.env)
 			if !errors.Is(err, broker.ErrNoCredentials) {
 				t.Errorf("kind: %v, want ErrNoCredentials", err)
 			}
