@@ -64,11 +64,11 @@ man: ## write the man pages of the three programs into bin/man
 
 .PHONY: install
 install: build man ## install the binaries, man pages and completions into PREFIX (default ~/.local) and start the user service
-	./scripts/install.sh "$(PREFIX)"
+	@./scripts/install.sh "$(PREFIX)"
 
 .PHONY: uninstall
 uninstall: ## stop and remove the user service, then what make install put in PREFIX (PURGE=1: also the cache, its key and the log)
-	./scripts/uninstall.sh "$(PREFIX)" $(if $(PURGE),--purge,)
+	@./scripts/uninstall.sh "$(PREFIX)" $(if $(PURGE),--purge,)
 
 .PHONY: demo
 demo: build ## clone and push through the helpers against a local stand-in for AWS (LATENCY=50ms for a WAN-like link)

@@ -15,12 +15,15 @@ if [ -x "$prefix/bin/codecommitd" ]; then
 else
 	echo "uninstall: $prefix/bin/codecommitd is not there; the service, if any, is left as it is (remove it with the codecommitd that installed it: codecommitd uninstall)"
 fi
-removed=0
+removed=0 pages=0
 for f in $(installed_files "$prefix"); do
-	if [ -e "$f" ] || [ -L "$f" ]; then
-		rm -f "$f"
-		echo "removed $f"
-		removed=$((removed + 1))
-	fi
+	[ -e "$f" ] || [ -L "$f" ] || continue
+	rm -f "$f"
+	removed=$((removed + 1))
+	case "$f" in
+	"$prefix/$MAN_DIR"/*) pages=$((pages + 1)) ;;
+	*) echo "removed $f" ;;
+	esac
 done
+[ "$pages" -eq 0 ] || echo "removed $pages man pages from $prefix/$MAN_DIR (codecommitd*.1, git-remote-codecommit.1, git-credential-codecommit.1)"
 [ "$removed" -gt 0 ] || echo "nothing of make install's was left in $prefix"
