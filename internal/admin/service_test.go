@@ -23,6 +23,7 @@ import (
 	"github.com/adrg/xdg"
 
 	"github.com/codecommitd/codecommitd/client"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/svcmgr"
 	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
@@ -514,5 +515,34 @@ func TestPurgeRemovesOnlyWhatItMade(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestASocketPathThatCannotBeOne: CODECOMMITD_SOCKET naming a regular file,
+// or a path longer than the kernel takes, is one line with the fix for
+// status, start and stop (not "left from a daemon that stopped", not
+// "dial unix … invalid argument"), and nothing is made beside it.
+func TestASocketPathThatCannotBeOne(t *testing.T) {
+	w := newWorld(t, false, false)
+	file := filepath.Join(w.dir, "notes.txt")
+	os.WriteFile(file, []byte("mine\n"), 0o600)
+	long := filepath.Join(w.dir, strings.Repeat("x", 120), "d.sock")
+	for _, tc := range []struct{ socket, want string }{
+		{file, "socket path D/notes.txt is a regular file, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
+		{long, fmt.Sprintf("socket path %s is %d bytes long; the limit here is %d (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with CODECOMMITD_SOCKET or --socket", normal(long, w.dir), len(long), sockpath.MaxLen)},
+	} {
+		t.Setenv("CODECOMMITD_SOCKET", tc.socket)
+		for _, cmd := range []string{"status", "start", "stop"} {
+			out, err := w.run(t, cmd)
+			if err == nil || normal(err.Error(), w.dir) != tc.want || out != "" {
+				t.Errorf("codecommitd %s with CODECOMMITD_SOCKET=%s: %v, printed %q\nwant the error %q", cmd, tc.socket, err, out, tc.want)
+			}
+		}
+		if _, err := os.Lstat(tc.socket + ".lock"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a lock file was made beside %s", tc.socket)
+		}
+	}
+	if b, _ := os.ReadFile(file); string(b) != "mine\n" {
+		t.Errorf("the file at the socket path was changed: %q", b)
 	}
 }
