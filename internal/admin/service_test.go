@@ -106,6 +106,9 @@ func (f *fakeManager) Start() error {
 	if !f.answers || !f.installed {
 		return errNoSystemd
 	}
+	if f.cmd != nil && exited(f.cmd.Process.Pid) {
+		<-f.done // stopped by its pid, not reaped yet: gone all the same
+	}
 	if f.Active() {
 		return nil
 	}

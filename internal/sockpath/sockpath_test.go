@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestDefault(t *testing.T) {
@@ -23,7 +25,7 @@ func TestDefault(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	dir := t.TempDir()
+	dir := testprobe.ShortDir(t)
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, nil, 0o600)
 	long := "/" + strings.Repeat("d", 120) + "/s.sock"
