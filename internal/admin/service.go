@@ -190,7 +190,10 @@ func (s *services) stop(ctx context.Context) error {
 		lock, _ := os.Lstat(daemon.LockPath(s.socket))
 		if err := s.m.Stop(); err != nil {
 			fmt.Fprintf(s.out, "%v; stopping the daemon itself\n", err)
-		} else if pid == 0 || gone(pid, lock, s.socket, stopGrace) {
+		} else if pid == 0 {
+			fmt.Fprintln(s.out, "stopped the codecommitd service")
+			return nil
+		} else if gone(pid, lock, s.socket, stopGrace) {
 			fmt.Fprintf(s.out, "stopped the codecommitd service (pid %d)\n", pid)
 			return nil
 		}
