@@ -66,6 +66,7 @@ type Store struct {
 	ident    fs.FileInfo // the file opened, to notice it being replaced
 	readOnly bool
 	problem  string // what Problem returns
+	setAside string // what Problem adds: the file was set aside at start
 	broken   bool
 	writeErr bool // the last write failed (logged once until one succeeds)
 }
@@ -188,6 +189,7 @@ func (s *Store) openFile(opts Options) error {
 		}
 		opts.Log.Warn("the credential cache could not be read; moved it aside and started an empty one",
 			"path", s.path, "moved_to", aside, "reason", unreadable.why)
+		s.setAside = "could not be read at start (" + unreadable.why + "); moved it aside to " + aside + " and started an empty one"
 	}
 }
 
@@ -383,11 +385,19 @@ func (s *Store) Close() error {
 func (s *Store) Path() string { return s.path }
 
 // Problem says what is wrong with the cache, for status: "" when it reads
-// and writes.
+// and writes and was opened as it was. A file set aside at start (it could
+// not be read) is said for as long as the Store is open, after any problem
+// since.
 func (s *Store) Problem() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.problem
+	switch {
+	case s.setAside == "":
+		return s.problem
+	case s.problem == "":
+		return s.setAside
+	}
+	return s.problem + "; it " + s.setAside
 }
 
 // writeOwner records in <path>.owner who holds the file, for the message

@@ -11,10 +11,11 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/codecommitd/codecommitd/client"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestAnOnDemandDaemonStopsWhenIdle(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "run", "d.sock")
+	sock := filepath.Join(testprobe.ShortDir(t), "run", "d.sock")
 	clock := clockwork.NewFakeClock()
 	ready, ended, quiet := make(chan error, 1), make(chan error, 1), make(chan struct{}, 10)
 	go func() {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestEvictable(t *testing.T) {
@@ -55,7 +57,7 @@ func accepted(l net.Listener) <-chan net.Conn {
 }
 
 func TestLimitListener(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s")
+	path := filepath.Join(testprobe.ShortDir(t), "s")
 	inner, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)

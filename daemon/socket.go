@@ -78,7 +78,7 @@ func listen(path string) (*socket, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			lock.Close()
+			unlock(lock) // a daemon that refuses to start leaves no lock file
 		}
 	}()
 	if answers(path) {
@@ -89,13 +89,17 @@ func listen(path string) (*socket, error) {
 	case err != nil:
 		return nil, err
 	case fi.Mode()&fs.ModeSocket == 0:
-		return nil, fmt.Errorf("%s exists and is not a socket; move it away or choose another --socket", path)
+		return nil, sockpath.NotASocket(path, fi.Mode())
 	default:
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("removing stale socket: %w", err)
 		}
 	}
-	tmp := filepath.Join(dir, fmt.Sprintf(".codecommitd-%d.sock", os.Getpid()))
+	// The temporary name is short: it must fit where the path does.
+	tmp := filepath.Join(dir, fmt.Sprintf(".%d.sock", os.Getpid()))
+	if len(tmp) > sockpath.MaxLen {
+		return nil, fmt.Errorf("socket path %s leaves no room for the name the daemon binds first (%s, %d bytes; the limit here is %d): choose a shorter path with --socket or %s", path, tmp, len(tmp), sockpath.MaxLen, sockpath.EnvVar)
+	}
 	os.Remove(tmp)
 	l, err := listenPrivate(tmp)
 	if err != nil {

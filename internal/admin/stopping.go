@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -13,18 +14,31 @@ import (
 	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
 
 // statusTimeout bounds how long a command waits for the daemon to answer.
 const statusTimeout = 5 * time.Second
 
-// stopTimeout bounds how long stop waits for the daemon to exit.
-const stopTimeout = 15 * time.Second
+// stopGrace is how long stop waits for the daemon to exit after SIGTERM
+// before it kills it.
+const stopGrace = 15 * time.Second
+
+// killWait is how long stop waits for a killed daemon to be gone.
+const killWait = 5 * time.Second
 
 // daemonStatus asks the daemon on socket for its status, at most
-// statusTimeout. A daemon that accepts the connection but does not answer
+// statusTimeout. A socket path that cannot be one is said at once; so is a
+// daemon whose process is stopped (Ctrl-Z, kill -STOP, a debugger), which
+// could not answer. A daemon that accepts the connection but does not answer
 // is a *hungError.
 func daemonStatus(ctx context.Context, socket string) (*broker.Status, error) {
+	if err := sockpath.Check(socket); err != nil {
+		return nil, err
+	}
+	if pid, err := listenerPID(socket); err == nil && stopped(pid) {
+		return nil, &hungError{socket: socket, pid: pid, stopped: true}
+	}
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	c, err := client.Dial(socket)
@@ -49,12 +63,16 @@ func notRunning(err error) bool {
 
 // hungError is a daemon that accepts connections but does not answer.
 type hungError struct {
-	socket string
-	pid    int // 0 when the kernel did not say
+	socket  string
+	pid     int  // 0 when the kernel did not say
+	stopped bool // its process is stopped
 }
 
 func (e *hungError) Error() string {
-	if e.pid == 0 {
+	switch {
+	case e.stopped:
+		return fmt.Sprintf("the daemon on %s (pid %d) is stopped (Ctrl-Z, kill -STOP or a debugger), so it cannot answer: codecommitd restart, or kill -CONT %d", e.socket, e.pid, e.pid)
+	case e.pid == 0:
 		return fmt.Sprintf("a process listens on %s but does not answer within %s; it may be stuck: find it with ps and stop it with kill", e.socket, statusTimeout)
 	}
 	return fmt.Sprintf("the daemon on %s (pid %d) does not answer within %s; it may be stuck: codecommitd restart, or kill %d", e.socket, e.pid, statusTimeout, e.pid)
@@ -87,22 +105,15 @@ func listenerPID(socket string) (int, error) {
 // process the kernel says listens there to stop (SIGTERM; on Windows it is
 // killed, which the cache survives) and waits until that process is gone,
 // the cache closed and the lock released, so a daemon started next finds
-// everything free. It returns the pid stopped, or 0 when no daemon runs.
-// A daemon that does not answer is stopped all the same.
-func stopDaemon(ctx context.Context, socket string) (int, error) {
-	_, err := daemonStatus(ctx, socket)
-	var h *hungError
-	switch {
-	case errors.As(err, &h):
-	case notRunning(err):
-		return 0, nil
-	case err != nil:
-		return 0, err
-	}
+// everything free. A stopped process (Ctrl-Z, kill -STOP) is resumed so it
+// can stop; one that is still there after grace is killed (SIGKILL). Each
+// of these is said in one line on out. It returns the pid stopped, or 0
+// when no daemon runs.
+func stopDaemon(socket string, grace time.Duration, out io.Writer) (int, error) {
 	pid, err := listenerPID(socket)
 	if err != nil {
-		if notRunning(err) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist) {
-			return 0, nil // it stopped meanwhile
+		if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOENT) {
+			return 0, nil // nothing listens, or it stopped meanwhile
 		}
 		return 0, fmt.Errorf("cannot tell which process listens on %s (%w); stop it with kill <pid>", socket, err)
 	}
@@ -110,18 +121,34 @@ func stopDaemon(ctx context.Context, socket string) (int, error) {
 	if err := terminate(pid); err != nil {
 		return pid, fmt.Errorf("the daemon on %s (pid %d) cannot be stopped (%w); stop it with kill %d", socket, pid, err, pid)
 	}
-	for deadline := time.Now().Add(stopTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if exited(pid) {
-			return pid, nil
-		}
+	if stopped(pid) {
+		resume(pid)
+		fmt.Fprintf(out, "codecommitd (pid %d) was stopped (Ctrl-Z, kill -STOP or a debugger); resumed it so it could stop\n", pid)
 	}
-	// Removing the lock file is the daemon's last act before it exits;
-	// where exited cannot tell a zombie nobody reaps (no /proc), that is
-	// as good as gone.
-	if released(lock, daemon.LockPath(socket)) {
+	if gone(pid, lock, socket, grace) {
 		return pid, nil
 	}
-	return pid, fmt.Errorf("the daemon on %s (pid %d) did not stop within %s; stop it with kill -9 %d", socket, pid, stopTimeout, pid)
+	if err := kill(pid); err != nil {
+		return pid, fmt.Errorf("the daemon on %s (pid %d) did not stop within %s of SIGTERM and cannot be killed (%w); kill -9 %d", socket, pid, grace, err, pid)
+	}
+	fmt.Fprintf(out, "codecommitd (pid %d) did not stop within %s of SIGTERM; killed it (SIGKILL): requests under way were cut off, the cache file is kept\n", pid, grace)
+	if gone(pid, nil, socket, killWait) {
+		return pid, nil
+	}
+	return pid, fmt.Errorf("the daemon on %s (pid %d) is still there %s after SIGKILL; see what holds it with ps -o stat,wchan -p %d", socket, pid, killWait, pid)
+}
+
+// gone waits up to d for process pid to exit, and reports whether it did.
+// Removing the lock file is the daemon's last act before it exits; where
+// exited cannot tell a zombie nobody reaps (no /proc), a released lock (held:
+// the lock file as it was before the stop) is as good as gone.
+func gone(pid int, held os.FileInfo, socket string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if exited(pid) {
+			return true
+		}
+	}
+	return released(held, daemon.LockPath(socket))
 }
 
 // released reports whether the lock file that was held (held: as it was
