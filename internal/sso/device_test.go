@@ -38,7 +38,7 @@ func (p *polls) times() []time.Duration {
 }
 
 // TestDeviceLogin: the device code sign-in prints the verification URL and
-// the code, polls every interval until the code is approved (7 s on), and
+// the code, polls every interval until the code is approved (6.5 s on; the 7th poll gets the token), and
 // writes the token file as the CLI does; the client registration is cached
 // under the CLI's key, in the CLI's shape, and used again by the next
 // sign-in.
@@ -47,7 +47,9 @@ func TestDeviceLogin(t *testing.T) {
 		e := newEnv(t, true)
 		p := &polls{start: time.Now()}
 		e.setHook(p.hook)
-		out := &approver{t: t, fake: e.fake, delay: 7 * time.Second}
+		// Approved between two polls: a poll and the approval at the same
+		// instant of the bubble's clock would race.
+		out := &approver{t: t, fake: e.fake, delay: 6500 * time.Millisecond}
 		tok, err := e.client.Login(context.Background(), corp, LoginOptions{DeviceCode: true, Out: out})
 		if err != nil {
 			t.Fatal(err)
@@ -131,7 +133,7 @@ func TestDeviceLoginEnds(t *testing.T) {
 		want    Reason
 		after   time.Duration
 	}{
-		{"denied", 0, true, 3 * time.Second, ReasonDenied, 3 * time.Second},
+		{"denied", 0, true, 2500 * time.Millisecond, ReasonDenied, 3 * time.Second},
 		{"the code expires", 0, false, 0, ReasonTimedOut, 10 * time.Minute},
 		{"login timeout", 2 * time.Minute, false, 0, ReasonTimedOut, 2 * time.Minute},
 	} {
