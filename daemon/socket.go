@@ -14,7 +14,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
 
-// ErrAlreadyRunning is returned by Listen when a live daemon answers on the
+// ErrAlreadyRunning is returned by Run when a live daemon answers on the
 // socket or holds its lock.
 var ErrAlreadyRunning = errors.New("codecommitd is already running")
 
