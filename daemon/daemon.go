@@ -39,9 +39,10 @@ type Config struct {
 	// or with the error that stopped the daemon before that.
 	Ready func(error)
 	// OpenStore, if set, opens the persistent credential cache. Run calls
-	// it once it holds the socket, so a second daemon fails on the socket
-	// rather than waiting for the cache. A nil Store keeps credentials in
-	// memory only.
+	// it once it holds the socket's instance lock, so a second daemon fails
+	// on the lock rather than waiting for the cache, and before it listens,
+	// so no client connects to a daemon that cannot answer yet. A nil Store
+	// keeps credentials in memory only.
 	OpenStore func() (StoreInfo, error)
 	// ShutdownGrace bounds how long in-flight requests may take to finish
 	// at shutdown; zero means 10 seconds.
@@ -123,7 +124,7 @@ type service interface {
 type parts struct {
 	cfg   Config
 	log   *slog.Logger
-	sock  *socket
+	in    *instance
 	store StoreInfo
 	// broker outlives server: in-flight requests may wait on its fetches.
 	broker *localbroker.Broker
@@ -132,10 +133,11 @@ type parts struct {
 	others []service
 }
 
-// build makes every part of the daemon: the socket first (a second daemon
-// fails there at once), then the cache, the broker and the gRPC server.
-// stop ends the run (the idle exit calls it). On error, what was made is
-// closed again.
+// build makes every part of the daemon, in an order that keeps a client
+// from meeting one that cannot answer: the instance lock first (a second
+// daemon fails there at once), then the cache, the broker and the gRPC
+// server, and the socket last, once they can serve. stop ends the run (the
+// idle exit calls it). On error, what was made is closed again.
 func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 	d := &parts{cfg: cfg, log: cfg.Log.With(slog.String("component", "daemon"))}
 	defer func() {
@@ -143,7 +145,7 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 			d.close(ctx)
 		}
 	}()
-	if d.sock, err = listen(cfg.Socket); err != nil {
+	if d.in, err = claim(cfg.Socket); err != nil {
 		return nil, err
 	}
 	if cfg.OpenStore != nil {
@@ -165,7 +167,11 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 	activity.touch(time.Now())
 	grpcLog := cfg.Log.With(slog.String("component", "grpc"))
 	srv := newGRPCServer(d.broker, grpcLog, newPeerCreds(), activity.interceptor)
-	limited := newLimitListener(d.sock, MaxConnections)
+	sock, err := d.in.listen()
+	if err != nil {
+		return nil, err
+	}
+	limited := newLimitListener(sock, MaxConnections)
 	limited.quiet = returnMemoryWhenQuiet()
 	if cfg.testQuiet != nil {
 		limited.quiet = cfg.testQuiet
@@ -218,10 +224,13 @@ func (d *parts) close(ctx context.Context) {
 			d.log.WarnContext(ctx, "closing the credential cache", "error", err)
 		}
 	}
-	if d.sock != nil {
-		if err := d.sock.closeAndRelease(); err != nil {
+	if d.server != nil {
+		if err := d.server.sock.Close(); err != nil {
 			d.log.WarnContext(ctx, "closing the socket", "error", err)
 		}
+	}
+	if d.in != nil {
+		d.in.release()
 	}
 }
 

@@ -209,14 +209,16 @@ func (e *Env) DaemonLog() string {
 	return string(b) + string(auto)
 }
 
-// DaemonPID returns the pid recorded in the daemon's lock file, or 0.
+// DaemonPID returns the pid recorded in the daemon's lock file (which
+// says "<pid>", or "<pid> starting" until the daemon listens), or 0.
 func (e *Env) DaemonPID() int {
 	b, err := os.ReadFile(e.Socket + ".lock")
 	if err != nil {
 		return 0
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
+	pid, _, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	n, _ := strconv.Atoi(pid)
+	return n
 }
 
 // StopDaemon stops a daemon started in the world, if any, and waits until
