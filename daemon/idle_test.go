@@ -62,6 +62,7 @@ func TestIdleExitWaitsForQuiet(t *testing.T) {
 // and no request came for that long. It runs on the real clock (a real
 // socket), with an IdleExit short enough not to slow the suite.
 func TestAnOnDemandDaemonStopsWhenIdle(t *testing.T) {
+	t.Parallel() // it waits on the real clock: beside the others that do
 	const idle = 500 * time.Millisecond
 	sock := filepath.Join(t.TempDir(), "run", "d.sock")
 	ready, ended, quiet := make(chan error, 1), make(chan error, 1), make(chan struct{}, 10)

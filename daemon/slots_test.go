@@ -188,6 +188,7 @@ func (b *holdingBroker) SignURL(ctx context.Context, req *broker.SignRequest) (*
 // connection of a request that waits (the helpers' liveness probe), and is
 // not written to the audit log.
 func TestHealthIsCheapAndUnlogged(t *testing.T) {
+	t.Parallel() // it waits for three probes a second apart
 	b := &blockingBroker{entered: make(chan struct{}), release: make(chan struct{})}
 	logs := &lockedBuffer{}
 	checks := make(chan struct{}, 100)
