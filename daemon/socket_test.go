@@ -6,8 +6,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
@@ -169,5 +171,40 @@ func TestListenRefusesWhatIsNotASocketAndLeavesNoLock(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(file); string(b) != "mine\n" {
 		t.Errorf("the file at the socket path was changed: %q", b)
+	}
+}
+
+// TestAStartingDaemonTurnsASecondAwayAtOnce: between taking its lock and
+// listening (while it opens its cache), a daemon's lock file says it is
+// starting, and a second daemon is refused at once rather than waiting for
+// it as for one that stops; once it listens, the lock file holds its pid
+// alone.
+func TestAStartingDaemonTurnsASecondAwayAtOnce(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "run", "d.sock")
+	in, err := claim(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if answers(sock) {
+		t.Fatal("something answers before the daemon listens")
+	}
+	start := time.Now()
+	_, err = claim(sock)
+	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "is starting") {
+		t.Errorf("a second daemon meanwhile: %v, want ErrAlreadyRunning saying the first is starting", err)
+	}
+	if took := time.Since(start); took > stoppingWait/2 {
+		t.Errorf("the second daemon took %s to give up", took)
+	}
+	s, err := in.listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.closeAndRelease()
+	if b, _ := os.ReadFile(LockPath(sock)); string(b) != strconv.Itoa(os.Getpid())+"\n" {
+		t.Errorf("the lock file of a daemon that listens says %q", b)
+	}
+	if _, err := claim(sock); !errors.Is(err, ErrAlreadyRunning) || strings.Contains(err.Error(), "starting") {
+		t.Errorf("a second daemon once the first listens: %v", err)
 	}
 }

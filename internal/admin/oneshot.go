@@ -48,12 +48,12 @@ func newOneshotCommand(g *globals) *cobra.Command {
 				defer c.store.Close() //nolint:errcheck // every write already committed; the process exits next
 				store = c.store
 			}
-			svc, err := localbroker.NewService(nil, log, credmgr.Config{Store: store})
+			b, err := localbroker.New(localbroker.Config{Log: log, Store: store})
 			if err != nil {
 				return err
 			}
-			out, err := wire.EncodeOneshotResult(svc.SignURL(cmd.Context(), req))
-			svc.Manager.Close() // what it fetched is in the cache for the next run
+			out, err := wire.EncodeOneshotResult(b.SignURL(cmd.Context(), req))
+			b.Close() // what it fetched is in the cache for the next run
 			if err != nil {
 				return err
 			}

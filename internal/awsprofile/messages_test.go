@@ -57,7 +57,7 @@ func classify(t *testing.T, endpoint, config, credentials string, env map[string
 	if err != nil {
 		return home, err
 	}
-	prov, err := r.Provider(ctx, p, "us-east-1", nil)
+	prov, err := r.Chain(ctx, p, "us-east-1", nil)
 	if err == nil {
 		_, err = prov.Retrieve(ctx)
 	}

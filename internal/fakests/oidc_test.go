@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,19 +15,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 	"github.com/aws/smithy-go"
-	"github.com/jonboulle/clockwork"
 )
 
 const startURL = "https://corp.awsapps.com/start"
 
-// newSSO starts a fake on a fake clock and returns it with the SDK's OIDC
-// and portal clients pointed at it, as AWS_ENDPOINT_URL_SSO_OIDC and
-// AWS_ENDPOINT_URL_SSO would.
-func newSSO(t *testing.T) (*Server, *clockwork.FakeClock, *ssooidc.Client, *sso.Client) {
+// testClock is the fake's clock, which only the test moves: the fake
+// answers over real HTTP, so the test cannot run in a synctest bubble.
+type testClock struct{ ns atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// newSSO starts a fake on a clock of the test's and returns it with the
+// SDK's OIDC and portal clients pointed at it, as AWS_ENDPOINT_URL_SSO_OIDC
+// and AWS_ENDPOINT_URL_SSO would.
+func newSSO(t *testing.T) (*Server, *testClock, *ssooidc.Client, *sso.Client) {
 	t.Helper()
 	s := New()
 	t.Cleanup(s.Close)
-	clk := clockwork.NewFakeClockAt(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC))
+	clk := &testClock{}
+	clk.ns.Store(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC).UnixNano())
 	s.SetClock(clk.Now)
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(s.URL), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
 	return s, clk, ssooidc.NewFromConfig(cfg), sso.NewFromConfig(cfg)
@@ -269,18 +277,18 @@ func TestDeviceCodeFlow(t *testing.T) {
 func TestDeviceCodeDeniedOrExpired(t *testing.T) {
 	tests := []struct {
 		name   string
-		answer func(s *Server, clk *clockwork.FakeClock, userCode string) error
+		answer func(s *Server, clk *testClock, userCode string) error
 		want   string
 	}{
-		{"denied", func(s *Server, _ *clockwork.FakeClock, code string) error { return s.DenyDevice(code) }, "AccessDeniedException"},
-		{"expired before approval", func(s *Server, clk *clockwork.FakeClock, code string) error {
+		{"denied", func(s *Server, _ *testClock, code string) error { return s.DenyDevice(code) }, "AccessDeniedException"},
+		{"expired before approval", func(s *Server, clk *testClock, code string) error {
 			clk.Advance(10 * time.Minute)
 			if err := s.ApproveDevice(code); err == nil {
 				t.Error("an expired code was approved")
 			}
 			return nil
 		}, "ExpiredTokenException"},
-		{"approved, polled after expiry", func(s *Server, clk *clockwork.FakeClock, code string) error {
+		{"approved, polled after expiry", func(s *Server, clk *testClock, code string) error {
 			err := s.ApproveDevice(code)
 			clk.Advance(10 * time.Minute)
 			return err

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
-	"github.com/jonboulle/clockwork"
 )
 
 // Defaults of Config.
@@ -45,8 +44,6 @@ type Config struct {
 	// CacheDir holds the token files; "" means ~/.aws/sso/cache, the
 	// folder of the AWS CLI and the SDKs.
 	CacheDir string
-	// Clock is the time source; nil means the real clock.
-	Clock clockwork.Clock
 	// Log receives what the client does (never a secret); nil discards.
 	Log *slog.Logger
 	// ClientName prefixes the name of the clients registered; "" means
@@ -73,9 +70,6 @@ func (c *Config) CheckAndSetDefaults() error {
 		}
 		c.CacheDir = filepath.Join(home, ".aws", "sso", "cache")
 	}
-	if c.Clock == nil {
-		c.Clock = clockwork.NewRealClock()
-	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -99,10 +93,9 @@ func (c *Config) CheckAndSetDefaults() error {
 // the AWS CLI writes them, refreshes them under a lock, and writes them as
 // the CLI does. It is safe for concurrent use.
 type Client struct {
-	cfg   Config
-	st    store
-	clock clockwork.Clock
-	log   *slog.Logger
+	cfg Config
+	st  store
+	log *slog.Logger
 
 	mu      sync.Mutex
 	clients map[string]*ssooidc.Client // by region
@@ -114,8 +107,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	return &Client{
-		cfg: cfg, clock: cfg.Clock, log: cfg.Log,
-		st:      store{dir: cfg.CacheDir, clock: cfg.Clock, lockWait: cfg.LockWait},
+		cfg: cfg, log: cfg.Log,
+		st:      store{dir: cfg.CacheDir, lockWait: cfg.LockWait},
 		clients: map[string]*ssooidc.Client{},
 	}, nil
 }
@@ -219,7 +212,7 @@ func (c *Client) refresh(ctx context.Context, s Session, stale Token) (_ Token, 
 	if !cur.same(stale) {
 		return cur, false, nil
 	}
-	now := c.clock.Now()
+	now := time.Now()
 	switch {
 	case !cur.CanRefresh():
 		return Token{}, false, &Error{Reason: ReasonExpired, Session: s, Path: path, At: cur.ExpiresAt}

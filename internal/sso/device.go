@@ -54,7 +54,7 @@ func (c *Client) loginDevice(ctx context.Context, s Session, reg registration, o
 		select {
 		case <-ctx.Done():
 			return Token{}, loginEnded(ctx, s, "the code was not entered", bound)
-		case <-c.clock.After(interval):
+		case <-time.After(interval):
 		}
 		tok, err := oidc.CreateToken(ctx, &ssooidc.CreateTokenInput{
 			ClientId: aws.String(reg.ClientID), ClientSecret: aws.String(reg.ClientSecret),

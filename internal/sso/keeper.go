@@ -9,8 +9,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/jonboulle/clockwork"
 )
 
 // The keeper's policy. An access token is refreshed RefreshAhead plus up to
@@ -102,8 +100,6 @@ func retryDelay(n int) time.Duration {
 type KeeperConfig struct {
 	// Client reads and refreshes the token files; required.
 	Client *Client
-	// Clock is the time source; nil means the real clock.
-	Clock clockwork.Clock
 	// Log receives refreshes and failures; nil discards.
 	Log *slog.Logger
 	// WarmFor is how long after its last use a session is kept alive; 0
@@ -117,9 +113,6 @@ type KeeperConfig struct {
 func (c *KeeperConfig) CheckAndSetDefaults() error {
 	if c.Client == nil {
 		return errors.New("sso: KeeperConfig.Client is required")
-	}
-	if c.Clock == nil {
-		c.Clock = clockwork.NewRealClock()
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -170,7 +163,7 @@ func (k *Keeper) String() string { return "SSO session keeper" }
 // Use tells the keeper that s was used now (a profile of it resolved),
 // adding it if it is new: it is kept alive for WarmFor from now.
 func (k *Keeper) Use(s Session) {
-	now := k.cfg.Clock.Now()
+	now := time.Now()
 	k.mu.Lock()
 	e, ok := k.sessions[s.CacheKey()]
 	if !ok {
@@ -191,13 +184,13 @@ func (k *Keeper) Run(ctx context.Context) error {
 		next := k.pass(ctx)
 		wait := maxSleep
 		if !next.IsZero() {
-			wait = min(max(next.Sub(k.cfg.Clock.Now()), 0), maxSleep)
+			wait = min(max(next.Sub(time.Now()), 0), maxSleep)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-k.wake:
-		case <-k.cfg.Clock.After(wait):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -229,7 +222,7 @@ func (k *Keeper) keep(ctx context.Context, key string) time.Time {
 	k.mu.Unlock()
 
 	tok, err := k.cfg.Client.Load(s) // outside the lock: a file read
-	now := k.cfg.Clock.Now()
+	now := time.Now()
 	k.mu.Lock()
 	k.observe(e, tok, err, false)
 	at, act := e.st.next(now, k.cfg.WarmFor)
@@ -240,7 +233,7 @@ func (k *Keeper) keep(ctx context.Context, key string) time.Time {
 	}
 
 	fresh, redeemed, err := k.cfg.Client.refresh(ctx, s, stale)
-	now = k.cfg.Clock.Now()
+	now = time.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err != nil {
@@ -320,7 +313,7 @@ type Status struct {
 
 // Status returns every session the keeper was told about, by name.
 func (k *Keeper) Status() []Status {
-	now := k.cfg.Clock.Now()
+	now := time.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	out := make([]Status, 0, len(k.sessions))

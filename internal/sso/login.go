@@ -96,7 +96,7 @@ func chooseFlow(s Session, o LoginOptions, canOpen bool) (pkce, open bool) {
 func (c *Client) newToken(s Session, reg registration, out *ssooidc.CreateTokenOutput) Token {
 	return Token{
 		StartURL: s.StartURL, Region: s.Region,
-		AccessToken: aws.ToString(out.AccessToken), ExpiresAt: c.clock.Now().Add(time.Duration(out.ExpiresIn) * time.Second),
+		AccessToken: aws.ToString(out.AccessToken), ExpiresAt: time.Now().Add(time.Duration(out.ExpiresIn) * time.Second),
 		ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, RegistrationExpiresAt: reg.ExpiresAt,
 		RefreshToken: aws.ToString(out.RefreshToken),
 	}

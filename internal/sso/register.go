@@ -92,7 +92,7 @@ func (c *Client) registration(ctx context.Context, s Session, pkce, fresh bool) 
 		// A cached registration that cannot be read or used is made anew
 		// (and written over, if the folder allows it).
 		if b, found, err := c.st.readFile(path); err == nil && found {
-			if r, ok := parseRegistration(b); ok && r.usable(pkce, c.clock.Now()) {
+			if r, ok := parseRegistration(b); ok && r.usable(pkce, time.Now()) {
 				return r, nil
 			}
 		}
@@ -128,7 +128,7 @@ func (c *Client) registration(ctx context.Context, s Session, pkce, fresh bool) 
 func (c *Client) registerInput(s Session, pkce bool) *ssooidc.RegisterClientInput {
 	name := c.cfg.ClientName + "-" + s.Name
 	if s.Legacy() {
-		name = c.cfg.ClientName + "-" + strconv.FormatInt(c.clock.Now().Unix(), 10)
+		name = c.cfg.ClientName + "-" + strconv.FormatInt(time.Now().Unix(), 10)
 	}
 	in := &ssooidc.RegisterClientInput{ClientName: aws.String(name), ClientType: aws.String("public")}
 	if s.Legacy() {

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
-
-	"github.com/jonboulle/clockwork"
 )
 
 // maxFile bounds the token and registration files read: a few KiB in
@@ -36,7 +34,6 @@ const lockPoll = 10 * time.Millisecond
 // could write to is refused, with the fix.
 type store struct {
 	dir      string
-	clock    clockwork.Clock
 	lockWait time.Duration
 }
 
@@ -108,7 +105,7 @@ func (st *store) readToken(path string) (Token, bool, error) {
 			}
 			return t, true, err
 		}
-		st.clock.Sleep(rereadGap)
+		time.Sleep(rereadGap)
 	}
 }
 
@@ -164,7 +161,7 @@ func (st *store) lock(ctx context.Context, path string) (unlock func(), err erro
 	if err != nil {
 		return nil, &problem{what: "the lock file " + name + ": " + errnoText(err) + "; remove it", err: err}
 	}
-	deadline := st.clock.Now().Add(st.lockWait)
+	deadline := time.Now().Add(st.lockWait)
 	for {
 		err := tryLock(f)
 		if err == nil {
@@ -174,7 +171,7 @@ func (st *store) lock(ctx context.Context, path string) (unlock func(), err erro
 			f.Close()
 			return nil, &problem{what: "cannot lock " + name + " (" + errnoText(err) + ")", err: err}
 		}
-		if !st.clock.Now().Before(deadline) {
+		if !time.Now().Before(deadline) {
 			f.Close()
 			return nil, &problem{what: fmt.Sprintf("another codecommitd process has held %s for more than %s; if none is signing in, remove the file", name, st.lockWait)}
 		}
@@ -182,7 +179,7 @@ func (st *store) lock(ctx context.Context, path string) (unlock func(), err erro
 		case <-ctx.Done():
 			f.Close()
 			return nil, ctx.Err()
-		case <-st.clock.After(lockPoll):
+		case <-time.After(lockPoll):
 		}
 	}
 }

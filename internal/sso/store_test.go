@@ -11,12 +11,10 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/jonboulle/clockwork"
 )
 
 func newStore(t *testing.T) store {
-	return store{dir: filepath.Join(t.TempDir(), "cache"), clock: clockwork.NewRealClock(), lockWait: time.Second}
+	return store{dir: filepath.Join(t.TempDir(), "cache"), lockWait: time.Second}
 }
 
 // TestWriteIsAtomicAndPrivate: the folder is made 0700 when missing; the
@@ -129,7 +127,7 @@ func TestReadWaitsOutAnInPlaceWrite(t *testing.T) {
 // gives up after lockWait with a message that names the lock file.
 func TestLockIsExclusiveAndBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, b := newStore(t), store{clock: clockwork.NewRealClock(), lockWait: 5 * time.Second}
+		a, b := newStore(t), store{lockWait: 5 * time.Second}
 		b.dir = a.dir
 		path := filepath.Join(a.dir, "k.json")
 		unlock, err := a.lock(context.Background(), path)
