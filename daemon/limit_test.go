@@ -192,7 +192,7 @@ func TestLimitListener(t *testing.T) {
 // already; more requests on a busy connection, another process's, and
 // connections of a process the kernel could not name are not.
 func TestOneProcessKeepsAtMostPerProcessBusy(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s")
+	path := filepath.Join(testprobe.ShortDir(t), "s")
 	inner, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)

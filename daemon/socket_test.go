@@ -180,7 +180,7 @@ func TestListenRefusesWhatIsNotASocketAndLeavesNoLock(t *testing.T) {
 // it as for one that stops; once it listens, the lock file holds its pid
 // alone.
 func TestAStartingDaemonTurnsASecondAwayAtOnce(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "run", "d.sock")
+	sock := filepath.Join(testprobe.ShortDir(t), "run", "d.sock")
 	in, err := claim(sock)
 	if err != nil {
 		t.Fatal(err)
