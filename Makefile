@@ -57,9 +57,18 @@ check-protos: protos ## fail if the committed generated code is stale
 	@git diff --exit-code -- proto/ || { echo "generated code is stale: run make protos and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- proto/)" || { git status --porcelain -- proto/; echo "untracked generated files: run make protos and commit"; exit 1; }
 
+.PHONY: man
+man: ## write the man pages of the three programs into bin/man
+	rm -rf bin/man
+	$(GO) run -tags $(TAGS) -ldflags '$(LDFLAGS)' ./internal/cmd/gendocs bin/man
+
 .PHONY: install
-install: build ## install the binaries to PREFIX/bin (default ~/.local/bin) and start the user service
-	./scripts/install.sh "$(PREFIX)"
+install: build man ## install the binaries, man pages and completions into PREFIX (default ~/.local) and start the user service
+	@./scripts/install.sh "$(PREFIX)"
+
+.PHONY: uninstall
+uninstall: ## stop and remove the user service, then what make install put in PREFIX (PURGE=1: also the cache, its key and the log)
+	@./scripts/uninstall.sh "$(PREFIX)" $(if $(PURGE),--purge,)
 
 .PHONY: demo
 demo: build ## clone and push through the helpers against a local stand-in for AWS (LATENCY=50ms: through a WAN link of that round-trip time)

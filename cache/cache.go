@@ -142,18 +142,24 @@ func (s *Store) Save(key, profile string, c sigv4.Credentials) error {
 	if c.SessionToken == "" || c.Expires.IsZero() {
 		return fmt.Errorf("%w: refusing to persist long-term credentials", errRecord)
 	}
-	plain, err := json.Marshal(record{Profile: profile, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
+	return s.put(bucketCredentials, key, record{Profile: profile, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
 		SessionToken: c.SessionToken, Expires: c.Expires, Source: c.Source, SavedAt: s.now()})
+}
+
+// put seals v, as JSON, under key in bucket, creating the bucket if need
+// be.
+func (s *Store) put(bucket []byte, key string, v any) error {
+	plain, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	return s.use(true, func(db *bbolt.DB) error {
 		return db.Update(func(tx *bbolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists(bucketCredentials)
+			b, err := tx.CreateBucketIfNotExists(bucket)
 			if err != nil {
 				return err
 			}
-			return b.Put([]byte(key), s.seal(SchemaVersion, bucketCredentials, []byte(key), plain))
+			return b.Put([]byte(key), s.seal(SchemaVersion, bucket, []byte(key), plain))
 		})
 	})
 }
@@ -229,21 +235,12 @@ func putUint64(b *bbolt.Bucket, key []byte, v uint64) error {
 
 // Touch records that profile was used at when.
 func (s *Store) Touch(profile string, when time.Time) error {
-	plain, err := json.Marshal(struct {
-		LastUsed time.Time `json:"last_used"`
-	}{when})
-	if err != nil {
-		return err
-	}
-	return s.use(true, func(db *bbolt.DB) error {
-		return db.Update(func(tx *bbolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists(bucketUsage)
-			if err != nil {
-				return err
-			}
-			return b.Put([]byte(profile), s.seal(SchemaVersion, bucketUsage, []byte(profile), plain))
-		})
-	})
+	return s.put(bucketUsage, profile, usageRecord{LastUsed: when})
+}
+
+// usageRecord is what the usage bucket holds per profile.
+type usageRecord struct {
+	LastUsed time.Time `json:"last_used"`
 }
 
 // Recent returns the profiles used since since, with when they were last
@@ -261,9 +258,7 @@ func (s *Store) Recent(since time.Time) (map[string]time.Time, error) {
 				if err != nil {
 					return nil
 				}
-				var u struct {
-					LastUsed time.Time `json:"last_used"`
-				}
+				var u usageRecord
 				if json.Unmarshal(plain, &u) == nil && !u.LastUsed.Before(since) {
 					out[string(k)] = u.LastUsed
 				}

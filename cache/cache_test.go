@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -228,6 +229,13 @@ func TestUnreadableFilesAreMovedAside(t *testing.T) {
 			}
 			if c := strings.Count(log.String(), "moved it aside"); c != 1 {
 				t.Errorf("logged %d times, want once:\n%s", c, log.String())
+			}
+			// status says so too, for as long as this daemon runs.
+			if aside := asideFiles(path); len(aside) == 1 {
+				want := regexp.MustCompile(`^could not be read at start \(.+\); moved it aside to ` + regexp.QuoteMeta(aside[0]) + ` and started an empty one$`)
+				if !want.MatchString(s.Problem()) {
+					t.Errorf("Problem() = %q, want it to say the file was set aside to %s", s.Problem(), aside[0])
+				}
 			}
 			// The replacement works.
 			if err := s.Save("k", "p", creds("new")); err != nil {

@@ -77,11 +77,11 @@ func (s *Store) use(write bool, fn func(db *bbolt.DB) error) error {
 			s.writeErr = true
 			s.problem = "cannot write: " + shortErr(err) + "; credentials obtained meanwhile are kept in memory only"
 			s.log.Warn("cannot write the credential cache (full disk? read-only folder?); new credentials are kept in memory until it can",
-				"path", s.path, "error", shortErr(err))
+				"error", shortErr(err))
 		}
 	case write && err == nil && s.writeErr:
 		s.writeErr, s.problem = false, ""
-		s.log.Info("the credential cache can be written again", "path", s.path)
+		s.log.Info("the credential cache can be written again")
 	}
 	return err
 }
@@ -107,7 +107,7 @@ func (s *Store) disable(why string) {
 	}
 	s.broken = true
 	s.problem = "not in use: " + why + "; credentials are kept in memory only"
-	s.log.Warn("the credential cache is no longer used; credentials are kept in memory only", "path", s.path, "reason", why)
+	s.log.Warn("the credential cache is no longer used; credentials are kept in memory only", "reason", why)
 	if s.db != nil {
 		_ = guard(s.db.Close)
 		s.db = nil

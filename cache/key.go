@@ -78,14 +78,14 @@ func LoadKey(opts KeyOptions) (Key, error) {
 	}
 	runtimeFile := ""
 	if opts.RuntimeDir != "" {
-		runtimeFile = filepath.Join(opts.RuntimeDir, "cache.key")
+		runtimeFile = RuntimeKeyFile(opts.RuntimeDir)
 	}
 	switch rec := opts.Recorded; {
 	case rec == homeKeyring && opts.Keyring:
 		b, err := keyringKey(false)
 		switch {
 		case err == nil:
-			return Key{b, "OS keyring (service " + keyringService + ")", homeKeyring}, nil
+			return Key{b, keyringSource, homeKeyring}, nil
 		case !errors.Is(err, keyring.ErrNotFound):
 			return Key{}, fmt.Errorf("%w: it is in the OS keyring, which does not answer here (%v)", ErrKeyUnreachable, shortErr(err))
 		}
@@ -115,7 +115,7 @@ func LoadKey(opts KeyOptions) (Key, error) {
 	if opts.Keyring {
 		b, err := keyringKey(true)
 		if err == nil {
-			return Key{b, "OS keyring (service " + keyringService + ")", homeKeyring}, nil
+			return Key{b, keyringSource, homeKeyring}, nil
 		}
 		why = append(why, "keyring: "+shortErr(err))
 	}
@@ -242,3 +242,28 @@ func decodeKey(s string) ([]byte, error) {
 	}
 	return k, nil
 }
+
+// KeyPlace says where the key of a cache that records keyHome (Inspect)
+// lives: in the OS keyring, or in a key file; neither for "".
+func KeyPlace(keyHome string) (inKeyring bool, file string) {
+	if keyHome == homeKeyring {
+		return true, ""
+	}
+	return false, strings.TrimPrefix(keyHome, homeFile)
+}
+
+// RuntimeKeyFile is the key file LoadKey keeps in runtimeDir when no
+// keyring answers.
+func RuntimeKeyFile(runtimeDir string) string { return filepath.Join(runtimeDir, "cache.key") }
+
+// DeleteKeyringKey removes the cache key from the OS keyring; a keyring
+// that holds none is not an error.
+func DeleteKeyringKey() error {
+	if err := keyring.Delete(keyringService, keyringUser); err != nil && !errors.Is(err, keyring.ErrNotFound) {
+		return errors.New(shortErr(err))
+	}
+	return nil
+}
+
+// keyringSource is Key.Source for the key in the keyring.
+const keyringSource = "OS keyring (service " + keyringService + ")"

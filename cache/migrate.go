@@ -92,7 +92,7 @@ func (s *Store) migrate(tx *bbolt.Tx) error {
 		if err := m.apply(s, tx); err != nil {
 			return fmt.Errorf("migrating the cache to version %d (%s): %w", m.version, m.name, err)
 		}
-		s.log.Info("migrated the credential cache", "path", s.path, "to_version", m.version, "change", m.name)
+		s.log.Info("migrated the credential cache", "to_version", m.version, "change", m.name)
 	}
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {

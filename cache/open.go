@@ -66,13 +66,15 @@ type Store struct {
 	ident    fs.FileInfo // the file opened, to notice it being replaced
 	readOnly bool
 	problem  string // what Problem returns
+	setAside string // what Problem adds: the file was set aside at start
 	broken   bool
 	writeErr bool // the last write failed (logged once until one succeeds)
 }
 
 // Options configures Open.
 type Options struct {
-	// Log receives the messages about a file moved aside or not writable.
+	// Log receives the messages about a file moved aside or not writable,
+	// each marked component=cache and with the file's path.
 	Log *slog.Logger
 	// Timeout bounds the wait for the file lock; zero means one second.
 	Timeout time.Duration
@@ -158,13 +160,14 @@ func Open(path string, key []byte, opts Options) (*Store, error) {
 	if err := folderError(privdir.Ensure(filepath.Dir(path))); err != nil {
 		return nil, err
 	}
-	s := &Store{aead: aead, path: path, log: opts.Log, now: opts.Now, owner: opts.Owner}
+	log := opts.Log.With(slog.String("component", "cache"), slog.String("path", path))
+	s := &Store{aead: aead, path: path, log: log, now: opts.Now, owner: opts.Owner}
 	if err := s.openFile(opts); err != nil {
 		return nil, err
 	}
 	if !s.readOnly {
 		if _, err := s.Prune(); err != nil {
-			s.log.Warn("cannot prune expired records from the credential cache", "path", path, "error", err.Error())
+			s.log.Warn("cannot prune expired records from the credential cache", "error", err.Error())
 		}
 		if opts.Owner != "" {
 			writeOwner(path, opts.Owner)
@@ -186,8 +189,9 @@ func (s *Store) openFile(opts Options) error {
 		if rerr != nil {
 			return fmt.Errorf("the cache %s cannot be read (%s) and cannot be moved aside: %w", s.path, unreadable.why, rerr)
 		}
-		opts.Log.Warn("the credential cache could not be read; moved it aside and started an empty one",
-			"path", s.path, "moved_to", aside, "reason", unreadable.why)
+		s.log.Warn("the credential cache could not be read; moved it aside and started an empty one",
+			"moved_to", aside, "reason", unreadable.why)
+		s.setAside = "could not be read at start (" + unreadable.why + "); moved it aside to " + aside + " and started an empty one"
 	}
 }
 
@@ -292,8 +296,8 @@ func (s *Store) openReadOnly(opts Options, why string) error {
 	}
 	s.db, s.ident, s.readOnly = db, fileIdent(db), true
 	s.problem = "read-only: the file " + why + "; credentials obtained from now on are kept in memory only"
-	opts.Log.Warn("the credential cache is read-only: serving what it holds, keeping new credentials in memory",
-		"path", s.path, "reason", why)
+	s.log.Warn("the credential cache is read-only: serving what it holds, keeping new credentials in memory",
+		"reason", why)
 	return nil
 }
 
@@ -383,11 +387,19 @@ func (s *Store) Close() error {
 func (s *Store) Path() string { return s.path }
 
 // Problem says what is wrong with the cache, for status: "" when it reads
-// and writes.
+// and writes and was opened as it was. A file set aside at start (it could
+// not be read) is said for as long as the Store is open, after any problem
+// since.
 func (s *Store) Problem() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.problem
+	switch {
+	case s.setAside == "":
+		return s.problem
+	case s.problem == "":
+		return s.setAside
+	}
+	return s.problem + "; it " + s.setAside
 }
 
 // writeOwner records in <path>.owner who holds the file, for the message

@@ -24,8 +24,10 @@ import (
 )
 
 // DefaultStartTimeout is how long the client waits for an autostarted
-// daemon to listen.
-const DefaultStartTimeout = 2 * time.Second
+// daemon to listen, or for the one another process started: a daemon takes
+// its instance lock, opens its cache (a keyring may be slow to answer) and
+// only then listens.
+const DefaultStartTimeout = 5 * time.Second
 
 // Auto is a broker.Broker for the helpers: it asks the daemon on Socket;
 // when nobody answers it starts `codecommitd run` detached and asks again;

@@ -19,6 +19,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/envvar"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
@@ -35,10 +36,7 @@ func (refusingDaemon) SignURL(context.Context, *codecommitdv1.SignURLRequest) (*
 // socket named, the cause, and the fix where there is one.
 func TestMessagesWhenTheDaemonCannotBeUsed(t *testing.T) {
 	private := func(t *testing.T) string {
-		d, _ := os.MkdirTemp("", "ccmsg")
-		t.Cleanup(func() { os.RemoveAll(d) })
-		os.Chmod(d, 0o700)
-		return d
+		return testprobe.ShortDir(t)
 	}
 	for _, tc := range []struct {
 		name  string
@@ -139,7 +137,7 @@ func serve(t *testing.T, socket string, handle func(net.Conn)) {
 }
 
 func TestTheFallbackNoteIsOneLineWithTheCause(t *testing.T) {
-	dir := t.TempDir()
+	dir := testprobe.ShortDir(t)
 	socket := filepath.Join(dir, "run", "d.sock")
 	for _, tc := range []struct {
 		name      string

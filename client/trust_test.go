@@ -19,6 +19,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -66,12 +67,7 @@ func (c countingConn) Read(b []byte) (int, error) {
 // serveHostile starts a hostile daemon on a socket in a private folder.
 func serveHostile(t *testing.T) (socket string, h *hostileDaemon, read *atomic.Int64) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "cctrust")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o700)
+	dir := testprobe.ShortDir(t)
 	socket = filepath.Join(dir, "d.sock")
 	l, err := net.Listen("unix", socket)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
@@ -28,19 +27,22 @@ import (
 type Config struct {
 	// Socket is the Unix socket path; "" means sockpath.Default.
 	Socket string
-	// Log receives the audit log and refresh outcomes.
+	// Log receives the audit log and refresh outcomes, each line marked
+	// with the component that wrote it.
 	Log *slog.Logger
 	// Version is reported by status.
 	Version string
-	// Clock is the time source; nil means the real clock.
-	Clock clockwork.Clock
+	// Now, if set, is the clock passwords are signed by; nil means
+	// time.Now. A test moves it to see a push outlive its password.
+	Now func() time.Time
 	// Ready, if set, is called once: with nil when the socket is listening,
 	// or with the error that stopped the daemon before that.
 	Ready func(error)
 	// OpenStore, if set, opens the persistent credential cache. Run calls
-	// it once it holds the socket, so a second daemon fails on the socket
-	// rather than waiting for the cache. A nil Store keeps credentials in
-	// memory only.
+	// it once it holds the socket's instance lock, so a second daemon fails
+	// on the lock rather than waiting for the cache, and before it listens,
+	// so no client connects to a daemon that cannot answer yet. A nil Store
+	// keeps credentials in memory only.
 	OpenStore func() (StoreInfo, error)
 	// ShutdownGrace bounds how long in-flight requests may take to finish
 	// at shutdown; zero means 10 seconds.
@@ -68,9 +70,6 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	if c.Clock == nil {
-		c.Clock = clockwork.NewRealClock()
-	}
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = 10 * time.Second
 	}
@@ -92,62 +91,107 @@ type StoreInfo struct {
 	Close func() error
 }
 
-// Run runs the daemon until ctx ends: it listens on the socket, serves
-// requests, keeps recently used credentials warm and re-reads configuration
-// on SIGHUP. At the end, in-flight requests finish and the socket goes.
-func Run(ctx context.Context, cfg Config) (err error) {
+// Run runs the daemon until ctx ends: it serves requests, keeps recently
+// used credentials warm, re-reads configuration on SIGHUP and, with
+// IdleExit, stops when idle. It builds every part before it starts any
+// (build), then supervises them under one errgroup (run). At the end,
+// in-flight requests finish, then the broker stops, the cache is closed,
+// and the socket and its lock go.
+func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		cfg.Ready(err)
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sock, err := listen(cfg.Socket)
+	d, err := build(ctx, cfg, cancel)
 	if err != nil {
 		cfg.Ready(err)
 		return err
 	}
-	// Deferred first, so it runs last: the lock is held until the cache
-	// is closed.
+	defer d.close(ctx)
+	return d.run(ctx)
+}
+
+// service is a long-running part of the daemon. Run returns nil when its
+// context is cancelled.
+type service interface {
+	String() string
+	Run(ctx context.Context) error
+}
+
+// parts are what build makes and run starts.
+type parts struct {
+	cfg   Config
+	log   *slog.Logger
+	in    *instance
+	store StoreInfo
+	// broker outlives server: in-flight requests may wait on its fetches.
+	broker *localbroker.Broker
+	server *grpcService
+	// others run beside the server (SIGHUP, idle exit).
+	others []service
+}
+
+// build makes every part of the daemon, in an order that keeps a client
+// from meeting one that cannot answer: the instance lock first (a second
+// daemon fails there at once), then the cache, the broker and the gRPC
+// server, and the socket last, once they can serve. stop ends the run (the
+// idle exit calls it). On error, what was made is closed again.
+func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
+	d := &parts{cfg: cfg, log: cfg.Log.With(slog.String("component", "daemon"))}
 	defer func() {
-		if err := sock.closeAndRelease(); err != nil {
-			cfg.Log.WarnContext(ctx, "closing the socket", "error", err)
+		if err != nil {
+			d.close(ctx)
 		}
 	}()
-	var store StoreInfo
+	if d.in, err = claim(cfg.Socket); err != nil {
+		return nil, err
+	}
 	if cfg.OpenStore != nil {
-		if store, err = cfg.OpenStore(); err != nil {
-			cfg.Ready(err)
-			return err
-		}
-		if store.Close != nil {
-			defer func() {
-				if err := store.Close(); err != nil {
-					cfg.Log.WarnContext(ctx, "closing the credential cache", "error", err)
-				}
-			}()
+		if d.store, err = cfg.OpenStore(); err != nil {
+			return nil, err
 		}
 	}
-	svc, err := localbroker.NewService(cfg.Clock, cfg.Log, credmgr.Config{Store: store.Store, Policy: cfg.CredentialPolicy})
+	d.broker, err = localbroker.New(localbroker.Config{
+		Log: cfg.Log, Store: d.store.Store, Policy: cfg.CredentialPolicy, CacheProblem: d.store.Problem, Now: cfg.Now,
+		Info: broker.Status{
+			PID: os.Getpid(), StartedAt: time.Now(), Socket: cfg.Socket, Version: cfg.Version,
+			CachePath: d.store.Path, KeySource: d.store.KeySource, OnDemand: cfg.OnDemand, IdleExit: cfg.IdleExit,
+		},
+	})
 	if err != nil {
-		cfg.Ready(err)
-		return err
+		return nil, err
 	}
-	svc.Info = broker.Status{
-		PID: os.Getpid(), StartedAt: cfg.Clock.Now(), Socket: cfg.Socket, Version: cfg.Version,
-		CachePath: store.Path, KeySource: store.KeySource, OnDemand: cfg.OnDemand, IdleExit: cfg.IdleExit,
-	}
-	svc.CacheProblem = store.Problem
 	activity := &activity{}
-	activity.touch(cfg.Clock.Now())
-	srv := newGRPCServer(svc, cfg.Log, newPeerCreds(), activity.interceptor(cfg.Clock))
+	activity.touch(time.Now())
+	grpcLog := cfg.Log.With(slog.String("component", "grpc"))
+	srv := newGRPCServer(d.broker, grpcLog, newPeerCreds(), activity.interceptor)
+	sock, err := d.in.listen()
+	if err != nil {
+		return nil, err
+	}
+	limited := newLimitListener(sock, MaxConnections)
+	limited.quiet = returnMemoryWhenQuiet()
+	if cfg.testQuiet != nil {
+		limited.quiet = cfg.testQuiet
+	}
+	d.server = &grpcService{srv: srv, sock: limited, grace: cfg.ShutdownGrace, log: grpcLog}
+	d.others = append(d.others, &reloader{broker: d.broker, log: d.log})
+	if cfg.IdleExit > 0 {
+		d.others = append(d.others, &idleExit{after: cfg.IdleExit, activity: activity, open: limited.open.Load, stop: stop, log: d.log})
+	}
+	return d, nil
+}
 
+// run starts the parts under one errgroup and waits for them. Shutdown is
+// cancellation of ctx: the gRPC server drains first, and only then is the
+// broker stopped, so the requests under way get their credentials.
+func (d *parts) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
-	// The manager outlives the gRPC server: in-flight requests may wait
-	// on its fetches, so it stops only once the server has drained them.
-	mctx, stopManager := context.WithCancel(context.Background())
-	defer stopManager()
-	supervise := func(ctx context.Context, s Runner, after func()) {
+	bctx, stopBroker := context.WithCancel(context.Background())
+	defer stopBroker()
+	supervise := func(ctx context.Context, s service, after func()) {
 		g.Go(func() error {
 			defer after()
 			if err := s.Run(ctx); err != nil {
@@ -156,32 +200,42 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return nil
 		})
 	}
-	limited := newLimitListener(sock, MaxConnections)
-	limited.quiet = returnMemoryWhenQuiet()
-	activity.open = limited.open.Load
-	if cfg.testQuiet != nil {
-		limited.quiet = cfg.testQuiet
+	supervise(gctx, d.server, stopBroker)
+	supervise(bctx, d.broker, func() {})
+	for _, s := range d.others {
+		supervise(gctx, s, func() {})
 	}
-	supervise(gctx, &grpcService{srv: srv, sock: limited, grace: cfg.ShutdownGrace, log: cfg.Log}, stopManager)
-	supervise(mctx, svc.Manager, func() {})
-	supervise(gctx, &reloader{svc: svc, log: cfg.Log}, func() {})
-	if cfg.IdleExit > 0 {
-		supervise(gctx, &idleExit{after: cfg.IdleExit, clock: cfg.Clock, activity: activity, stop: cancel, log: cfg.Log}, func() {})
-	}
-	cfg.Log.InfoContext(ctx, "codecommitd listening", "socket", cfg.Socket, "pid", os.Getpid(), "version", cfg.Version)
-	cfg.Ready(nil)
-	err = g.Wait()
-	cfg.Log.InfoContext(ctx, "codecommitd stopped", "error", err)
+	d.log.InfoContext(ctx, "codecommitd listening", "socket", d.cfg.Socket, "pid", os.Getpid(), "version", d.cfg.Version)
+	d.cfg.Ready(nil)
+	err := g.Wait()
+	d.log.InfoContext(ctx, "codecommitd stopped", "error", err)
 	return err
 }
 
-// Runner is a long-running part of the daemon. Run returns nil when its
-// context is cancelled.
-type Runner interface {
-	String() string
-	Run(ctx context.Context) error
+// close releases what build made, last first: the broker (saving what it
+// fetched, when it did not run), the cache, then the socket, and the lock
+// last of all.
+func (d *parts) close(ctx context.Context) {
+	if d.broker != nil {
+		d.broker.Close()
+	}
+	if d.store.Close != nil {
+		if err := d.store.Close(); err != nil {
+			d.log.WarnContext(ctx, "closing the credential cache", "error", err)
+		}
+	}
+	if d.server != nil {
+		if err := d.server.sock.Close(); err != nil {
+			d.log.WarnContext(ctx, "closing the socket", "error", err)
+		}
+	}
+	if d.in != nil {
+		d.in.release()
+	}
 }
 
+// grpcService serves the gRPC server on the socket until its context ends,
+// then lets requests under way finish, for at most grace.
 type grpcService struct {
 	srv   *grpc.Server
 	sock  net.Listener
@@ -213,10 +267,10 @@ func (s *grpcService) Run(ctx context.Context) error {
 	return nil
 }
 
-// reloader re-reads configuration on SIGHUP.
+// reloader makes the broker re-read configuration on SIGHUP.
 type reloader struct {
-	svc *localbroker.Service
-	log *slog.Logger
+	broker *localbroker.Broker
+	log    *slog.Logger
 }
 
 func (r *reloader) String() string { return "SIGHUP handler" }
@@ -230,7 +284,7 @@ func (r *reloader) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-ch:
-			r.svc.Resolver.Flush()
+			r.broker.Reload()
 			r.log.InfoContext(ctx, "SIGHUP: AWS config files will be read again on the next request")
 		}
 	}

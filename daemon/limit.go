@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/jonboulle/clockwork"
 )
 
 // limitListener keeps at most max connections open, and room for new
@@ -24,7 +22,9 @@ import (
 type limitListener struct {
 	net.Listener
 	max, perProcess int
-	clock           clockwork.Clock
+	// now is the clock idle times are read from (time.Now; a test moves
+	// it to age every connection at once).
+	now func() time.Time
 	// quiet, if set, is called when the last open connection closes.
 	quiet func()
 	open  atomic.Int64
@@ -46,10 +46,10 @@ type limitListener struct {
 const evictAfter = time.Second
 
 // newLimitListener returns a limitListener of n connections, at most
-// MaxConnectionsPerProcess of them busy for one process, on the real clock
-// (tests change these before the first Accept).
+// MaxConnectionsPerProcess of them busy for one process (tests change these
+// before the first Accept).
 func newLimitListener(l net.Listener, n int) *limitListener {
-	return &limitListener{Listener: l, max: n, perProcess: MaxConnectionsPerProcess, clock: clockwork.NewRealClock(),
+	return &limitListener{Listener: l, max: n, perProcess: MaxConnectionsPerProcess, now: time.Now,
 		done: make(chan struct{}), freed: make(chan struct{}, 1),
 		conns: make(map[*trackedConn]struct{}), busy: make(map[int]int)}
 }
@@ -73,7 +73,7 @@ func (l *limitListener) admit(t *trackedConn) error {
 	for {
 		l.mu.Lock()
 		if len(l.conns) < l.max {
-			t.idleSince = l.clock.Now()
+			t.idleSince = l.now()
 			l.conns[t] = struct{}{}
 			l.open.Add(1)
 			l.mu.Unlock()
@@ -86,14 +86,14 @@ func (l *limitListener) admit(t *trackedConn) error {
 			states = append(states, connState{busy: c.busy, idleSince: c.idleSince})
 		}
 		l.mu.Unlock()
-		victim, wait := evictable(states, l.clock.Now())
+		victim, wait := evictable(states, l.now())
 		if victim >= 0 {
 			_ = open[victim].Close() // frees its slot, whatever the socket says
 			continue
 		}
 		var later <-chan time.Time
 		if wait > 0 {
-			later = l.clock.After(wait)
+			later = time.After(wait)
 		}
 		select {
 		case <-l.freed:
@@ -221,7 +221,7 @@ func (c *trackedConn) begin() (end func(), busy int) {
 	return sync.OnceFunc(func() {
 		l.mu.Lock()
 		if c.busy--; c.busy == 0 {
-			c.idleSince = l.clock.Now()
+			c.idleSince = l.now()
 			if _, open := l.conns[c]; open {
 				l.idle(c.pid)
 			}

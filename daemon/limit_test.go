@@ -3,16 +3,17 @@
 package daemon
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/jonboulle/clockwork"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestEvictable(t *testing.T) {
@@ -54,102 +55,136 @@ func accepted(l net.Listener) <-chan net.Conn {
 	return ch
 }
 
+// pipeListener hands out the server ends of net.Pipe connections, so that
+// a listener on it runs in a synctest bubble (a real socket's waits are
+// not the bubble's).
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn, 16), done: make(chan struct{})}
+}
+
+// dial returns the client end of a new connection.
+func (l *pipeListener) dial() net.Conn {
+	c, s := net.Pipe()
+	l.conns <- s
+	return c
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
+
+// closed reports whether the server closed the client end c.
+func closed(c net.Conn) bool {
+	_, err := c.Read(make([]byte, 1))
+	return errors.Is(err, io.EOF)
+}
+
 func TestLimitListener(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s")
-	inner, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := clockwork.NewFakeClock()
-	l := newLimitListener(inner, 2)
-	l.clock = clock
-	defer l.Close()
-	var clients []net.Conn
-	for range 4 {
-		c, err := net.Dial("unix", path)
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		inner := newPipeListener()
+		l := newLimitListener(inner, 2)
+		defer l.Close()
+		var clients []net.Conn
+		for range 4 {
+			c := inner.dial()
+			defer c.Close()
+			clients = append(clients, c)
 		}
-		defer c.Close()
-		clients = append(clients, c)
-	}
-	var conns []*trackedConn
-	for range 2 {
-		c, err := l.Accept()
-		if err != nil {
-			t.Fatal(err)
+		var conns []*trackedConn
+		for range 2 {
+			c, err := l.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := c.(syscall.Conn); !ok {
+				t.Fatalf("accepted %T hides the socket from the peer check", c)
+			}
+			conns = append(conns, c.(*trackedConn))
 		}
-		if _, ok := c.(syscall.Conn); !ok {
-			t.Fatalf("accepted %T hides the socket from the peer check", c)
+		end, _ := conns[1].begin() // a request under way on the second
+
+		// Full: the third waits until the idle first has had its second.
+		third := accepted(l)
+		synctest.Wait()
+		select {
+		case <-third:
+			t.Fatal("a connection was closed for a new one before it could send its first request")
+		default:
 		}
-		conns = append(conns, c.(*trackedConn))
-	}
-	end, _ := conns[1].begin() // a request under way on the second
+		time.Sleep(evictAfter)
+		c3 := <-third
+		if c3 == nil {
+			t.Fatal("the third connection was not accepted")
+		}
+		defer c3.Close()
+		if !closed(clients[0]) {
+			t.Error("the idle connection was not closed for the new one")
+		}
+		if l.open.Load() != 2 {
+			t.Errorf("%d open, want 2", l.open.Load())
+		}
 
-	// Full: the third waits until the idle first has had its second.
-	third := accepted(l)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := clock.BlockUntilContext(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-third:
-		t.Fatal("a connection was closed for a new one before it could send its first request")
-	default:
-	}
-	clock.Advance(evictAfter)
-	c3 := <-third
-	if c3 == nil {
-		t.Fatal("the third connection was not accepted")
-	}
-	defer c3.Close()
-	clients[0].SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := clients[0].Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-		t.Errorf("the idle connection was not closed for the new one: %v", err)
-	}
-	if l.open.Load() != 2 {
-		t.Errorf("%d open, want 2", l.open.Load())
-	}
+		// Busy and too new: the fourth waits, however long, for one to end.
+		c3.(*trackedConn).begin()
+		fourth := accepted(l)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		select {
+		case <-fourth:
+			t.Fatal("a connection with a request under way was closed for a new one")
+		default:
+		}
+		end()
+		synctest.Wait() // it waits for the one just idle
+		select {
+		case <-fourth:
+			t.Fatal("a connection was closed for a new one the moment its request ended")
+		default:
+		}
+		time.Sleep(evictAfter)
+		if c4 := <-fourth; c4 == nil {
+			t.Fatal("the fourth connection was not accepted once a request ended")
+		} else {
+			defer c4.Close()
+		}
+		if !closed(clients[1]) {
+			t.Error("the connection idle longest was not closed for the fourth")
+		}
+		c3.Close()
+		c3.Close() // a second Close must not free a second slot
+		if l.open.Load() != 1 {
+			t.Errorf("after one close %d open, want 1", l.open.Load())
+		}
 
-	// Busy and too new: the fourth waits, however long, for one to end.
-	c3.(*trackedConn).begin()
-	fourth := accepted(l)
-	clock.Advance(time.Hour)
-	select {
-	case <-fourth:
-		t.Fatal("a connection with a request under way was closed for a new one")
-	default:
-	}
-	end()
-	if err := clock.BlockUntilContext(ctx, 1); err != nil { // it waits for the one just idle
-		t.Fatal(err)
-	}
-	clock.Advance(evictAfter)
-	if c4 := <-fourth; c4 == nil {
-		t.Fatal("the fourth connection was not accepted once a request ended")
-	} else {
-		defer c4.Close()
-	}
-	if !errors.Is(conns[1].Close(), net.ErrClosed) {
-		t.Error("the connection idle longest was not closed for the fourth")
-	}
-	c3.Close()
-	c3.Close() // a second Close must not free a second slot
-	if l.open.Load() != 1 {
-		t.Errorf("after one close %d open, want 1", l.open.Load())
-	}
-
-	// Closing the listener ends a wait.
-	done := make(chan error, 1)
-	go func() {
-		_, err := l.Accept()
-		done <- err
-	}()
-	l.Close()
-	if err := <-done; !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("Accept after Close = %v", err)
-	}
+		// Closing the listener ends a wait.
+		done := make(chan error, 1)
+		go func() {
+			_, err := l.Accept()
+			done <- err
+		}()
+		l.Close()
+		if err := <-done; !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Accept after Close = %v", err)
+		}
+	})
 }
 
 // TestOneProcessKeepsAtMostPerProcessBusy: a request on a connection of
@@ -157,7 +192,7 @@ func TestLimitListener(t *testing.T) {
 // already; more requests on a busy connection, another process's, and
 // connections of a process the kernel could not name are not.
 func TestOneProcessKeepsAtMostPerProcessBusy(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s")
+	path := filepath.Join(testprobe.ShortDir(t), "s")
 	inner, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)

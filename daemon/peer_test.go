@@ -24,6 +24,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -65,7 +66,7 @@ func (l *lockedBuffer) String() string {
 // serve runs a gRPC server whose peer check answers with of.
 func serve(t *testing.T, of func(syscall.Conn) (peercred.Peer, error)) (codecommitdv1.BrokerServiceClient, *countingBroker, *lockedBuffer) {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "d.sock")
+	sock := filepath.Join(testprobe.ShortDir(t), "d.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)

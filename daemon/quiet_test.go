@@ -8,10 +8,11 @@ import (
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestQuietWhenTheLastConnectionCloses(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "x", "d.sock")
+	sock := filepath.Join(testprobe.ShortDir(t), "x", "d.sock")
 	fired := make(chan struct{}, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

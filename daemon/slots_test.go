@@ -21,8 +21,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
@@ -30,9 +28,9 @@ import (
 )
 
 // serveLimited runs the daemon's gRPC server behind its connection limits
-// (on clock, when not nil) on a socket in a temp dir; the peer check names
-// the n-th connection's process pidOf(n).
-func serveLimited(t *testing.T, b broker.Broker, log *slog.Logger, clock clockwork.Clock, pidOf func(n int) int, more ...grpc.UnaryServerInterceptor) string {
+// (reading idle times from now, when not nil) on a socket in a temp dir;
+// the peer check names the n-th connection's process pidOf(n).
+func serveLimited(t *testing.T, b broker.Broker, log *slog.Logger, now func() time.Time, pidOf func(n int) int, more ...grpc.UnaryServerInterceptor) string {
 	t.Helper()
 	dir := t.TempDir()
 	os.Chmod(dir, 0o700) // the client trusts only a private folder
@@ -49,8 +47,8 @@ func serveLimited(t *testing.T, b broker.Broker, log *slog.Logger, clock clockwo
 	}
 	srv := newGRPCServer(b, log, peerCreds{self: peercred.Current(), of: of}, more...)
 	l := newLimitListener(inner, MaxConnections)
-	if clock != nil {
-		l.clock = clock
+	if now != nil {
+		l.now = now
 	}
 	go srv.Serve(l)
 	t.Cleanup(srv.Stop)
@@ -88,8 +86,9 @@ func TestLongLivedStreamsCannotStarveRequests(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &countingBroker{}
-			clock := clockwork.NewFakeClock()
-			sock := serveLimited(t, b, slog.New(slog.DiscardHandler), clock, tc.pidOf)
+			var later atomic.Int64 // how far the listener's clock is ahead
+			now := func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
+			sock := serveLimited(t, b, slog.New(slog.DiscardHandler), now, tc.pidOf)
 			var mu sync.Mutex
 			answers := map[codes.Code]int{}
 			var refusal string
@@ -114,7 +113,7 @@ func TestLongLivedStreamsCannotStarveRequests(t *testing.T) {
 				t.Errorf("refusal %q, want %q", refusal, want)
 			}
 			// The next connection comes a second later.
-			clock.Advance(evictAfter)
+			later.Add(int64(evictAfter))
 			c, err := client.Dial(sock)
 			if err != nil {
 				t.Fatal(err)
@@ -189,6 +188,7 @@ func (b *holdingBroker) SignURL(ctx context.Context, req *broker.SignRequest) (*
 // connection of a request that waits (the helpers' liveness probe), and is
 // not written to the audit log.
 func TestHealthIsCheapAndUnlogged(t *testing.T) {
+	t.Parallel() // it waits for three probes a second apart
 	b := &blockingBroker{entered: make(chan struct{}), release: make(chan struct{})}
 	logs := &lockedBuffer{}
 	checks := make(chan struct{}, 100)

@@ -6,8 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestListenNeverChangesAFolderItDidNotCreate(t *testing.T) {
@@ -20,7 +24,7 @@ func TestListenNeverChangesAFolderItDidNotCreate(t *testing.T) {
 		{"group-readable", 0o750},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "d")
+			dir := filepath.Join(testprobe.ShortDir(t), "d")
 			os.Mkdir(dir, 0o700)
 			os.Chmod(dir, tc.mode)
 			before, _ := os.Stat(dir)
@@ -45,7 +49,7 @@ func TestListenNeverChangesAFolderItDidNotCreate(t *testing.T) {
 }
 
 func TestListenCreatesItsOwnFolderPrivateAndCleansUp(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "run", "codecommitd")
+	dir := filepath.Join(testprobe.ShortDir(t), "run", "codecommitd")
 	sock := filepath.Join(dir, "d.sock")
 	s, err := listen(sock)
 	if err != nil {
@@ -70,7 +74,7 @@ func TestListenCreatesItsOwnFolderPrivateAndCleansUp(t *testing.T) {
 }
 
 func TestLockFileIsNeverFollowed(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "codecommitd")
+	dir := filepath.Join(testprobe.ShortDir(t), "codecommitd")
 	os.Mkdir(dir, 0o700)
 	victim := filepath.Join(t.TempDir(), "victim")
 	os.WriteFile(victim, []byte("keep me\n"), 0o600)
@@ -90,7 +94,7 @@ func TestLockFileIsNeverFollowed(t *testing.T) {
 // that started in between, and none can start before the first is done with
 // its cache.
 func TestAStoppingDaemonLeavesItsSuccessorAlone(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "run", "d.sock")
+	sock := filepath.Join(testprobe.ShortDir(t), "run", "d.sock")
 	old, err := listen(sock)
 	if err != nil {
 		t.Fatal(err)
@@ -135,5 +139,72 @@ func TestAStoppingDaemonLeavesItsSuccessorAlone(t *testing.T) {
 	}
 	if _, err := listen(sock); !errors.Is(err, ErrAlreadyRunning) {
 		t.Errorf("the successor lost its lock: a third listen = %v", err)
+	}
+}
+
+// TestListenRefusesWhatIsNotASocketAndLeavesNoLock: CODECOMMITD_SOCKET
+// naming a regular file (or a link) is refused in one line, before or after
+// the lock is taken, and no lock file is left beside it.
+func TestListenRefusesWhatIsNotASocketAndLeavesNoLock(t *testing.T) {
+	dir := testprobe.ShortDir(t)
+	file := filepath.Join(dir, "notes.txt")
+	os.WriteFile(file, []byte("mine\n"), 0o600)
+	link := filepath.Join(dir, "dangling")
+	os.Symlink(filepath.Join(dir, "nowhere"), link)
+	for _, tc := range []struct{ path, want string }{
+		{file, "socket path " + file + " is a regular file, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
+		// A dangling link passes the first look (nothing is there to
+		// see), and is refused once the lock is held.
+		{link, "socket path " + link + " is a symbolic link, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
+	} {
+		s, err := listen(tc.path)
+		if err == nil {
+			s.closeAndRelease()
+			t.Fatalf("listened on %s", tc.path)
+		}
+		if err.Error() != tc.want {
+			t.Errorf("listen(%s)\n got: %v\nwant: %s", tc.path, err, tc.want)
+		}
+		if _, err := os.Lstat(LockPath(tc.path)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a refused start left %s behind", LockPath(tc.path))
+		}
+	}
+	if b, _ := os.ReadFile(file); string(b) != "mine\n" {
+		t.Errorf("the file at the socket path was changed: %q", b)
+	}
+}
+
+// TestAStartingDaemonTurnsASecondAwayAtOnce: between taking its lock and
+// listening (while it opens its cache), a daemon's lock file says it is
+// starting, and a second daemon is refused at once rather than waiting for
+// it as for one that stops; once it listens, the lock file holds its pid
+// alone.
+func TestAStartingDaemonTurnsASecondAwayAtOnce(t *testing.T) {
+	sock := filepath.Join(testprobe.ShortDir(t), "run", "d.sock")
+	in, err := claim(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if answers(sock) {
+		t.Fatal("something answers before the daemon listens")
+	}
+	start := time.Now()
+	_, err = claim(sock)
+	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "is starting") {
+		t.Errorf("a second daemon meanwhile: %v, want ErrAlreadyRunning saying the first is starting", err)
+	}
+	if took := time.Since(start); took > stoppingWait/2 {
+		t.Errorf("the second daemon took %s to give up", took)
+	}
+	s, err := in.listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.closeAndRelease()
+	if b, _ := os.ReadFile(LockPath(sock)); string(b) != strconv.Itoa(os.Getpid())+"\n" {
+		t.Errorf("the lock file of a daemon that listens says %q", b)
+	}
+	if _, err := claim(sock); !errors.Is(err, ErrAlreadyRunning) || strings.Contains(err.Error(), "starting") {
+		t.Errorf("a second daemon once the first listens: %v", err)
 	}
 }

@@ -24,8 +24,8 @@ func listenPrivate(path string) (net.Listener, error) {
 }
 
 // lockFile takes an exclusive lock on path for the life of the process and
-// writes our pid into it; a second daemon gets ErrAlreadyRunning with the
-// holder's pid. The file is opened as privdir opens every file another user
+// writes our pid into it (note adds what the daemon is doing); a second
+// daemon gets a *heldError with the holder's pid and note. The file is opened as privdir opens every file another user
 // could have placed (no symlink followed, no blocking, a regular 0600 file
 // of ours); after locking, the path must still name the file locked (a
 // stopping daemon removes it), else the lock is taken again.
@@ -45,12 +45,12 @@ func lockFile(path string) (*os.File, error) {
 			return nil, err
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-			b := make([]byte, 32)
+			b := make([]byte, 64)
 			n, _ := f.ReadAt(b, 0)
 			f.Close()
 			if errors.Is(err, unix.EWOULDBLOCK) {
-				pid := strings.TrimSpace(string(b[:n]))
-				return nil, fmt.Errorf("%w (pid %s holds %s)", ErrAlreadyRunning, pid, path)
+				pid, what, _ := strings.Cut(strings.TrimSpace(string(b[:n])), " ")
+				return nil, &heldError{path: path, pid: pid, starting: what == "starting"}
 			}
 			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
@@ -58,13 +58,22 @@ func lockFile(path string) (*os.File, error) {
 			f.Close() // removed or replaced by a daemon that was stopping
 			continue
 		}
-		// The pid is only for the message a second daemon prints.
-		if err := f.Truncate(0); err == nil {
-			_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-		}
+		note(f, "")
 		return f, nil
 	}
 	return nil, fmt.Errorf("%s keeps changing under codecommitd; is something removing it?", path)
+}
+
+// note writes our pid into the lock file f, followed by what the daemon is
+// doing ("starting"; "" once it listens), for a second daemon to read.
+func note(f *os.File, what string) {
+	line := strconv.Itoa(os.Getpid())
+	if what != "" {
+		line += " " + what
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(line+"\n"), 0)
+	}
 }
 
 // unlock removes the lock file if it is still the one f holds, then

@@ -33,6 +33,10 @@ func lockFile(path string) (*os.File, error) {
 	return f, nil
 }
 
+// note does nothing: a locked file cannot be read by another process on
+// Windows, so a second daemon learns nothing from it.
+func note(*os.File, string) {}
+
 // unlock releases the lock; the file stays (Windows cannot remove an open
 // file, and removing it after closing would race with a starting daemon).
 func unlock(f *os.File) { f.Close() }

@@ -64,13 +64,14 @@ func (f *cacheFlags) openCache(log *slog.Logger, owner string, timeout time.Dura
 		path = paths.CacheFile()
 	}
 	out := openedCache{path: path}
+	clog := log.With(slog.String("component", "cache"), slog.String("path", path))
 	if f.noCache {
 		out.problem = "turned off (--no-cache)"
 		return out, nil
 	}
-	memoryOnly := func(problem string, attrs ...any) (openedCache, error) {
+	memoryOnly := func(problem string) (openedCache, error) {
 		out.problem = problem
-		log.Warn("no credential cache: credentials are kept in memory only", append([]any{"path", path, "reason", problem}, attrs...)...)
+		clog.Warn("no credential cache: credentials are kept in memory only", "reason", problem)
 		return out, nil
 	}
 	recorded, err := cache.Inspect(path)
@@ -108,6 +109,6 @@ func (f *cacheFlags) openCache(log *slog.Logger, owner string, timeout time.Dura
 	}
 	out.store = store
 	n, _ := store.Len()
-	log.Info("credential cache open", "path", path, "key", key.Source, "entries", n, "problem", store.Problem())
+	clog.Info("credential cache open", "key", key.Source, "entries", n, "problem", store.Problem())
 	return out, nil
 }

@@ -73,11 +73,11 @@ func resolveOneshot(ctx context.Context, in io.Reader, f *cacheFlags) (_ *broker
 		defer c.store.Close() //nolint:errcheck // every write already committed; the process exits next
 		store = c.store
 	}
-	svc, err := localbroker.NewService(nil, log, credmgr.Config{Store: store})
+	lb, err := localbroker.New(localbroker.Config{Log: log, Store: store})
 	if err != nil {
 		return nil, nil, err
 	}
-	defer svc.Manager.Close() // what it fetched is in the cache for the next run
-	s, outcome := svc.SignURL(ctx, req)
+	defer lb.Close() // what it fetched is in the cache for the next run
+	s, outcome := lb.SignURL(ctx, req)
 	return s, outcome, nil
 }

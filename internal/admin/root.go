@@ -18,6 +18,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
+	"github.com/codecommitd/codecommitd/internal/svcmgr"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
 
@@ -46,9 +47,12 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// globals are the flags every command shares.
+// globals are the flags every command shares, and the service manager.
 type globals struct {
 	socket string
+	// manager is the service manager for a service config: svcmgr.System,
+	// or a fake in tests.
+	manager func(svcmgr.Config) svcmgr.Manager
 }
 
 func (g *globals) socketPath() string {
@@ -60,7 +64,10 @@ func (g *globals) socketPath() string {
 
 // NewRootCommand returns the codecommitd command tree.
 func NewRootCommand() *cobra.Command {
-	g := &globals{}
+	return newRootCommand(&globals{manager: svcmgr.System})
+}
+
+func newRootCommand(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "codecommitd",
 		Short: "Keep AWS credentials fresh and sign CodeCommit git passwords",

@@ -2,21 +2,28 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/codecommitd/codecommitd/client"
-	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/daemon"
+	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/paths"
 	"github.com/codecommitd/codecommitd/internal/svcmgr"
 )
+
+// serviceWait bounds how long start and install wait for the daemon the
+// service manager started to answer.
+const serviceWait = 10 * time.Second
 
 // serviceConfig describes the service for this user and this binary.
 func serviceConfig() (svcmgr.Config, error) {
@@ -40,54 +47,268 @@ func serviceConfig() (svcmgr.Config, error) {
 	return c, nil
 }
 
-// handOver stops a daemon that git started on demand, so the service
-// manager's daemon can take the socket (else it would find it taken, exit,
-// and be restarted in a loop).
-func handOver(ctx context.Context, socket string, out io.Writer) error {
-	st, err := daemonStatus(ctx, socket)
-	if err != nil || !st.OnDemand {
-		return nil
-	}
-	pid, err := stopDaemon(ctx, socket)
-	if err == nil && pid != 0 {
-		fmt.Fprintf(out, "stopped the daemon git had started (pid %d); the service runs it from now on\n", pid)
-	}
-	return err
+// services is what the service commands act on: the service manager, the
+// daemon's socket, and where they say what they did. Each command prints
+// one line per thing it did, and every line is true whatever the manager
+// can do here: a daemon is handed to the service only where the manager
+// answers, and left running where it does not.
+type services struct {
+	m      svcmgr.Manager
+	socket string
+	out    io.Writer
 }
 
-// startDaemon starts a daemon on socket without a service manager, as git
-// does on demand, and reports it.
-func startDaemon(ctx context.Context, socket string, out io.Writer) error {
-	if st, err := daemonStatus(ctx, socket); err == nil {
-		fmt.Fprintf(out, "codecommitd is already running (pid %d, on %s)\n", st.PID, socket)
+func (g *globals) services(cmd *cobra.Command, c svcmgr.Config) *services {
+	return &services{m: g.manager(c), socket: g.socketPath(), out: cmd.OutOrStdout()}
+}
+
+// running is the daemon on the socket: its status when it answers, nil
+// when none runs, or why it cannot be asked (it is stuck or stopped: a
+// *client.StuckError; it cannot be trusted); and the process the kernel
+// says listens there (0 when none does, or the kernel did not say).
+func (s *services) running(ctx context.Context) (*broker.Status, int, error) {
+	st, pid, err := askStatus(ctx, s.socket)
+	if notRunning(err) {
+		return nil, 0, nil
+	}
+	return st, pid, err
+}
+
+// stuck reports whether err is a daemon that does not answer.
+func stuck(err error) bool {
+	_, ok := errors.AsType[*client.StuckError](err)
+	return ok
+}
+
+// who says who started the daemon st describes.
+func (s *services) who(st *broker.Status) string {
+	switch {
+	case st.OnDemand:
+		return "started on demand"
+	case s.m.Active():
+		return "run by the service"
+	}
+	return "started by hand with codecommitd run"
+}
+
+// start starts the daemon: through the service manager when the service
+// is installed and the manager answers (a daemon started on demand is
+// stopped first, so the service's can take the socket), else detached, as
+// git would. A daemon that runs is never stopped for a manager that cannot
+// run the service.
+func (s *services) start(ctx context.Context) error {
+	st, pid, err := s.running(ctx)
+	if err != nil {
+		return err
+	}
+	installed := s.m.Installed()
+	var down error
+	if installed {
+		down = s.m.Answers()
+	}
+	switch {
+	case st != nil && installed && down == nil && st.OnDemand:
+		if pid, err = stopPID(s.socket, pid, stopGrace, s.out); err != nil {
+			return err
+		}
+		if err := s.m.Start(); err != nil {
+			return s.startDirect(ctx, fmt.Sprintf("stopped the daemon started on demand (pid %d) for the service, but %v; ", pid, err), " again")
+		}
+		nst, err := s.waitService(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "stopped the daemon started on demand (pid %d); the service runs it from now on (pid %d)\n", pid, nst.PID)
+		return nil
+	case st != nil:
+		line := fmt.Sprintf("codecommitd is already running (pid %d, %s) on %s", st.PID, s.who(st), s.socket)
+		if down != nil {
+			line += fmt.Sprintf("; the service is installed, but %v, so it is left as it is", down)
+		}
+		fmt.Fprintln(s.out, line)
+		return nil
+	case installed && down == nil:
+		if err := s.m.Start(); err != nil {
+			return s.startDirect(ctx, fmt.Sprintf("the service is installed, but %v; ", err), " instead")
+		}
+		nst, err := s.waitService(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "started the codecommitd service (pid %d) on %s; it also starts at every login\n", nst.PID, s.socket)
+		return nil
+	case installed:
+		return s.startDirect(ctx, fmt.Sprintf("the service is installed, but %v; ", down), " instead")
+	}
+	return s.startDirect(ctx, "", "")
+}
+
+// startDirect starts a daemon on the socket without a service manager, as
+// git does on demand, and says so after prefix (what happened before).
+func (s *services) startDirect(ctx context.Context, prefix, how string) error {
+	auto := &client.Auto{Socket: s.socket, Autostart: true}
+	if err := auto.Start(ctx); err != nil {
+		return fmt.Errorf("%scould not start the daemon on %s: %w", prefix, s.socket, err)
+	}
+	st, err := daemonStatus(ctx, s.socket)
+	if err != nil {
+		return fmt.Errorf("%sthe daemon started but does not answer on %s: %w", prefix, s.socket, err)
+	}
+	until := "until codecommitd stop"
+	if st.IdleExit > 0 {
+		until = fmt.Sprintf("until codecommitd stop, or %s without a request (%s)", st.IdleExit, envvar.IdleExit)
+	}
+	fmt.Fprintf(s.out, "%sstarted codecommitd (pid %d) on %s%s; it runs %s\n", prefix, st.PID, s.socket, how, until)
+	return nil
+}
+
+// waitService waits for the daemon the service manager started to answer
+// on the socket.
+func (s *services) waitService(ctx context.Context) (*broker.Status, error) {
+	deadline := time.Now().Add(serviceWait)
+	for {
+		st, err := daemonStatus(ctx, s.socket)
+		if err == nil && !st.OnDemand {
+			return st, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s started the service, but no daemon of its answers on %s within %s; see the service's log (systemctl --user status codecommitd, ~/Library/Logs/codecommitd)", s.m, s.socket, serviceWait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop stops the daemon, whoever started it: the service's through the
+// service manager (so that it does not start it again), any other (or one
+// the manager did not stop) as stopDaemon does.
+func (s *services) stop(ctx context.Context) error {
+	st, pid, err := s.running(ctx)
+	switch {
+	case stuck(err):
+	case err != nil:
+		return err
+	case st == nil:
+		fmt.Fprintln(s.out, "codecommitd is not running")
 		return nil
 	}
-	auto := &client.Auto{Socket: socket, Autostart: true}
-	if err := auto.Start(ctx); err != nil {
-		return fmt.Errorf("could not start the daemon on %s: %w", socket, err)
+	if st != nil && !st.OnDemand && s.m.Installed() && s.m.Active() {
+		lock, _ := os.Lstat(daemon.LockPath(s.socket))
+		if err := s.m.Stop(); err != nil {
+			fmt.Fprintf(s.out, "%v; stopping the daemon itself\n", err)
+		} else if pid == 0 {
+			fmt.Fprintln(s.out, "stopped the codecommitd service")
+			return nil
+		} else if gone(pid, lock, s.socket, stopGrace) {
+			fmt.Fprintf(s.out, "stopped the codecommitd service (pid %d)\n", pid)
+			return nil
+		}
 	}
-	st, err := daemonStatus(ctx, socket)
+	pid, err = stopPID(s.socket, pid, stopGrace, s.out)
 	if err != nil {
-		return fmt.Errorf("the daemon started but does not answer on %s: %w", socket, err)
+		return err
 	}
-	how := "until codecommitd stop"
-	if st.IdleExit > 0 {
-		how = fmt.Sprintf("until codecommitd stop, or %s without a request (%s)", st.IdleExit, envvar.IdleExit)
+	switch {
+	case st != nil:
+		fmt.Fprintf(s.out, "stopped codecommitd (pid %d, %s)\n", pid, s.who(st))
+	default:
+		fmt.Fprintf(s.out, "stopped codecommitd (pid %d)\n", pid)
 	}
-	fmt.Fprintf(out, "started codecommitd (pid %d) on %s; it runs %s\n", st.PID, socket, how)
+	return nil
+}
+
+// install installs the service and starts it where the manager answers
+// (stopping the daemon on the socket first, so the service's can take it),
+// and says in one line what is installed, what runs, and what happens
+// where the manager does not answer.
+func (s *services) install(ctx context.Context) error {
+	if err := s.m.Install(); err != nil {
+		return err
+	}
+	where := "registered with " + s.m.String()
+	if p := s.m.Path(); p != "" {
+		where = "installed (" + p + ")"
+	}
+	st, pid, err := s.running(ctx)
+	if err != nil && !stuck(err) {
+		return err
+	}
+	if down := s.m.Answers(); down != nil {
+		meanwhile := "git starts the daemon when it needs it"
+		if st != nil {
+			meanwhile = fmt.Sprintf("the daemon that runs (pid %d, %s) keeps running", st.PID, s.who(st))
+		}
+		fmt.Fprintf(s.out, "service: %s, but it could not start now: %v. It starts %s; meanwhile %s\n", where, down, s.m.Later(), meanwhile)
+		return nil
+	}
+	tookOver := ""
+	if st != nil || stuck(err) {
+		if pid, err = stopPID(s.socket, pid, stopGrace, s.out); err != nil {
+			return err
+		}
+		tookOver = fmt.Sprintf("; it took the socket over from the daemon that ran before (pid %d)", pid)
+	}
+	if err := s.m.Start(); err != nil {
+		fmt.Fprintf(s.out, "service: %s, but it could not start now: %v. It starts %s; meanwhile git starts the daemon when it needs it\n", where, err, s.m.Later())
+		return nil
+	}
+	nst, err := s.waitService(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "service: %s and running (pid %d); it starts at every login%s\n", where, nst.PID, tookOver)
+	return nil
+}
+
+// uninstall stops the service and removes it, stops any daemon still on
+// the socket, and with purge removes what codecommitd keeps (see purge).
+func (s *services) uninstall(ctx context.Context, purge bool) error {
+	st, _, err := s.running(ctx)
+	if err != nil && !stuck(err) {
+		return err
+	}
+	if s.m.Installed() {
+		if st != nil && !st.OnDemand && s.m.Active() {
+			if err := s.stop(ctx); err != nil {
+				return err
+			}
+		}
+		if err := s.m.Uninstall(); err != nil {
+			return err
+		}
+		if p := s.m.Path(); p != "" {
+			fmt.Fprintf(s.out, "removed the service (%s)\n", p)
+		} else {
+			fmt.Fprintf(s.out, "removed the service from %s\n", s.m)
+		}
+	} else {
+		fmt.Fprintln(s.out, "the service was not installed")
+	}
+	if st, _, err = s.running(ctx); st != nil || stuck(err) {
+		if err := s.stop(ctx); err != nil {
+			return err
+		}
+	}
+	if purge {
+		return purgeState(ctx, s.out, s.socket)
+	}
+	if kept := keptState(); kept != "" {
+		fmt.Fprintf(s.out, "kept %s; codecommitd uninstall --purge removes them\n", kept)
+	}
 	return nil
 }
 
 func newServiceCommands(g *globals) []*cobra.Command {
-	var print bool
+	var print, purge bool
 	install := &cobra.Command{
 		Use:   "install",
 		Short: "Install and start codecommitd as a per-user service that starts at every login",
 		Long: `install registers codecommitd with the user's service manager and starts it:
 a systemd user unit in ~/.config/systemd/user (Linux), a LaunchAgent in
 ~/Library/LaunchAgents (macOS), or a Service Control Manager service running as
-you (Windows). Where no service manager answers (containers, CI), the unit is
-still written and install says it could not start it.
+you (Windows). A daemon already on the socket is stopped first, so the
+service's can take it. Where no service manager answers (containers, CI, a
+login without systemd), the unit is still written, the daemon that runs is
+left running, and install says so in its one line.
 The service manager does not pass your shell's environment: see what the
 daemon sees with codecommitd doctor.`,
 		Args: noArgs,
@@ -109,109 +330,65 @@ daemon sees with codecommitd doctor.`,
 					return err
 				}
 			}
-			if pid, err := stopDaemon(cmd.Context(), g.socketPath()); err != nil {
-				return err
-			} else if pid != 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "stopped the daemon that was running (pid %d); the service runs it from now on\n", pid)
-			}
-			res, err := svcmgr.Install(c)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), res.Summary(c))
-			return nil
+			return g.services(cmd, c).install(cmd.Context())
 		},
 	}
 	install.Flags().BoolVar(&print, "print", false, "print the unit (or plist) that would be installed, and change nothing")
-	cmds := []*cobra.Command{install, {
+	uninstall := &cobra.Command{
 		Use:   "uninstall",
-		Short: "Stop the service and remove it",
-		Args:  noArgs,
+		Short: "Stop the service and the daemon, and remove the service (--purge: also the cache, its key and the log)",
+		Long: `uninstall stops the service and removes it, and stops any daemon still on the
+socket (one git started on demand included). With --purge it also removes what
+codecommitd keeps: the credential cache, its key (key file or keyring entry),
+the log and the cache of git's version, each named as it goes. It removes only
+files codecommitd makes, and a folder only once nothing else is in it.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := serviceConfig()
 			if err != nil {
 				return err
 			}
-			return svcmgr.Uninstall(c, cmd.OutOrStdout())
+			return g.services(cmd, c).uninstall(cmd.Context(), purge)
 		},
-	}}
-	cmds = append(cmds,
-		&cobra.Command{
+	}
+	uninstall.Flags().BoolVar(&purge, "purge", false, "also remove the credential cache, its key, the log and the cache of git's version")
+	run := func(f func(s *services, ctx context.Context) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			c, err := serviceConfig()
+			if err != nil {
+				return err
+			}
+			return f(g.services(cmd, c), cmd.Context())
+		}
+	}
+	return []*cobra.Command{install, uninstall,
+		{
 			Use:   "start",
-			Short: "Start the daemon: through the service manager when installed, else as git does on demand",
+			Short: "Start the daemon: through the service manager where it answers, else as git does on demand",
 			Args:  noArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				return start(cmd.Context(), g, cmd.OutOrStdout())
-			},
+			RunE:  run((*services).start),
 		},
-		&cobra.Command{
+		{
 			Use:   "stop",
-			Short: "Stop the daemon, whoever started it (the service manager, or git on demand)",
-			Args:  noArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				return stop(cmd.Context(), g, cmd.OutOrStdout())
-			},
+			Short: "Stop the daemon, whoever started it (the service manager, git on demand, or you)",
+			Long: `stop stops the daemon on the socket, whoever started it: the service's
+through the service manager, any other with SIGTERM to the process the kernel
+says listens there. Requests under way finish. A daemon stopped with Ctrl-Z or
+kill -STOP is resumed so it can stop; one still running 15s after SIGTERM is
+killed (SIGKILL). Each of these is said in one line.`,
+			Args: noArgs,
+			RunE: run((*services).stop),
 		},
-		&cobra.Command{
+		{
 			Use:   "restart",
-			Short: "Stop the daemon, whoever started it, and start it again",
+			Short: "Stop the daemon, whoever started it (killing it if it is stuck), and start it again",
 			Args:  noArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				if err := stop(cmd.Context(), g, cmd.OutOrStdout()); err != nil {
+			RunE: run(func(s *services, ctx context.Context) error {
+				if err := s.stop(ctx); err != nil {
 					return err
 				}
-				return start(cmd.Context(), g, cmd.OutOrStdout())
-			},
+				return s.start(ctx)
+			}),
 		},
-	)
-	return cmds
+	}
 }
-
-// start starts the daemon: through the service manager when the service
-// is installed and the manager answers, else detached, as git would.
-func start(ctx context.Context, g *globals, out io.Writer) error {
-	c, err := serviceConfig()
-	if err == nil && svcmgr.Installed(c) {
-		if st, err := daemonStatus(ctx, g.socketPath()); err == nil && !st.OnDemand {
-			fmt.Fprintf(out, "codecommitd is already running (pid %d, on %s)\n", st.PID, g.socketPath())
-			return nil
-		}
-		if err := handOver(ctx, g.socketPath(), out); err != nil {
-			return err
-		}
-		cerr := svcmgr.Control(c, "start")
-		if cerr == nil {
-			fmt.Fprintln(out, "started the codecommitd service; it also starts at every login")
-			return nil
-		}
-		fmt.Fprintf(out, "the service is installed but no service manager answers here (%s); starting the daemon directly\n", svcmgrCause(cerr))
-	}
-	return startDaemon(ctx, g.socketPath(), out)
-}
-
-// stop stops the daemon, whoever started it: a service's daemon through
-// the service manager, any other (or one the manager did not stop) by its
-// pid.
-func stop(ctx context.Context, g *globals, out io.Writer) error {
-	st, err := daemonStatus(ctx, g.socketPath())
-	if notRunning(err) {
-		fmt.Fprintln(out, "codecommitd is not running")
-		return nil
-	}
-	if err == nil && !st.OnDemand {
-		if c, cerr := serviceConfig(); cerr == nil && svcmgr.Installed(c) && svcmgr.Control(c, "stop") == nil {
-			fmt.Fprintln(out, "stopped the codecommitd service")
-		}
-	}
-	pid, err := stopDaemon(ctx, g.socketPath())
-	if err != nil {
-		return err
-	}
-	if pid != 0 {
-		fmt.Fprintf(out, "stopped codecommitd (pid %d)\n", pid)
-	}
-	return nil
-}
-
-// svcmgrCause is a service manager's failure in a few words.
-func svcmgrCause(err error) string { return clean.Line(err.Error(), 160) }

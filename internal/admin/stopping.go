@@ -4,23 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 )
 
 // statusTimeout bounds how long a command waits for the daemon to answer.
 const statusTimeout = 5 * time.Second
 
-// stopTimeout bounds how long stop waits for the daemon to exit.
-const stopTimeout = 15 * time.Second
+// stopGrace is how long stop waits for the daemon to exit after SIGTERM
+// before it kills it.
+const stopGrace = 15 * time.Second
+
+// killWait is how long stop waits for a killed daemon to be gone.
+const killWait = 5 * time.Second
 
 // daemonStatus asks the daemon on socket for its status, at most
-// statusTimeout. A daemon that accepts the connection but does not answer
-// is a *client.StuckError (wrapped with what to do).
+// statusTimeout. A socket path that cannot be one is said at once. A daemon
+// that accepts the connection but does not answer (stopped with Ctrl-Z, kill
+// -STOP or a debugger, or stuck) is a *client.StuckError (wrapped with what
+// to do).
 func daemonStatus(ctx context.Context, socket string) (*broker.Status, error) {
 	st, _, err := askStatus(ctx, socket)
 	return st, err
@@ -31,6 +39,9 @@ func daemonStatus(ctx context.Context, socket string) (*broker.Status, error) {
 // reports, which in another pid namespace (a container) means something
 // else here.
 func askStatus(ctx context.Context, socket string) (*broker.Status, int, error) {
+	if err := sockpath.Check(socket); err != nil {
+		return nil, 0, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	c, err := client.Dial(socket)
@@ -57,13 +68,11 @@ func notRunning(err error) bool {
 	return errors.Is(err, broker.ErrUnavailable) && !errors.Is(err, broker.ErrUntrustedDaemon) && !stuck
 }
 
-// stopDaemon stops the daemon on socket, whoever started it: it asks the
-// process the kernel says listens there to stop (SIGTERM; on Windows it is
-// killed, which the cache survives) and waits until that process is gone,
-// the cache closed and the lock released, so a daemon started next finds
-// everything free. It returns the pid stopped, or 0 when no daemon runs.
-// A daemon that does not answer is stopped all the same.
-func stopDaemon(ctx context.Context, socket string) (int, error) {
+// stopDaemon stops the daemon on socket, whoever started it, as stopPID
+// does: the process the kernel says listens there. It returns the pid
+// stopped, or 0 when no daemon runs. A daemon that does not answer is
+// stopped all the same.
+func stopDaemon(ctx context.Context, socket string, grace time.Duration, out io.Writer) (int, error) {
 	_, pid, err := askStatus(ctx, socket)
 	_, stuck := errors.AsType[*client.StuckError](err)
 	switch {
@@ -73,25 +82,55 @@ func stopDaemon(ctx context.Context, socket string) (int, error) {
 	case err != nil:
 		return 0, err
 	}
+	return stopPID(socket, pid, grace, out)
+}
+
+// stopPID stops process pid, which the kernel said listens on socket (0:
+// it did not say): it asks it to stop (SIGTERM; on Windows it is killed,
+// which the cache survives) and waits until that process is gone, the cache
+// closed and the lock released, so a daemon started next finds everything
+// free. A stopped process (Ctrl-Z, kill -STOP) is resumed so it can stop;
+// one that is still there after grace is killed (SIGKILL). Each of these is
+// said in one line on out. It returns pid.
+func stopPID(socket string, pid int, grace time.Duration, out io.Writer) (int, error) {
 	if pid <= 0 {
 		return 0, fmt.Errorf("cannot tell which process listens on %s (the kernel does not say); stop it with kill <pid>", socket)
 	}
 	lock, _ := os.Lstat(daemon.LockPath(socket))
 	if err := terminate(pid); err != nil {
+		if exited(pid) {
+			return pid, nil // it stopped meanwhile
+		}
 		return pid, fmt.Errorf("the daemon on %s (pid %d) cannot be stopped (%w); stop it with kill %d", socket, pid, err, pid)
 	}
-	for deadline := time.Now().Add(stopTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if exited(pid) {
-			return pid, nil
-		}
+	if stopped(pid) {
+		resume(pid)
+		fmt.Fprintf(out, "codecommitd (pid %d) was stopped (Ctrl-Z, kill -STOP or a debugger); resumed it so it could stop\n", pid)
 	}
-	// Removing the lock file is the daemon's last act before it exits;
-	// where exited cannot tell a zombie nobody reaps (no /proc), that is
-	// as good as gone.
-	if released(lock, daemon.LockPath(socket)) {
+	if gone(pid, lock, socket, grace) {
 		return pid, nil
 	}
-	return pid, fmt.Errorf("the daemon on %s (pid %d) did not stop within %s; stop it with kill -9 %d", socket, pid, stopTimeout, pid)
+	if err := kill(pid); err != nil {
+		return pid, fmt.Errorf("the daemon on %s (pid %d) did not stop within %s of SIGTERM and cannot be killed (%w); kill -9 %d", socket, pid, grace, err, pid)
+	}
+	fmt.Fprintf(out, "codecommitd (pid %d) did not stop within %s of SIGTERM; killed it (SIGKILL): requests under way were cut off, the cache file is kept\n", pid, grace)
+	if gone(pid, nil, socket, killWait) {
+		return pid, nil
+	}
+	return pid, fmt.Errorf("the daemon on %s (pid %d) is still there %s after SIGKILL; see what holds it with ps -o stat,wchan -p %d", socket, pid, killWait, pid)
+}
+
+// gone waits up to d for process pid to exit, and reports whether it did.
+// Removing the lock file is the daemon's last act before it exits; where
+// exited cannot tell a zombie nobody reaps (no /proc), a released lock (held:
+// the lock file as it was before the stop) is as good as gone.
+func gone(pid int, held os.FileInfo, socket string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if exited(pid) {
+			return true
+		}
+	}
+	return released(held, daemon.LockPath(socket))
 }
 
 // released reports whether the lock file that was held (held: as it was

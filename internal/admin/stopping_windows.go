@@ -17,6 +17,15 @@ func terminate(pid int) error {
 	return p.Kill()
 }
 
+// kill stops process pid at once: on Windows, what terminate does.
+func kill(pid int) error { return terminate(pid) }
+
+// resume does nothing: Windows processes are not stopped by signals.
+func resume(int) {}
+
+// stopped reports false: see resume.
+func stopped(int) bool { return false }
+
 // exited reports whether process pid is gone.
 func exited(pid int) bool {
 	h, err := windows.OpenProcess(windows.SYNCHRONIZE, false, uint32(pid))

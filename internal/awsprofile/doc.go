@@ -8,11 +8,13 @@
 //     source chain, the files and the variables that matter), which keys
 //     every cache so an edit to ~/.aws/config takes effect on the next
 //     request;
-//   - the credential provider for a profile (Provider): the SDK's own chain
-//     where it does the job, and our own walk of the source chain where it
-//     does not — MFA through GetSessionToken so one code serves many roles,
-//     credential_source = Environment taken from the caller's environment,
-//     credential_process with its stderr captured;
+//   - the credential provider chain of a profile (Chain), built once and
+//     asked afresh at every refresh: the SDK's own chain where it does the
+//     job, and our own walk of the source chain where it does not — MFA
+//     through GetSessionToken so one code serves many roles (the chain lists
+//     the MFA sessions it needs, as data), credential_source = Environment
+//     taken from the caller's environment, credential_process with its
+//     stderr captured;
 //   - turning SDK failures into broker errors a person can act on.
 //
 // Parsed files are cached by (path, size, mtime, inode), so a request costs

@@ -129,7 +129,7 @@ func (r *Resolver) classifyAPI(p *Profile, api smithy.APIError, cause error) err
 	case code == "AccessDenied" || code == "AccessDeniedException":
 		return e(broker.ErrAccessDenied, "profile %s: %s denied the request (%s): %s; check the role's trust policy and the profile's role_arn", name, svc, code, msg)
 	case code == "InvalidClientTokenId" || code == "UnrecognizedClientException" || code == "ExpiredToken" || code == "ExpiredTokenException":
-		return e(broker.ErrNoCredentials, "profile %s: AWS rejected the source credentials (%s: %s); update them, e.g. with `aws configure --profile %s`", name, code, msg, name)
+		return e(broker.ErrNoCredentials, "profile %s: AWS rejected the source credentials (%s: %s); %s", name, code, msg, p.fixSourceCredentials())
 	case code == "SignatureDoesNotMatch" || code == "RequestExpired" || code == "InvalidSignatureException":
 		if skew, at := r.ClockSkew(); !at.IsZero() && (skew >= MaxClockSkew || skew <= -MaxClockSkew) {
 			return e(broker.ErrClockSkew, "profile %s: AWS refused the request (%s): %s", name, code, SkewMessage(skew, at))
@@ -152,6 +152,26 @@ func (r *Resolver) classifyAPI(p *Profile, api smithy.APIError, cause error) err
 		return e(broker.ErrSourceFailed, "profile %s: %s refused the request (HTTP %d, %s: %s)", name, svc, status, code, msg)
 	}
 	return e(broker.ErrSourceFailed, "profile %s: %s refused the request (%s: %s)", name, svc, code, msg)
+}
+
+// fixSourceCredentials says where the credentials AWS rejected come from,
+// and how to replace them: the keys of the profile at the end of the
+// source_profile chain (naming the section and file that hold them), the
+// caller's environment, or that profile's credential_process.
+func (p *Profile) fixSourceCredentials() string {
+	const env = "they are AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in the environment git runs in: set valid ones"
+	end := p.chainEnd()
+	switch {
+	case p.usesEnvCredentials():
+		return env
+	case end.CredentialSource == "Environment":
+		return env + " (profile " + end.Profile + " has credential_source = Environment)"
+	case p.keysAt != "":
+		return fmt.Sprintf("they are the keys in %s: update them there, e.g. with `aws configure --profile %s`", clean.Line(p.keysAt, 300), end.Profile)
+	case end.CredentialProcess != "":
+		return "they come from the credential_process of profile " + end.Profile + ": run it yourself to see what it prints"
+	}
+	return fmt.Sprintf("update them, e.g. with `aws configure --profile %s`", orSomething(end.Profile, p.Name))
 }
 
 // service names the AWS service an SDK error came from.

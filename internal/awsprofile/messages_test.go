@@ -27,15 +27,17 @@ import (
 var jargon = []string{"operation error", "https response error", "StatusCode: 0", "RequestID", "request send failed",
 	"rpc error", "desc =", "transport:", "failed to refresh cached credentials", "<nil>"}
 
-// classify resolves profile dev of the world and fetches its credentials
-// with STS at endpoint, and returns the error as a person would read it.
-// The world's SSO cache holds an expired token for the session "corp".
-func classify(t *testing.T, endpoint, config, credentials string) error {
+// classify resolves profile dev of the world (or, when env names a profile
+// or holds keys, what they decide) and fetches its credentials with STS at
+// endpoint, and returns the world's home folder and the error as a person
+// would read it. The world's SSO cache holds an expired token for the
+// session "corp".
+func classify(t *testing.T, endpoint, config, credentials string, env map[string]string) (home string, err error) {
 	t.Helper()
 	t.Setenv("AWS_ENDPOINT_URL_STS", endpoint)
 	t.Setenv("AWS_ENDPOINT_URL_SSO", endpoint)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	home := writeFiles(t, config, credentials)
+	home = writeFiles(t, config, credentials)
 	h := sha1.Sum([]byte("corp"))
 	cache := filepath.Join(home, ".aws", "sso", "cache")
 	os.MkdirAll(cache, 0o700)
@@ -43,18 +45,26 @@ func classify(t *testing.T, endpoint, config, credentials string) error {
 		[]byte(`{"accessToken":"x","expiresAt":"`+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+`","region":"us-east-1","startUrl":"https://corp.awsapps.com/start"}`), 0o600)
 	r := newResolver(t)
 	ctx := context.Background()
-	p, err := r.Resolve(ctx, "dev", map[string]string{"HOME": home})
-	if err != nil {
-		return err
+	reqEnv := map[string]string{"HOME": home}
+	for k, v := range env {
+		reqEnv[k] = v
 	}
-	prov, err := r.Provider(ctx, p, "us-east-1", nil)
+	urlProfile := "dev"
+	if _, ok := env["AWS_PROFILE"]; ok || env["AWS_ACCESS_KEY_ID"] != "" {
+		urlProfile = ""
+	}
+	p, err := r.Resolve(ctx, urlProfile, reqEnv)
+	if err != nil {
+		return home, err
+	}
+	prov, err := r.Chain(ctx, p, "us-east-1", nil)
 	if err == nil {
 		_, err = prov.Retrieve(ctx)
 	}
 	if err == nil {
 		t.Fatal("no error")
 	}
-	return r.Classify(p, err)
+	return home, r.Classify(p, err)
 }
 
 // TestMessagesByFailureClass fetches credentials through the real SDK while
@@ -91,7 +101,7 @@ func TestMessagesByFailureClass(t *testing.T) {
 		{"AccessDenied", sts.URL, &fakests.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: sts:AssumeRole on resource: " + role}, nil, broker.ErrAccessDenied,
 			"profile dev: AWS STS denied the request (AccessDenied): User: arn:aws:iam::123456789012:user/alice is not authorized to perform: sts:AssumeRole on resource: " + role + "; check the role's trust policy and the profile's role_arn"},
 		{"InvalidClientTokenId", sts.URL, &fakests.Fault{Status: 403, Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."}, nil, broker.ErrNoCredentials,
-			"profile dev: AWS rejected the source credentials (InvalidClientTokenId: The security token included in the request is invalid.); update them, e.g. with `aws configure --profile dev`"},
+			"profile dev: AWS rejected the source credentials (InvalidClientTokenId: The security token included in the request is invalid.); they are the keys in [base] in ~/.aws/credentials: update them there, e.g. with `aws configure --profile base`"},
 		{"ValidationError", sts.URL, &fakests.Fault{Status: 400, Code: "ValidationError", Message: "1 validation error detected: Value '100' at 'durationSeconds' failed to satisfy constraint"}, nil, broker.ErrInvalidRequest,
 			"profile dev: STS refused the request: 1 validation error detected: Value '100' at 'durationSeconds' failed to satisfy constraint; check duration_seconds and role_session_name"},
 		{"STS 5xx", sts.URL, &fakests.Fault{Status: 503, Code: "ServiceUnavailable", Message: "Service is unavailable."}, nil, broker.ErrTemporary,
@@ -116,17 +126,64 @@ func TestMessagesByFailureClass(t *testing.T) {
 				sts.SetOutage(tc.fault)
 				defer sts.SetOutage(nil)
 			}
-			err := classify(t, tc.endpoint, config, credentials)
+			home, err := classify(t, tc.endpoint, config, credentials, nil)
 			if !errors.Is(err, tc.kind) {
 				t.Errorf("kind: %v, want %v", err, tc.kind)
 			}
-			if err.Error() != tc.want {
-				t.Errorf("message\n got: %s\nwant: %s", err, tc.want)
+			if got := strings.ReplaceAll(err.Error(), home, "~"); got != tc.want {
+				t.Errorf("message\n got: %s\nwant: %s", got, tc.want)
 			}
 			for _, j := range jargon {
 				if strings.Contains(err.Error(), j) {
 					t.Errorf("message holds %q", j)
 				}
+			}
+		})
+	}
+}
+
+// TestRejectedKeysAreNamedWhereTheyLive: when AWS rejects the credentials
+// a role is assumed from, the message names the profile at the end of the
+// source_profile chain and the section and file that hold its keys (the
+// credentials file winning over the config file, as in the SDK), or the
+// environment, or the credential_process, whichever gave them.
+func TestRejectedKeysAreNamedWhereTheyLive(t *testing.T) {
+	sts := fakests.New()
+	defer sts.Close()
+	u := sts.AddUser("alice")
+	role := sts.AddRole(fakests.Role{ARN: "Dev"})
+	keys := "aws_access_key_id = " + u.AccessKeyID + "\naws_secret_access_key = " + u.SecretAccessKey + "\n"
+	devRole := "[profile dev]\nrole_arn = " + role + "\nregion = us-east-1\n"
+	const prefix = "profile dev: AWS rejected the source credentials (InvalidClientTokenId: The security token included in the request is invalid.); "
+	for _, tc := range []struct {
+		name, config, credentials string
+		env                       map[string]string
+		want                      string
+	}{
+		{"keys in the config file", devRole + "source_profile = badkeys\n[profile badkeys]\n" + keys, "",
+			nil, "they are the keys in [profile badkeys] in ~/.aws/config: update them there, e.g. with `aws configure --profile badkeys`"},
+		{"keys in both files: the credentials file's are used", devRole + "source_profile = badkeys\n[profile badkeys]\n" + keys, "[badkeys]\n" + keys,
+			nil, "they are the keys in [badkeys] in ~/.aws/credentials: update them there, e.g. with `aws configure --profile badkeys`"},
+		{"a chain of two roles", devRole + "source_profile = mid\n[profile mid]\nrole_arn = " + role + "\nsource_profile = root\n", "[root]\n" + keys,
+			nil, "they are the keys in [root] in ~/.aws/credentials: update them there, e.g. with `aws configure --profile root`"},
+		{"keys of the default profile", devRole + "source_profile = default\n[default]\n" + keys, "",
+			nil, "they are the keys in [default] in ~/.aws/config: update them there, e.g. with `aws configure --profile default`"},
+		{"credential_source = Environment", devRole + "credential_source = Environment\n", "",
+			map[string]string{"AWS_PROFILE": "dev", "AWS_ACCESS_KEY_ID": u.AccessKeyID, "AWS_SECRET_ACCESS_KEY": u.SecretAccessKey},
+			"they are AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in the environment git runs in: set valid ones (profile dev has credential_source = Environment)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sts.SetOutage(&fakests.Fault{Status: 403, Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."})
+			defer sts.SetOutage(nil)
+			home, err := classify(t, sts.URL, tc.config, tc.credentials, tc.env)
+			if !errors.Is(err, broker.ErrNoCredentials) {
+				t.Errorf("kind: %v, want ErrNoCredentials", err)
+			}
+			if got := strings.ReplaceAll(err.Error(), home, "~"); got != prefix+tc.want {
+				t.Errorf("message\n got: %s\nwant: %s", got, prefix+tc.want)
+			}
+			if strings.Contains(err.Error(), u.SecretAccessKey) {
+				t.Error("the message holds the secret key")
 			}
 		})
 	}

@@ -72,6 +72,10 @@ type Profile struct {
 	Profiles []string
 
 	env map[string]string
+	// keysAt says where the static keys at the end of the source_profile
+	// chain are ("[base] in /home/me/.aws/credentials"); "" when that
+	// profile has none.
+	keysAt string
 }
 
 // EnvCredentials returns the credentials in the caller's environment
@@ -277,6 +281,9 @@ func load(ctx context.Context, name string, explicit bool, files Files, env map[
 		p.Exists = true
 		p.Config = sc
 	}
+	if end := p.chainEnd(); p.Exists && end.Credentials.HasKeys() {
+		p.keysAt = sections.keysAt(end.Profile, files)
+	}
 	p.Ext = map[string]Extensions{}
 	for c := &p.Config; c != nil && p.Exists; c = c.Source {
 		ext, err := sections.extensions(c.Profile)
@@ -436,6 +443,35 @@ func (s *sections) key(profile, key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// keysAt says where the SDK takes profile's static keys from, as
+// "[section] in file": the credentials files win over the config files,
+// and a later file over an earlier one (config.LoadSharedConfigProfile).
+// It is "" when no file holds them.
+func (s *sections) keysAt(profile string, files Files) string {
+	for i := len(s.credentials) - 1; i >= 0; i-- {
+		if sec, err := s.credentials[i].GetSection(profile); err == nil && sec.HasKey("aws_access_key_id") {
+			return "[" + profile + "] in " + files.Credentials[i]
+		}
+	}
+	for i := len(s.config) - 1; i >= 0; i-- {
+		if sec, err := s.config[i].GetSection(SectionName(profile)); err == nil && sec.HasKey("aws_access_key_id") {
+			return "[" + SectionName(profile) + "] in " + files.Config[i]
+		}
+	}
+	return ""
+}
+
+// chainEnd is the profile at the end of p's source_profile chain: the one
+// whose credentials every role in the chain is assumed from (p itself when
+// it has no source_profile).
+func (p *Profile) chainEnd() *config.SharedConfig {
+	c := &p.Config
+	for c.Source != nil {
+		c = c.Source
+	}
+	return c
 }
 
 // sourceLoop returns the source_profile chain from profile when it comes

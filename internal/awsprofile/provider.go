@@ -45,11 +45,65 @@ func DefaultSessionName() string {
 	return s
 }
 
-// MFASessionFunc returns the provider of MFA session credentials for the
-// device serial, obtained with GetSessionToken from src, lasting duration.
-// key identifies the source's configuration, so profiles that share a source
-// and a serial share a session. prof names the profile asking.
-type MFASessionFunc func(key, serial, prof string, ext Extensions, src aws.CredentialsProvider, stsClient *sts.Client) aws.CredentialsProvider
+// Chain is the credential provider of one resolved profile in one region,
+// built once (Resolver.Chain) and asked again at every refresh. Every
+// Retrieve asks the source afresh: a credential_process runs, a web identity
+// token file is read, a role is assumed; none hands back what the last one
+// got. (Where the SDK builds a role's source itself, from SSO, aws login,
+// instance or container metadata, it keeps that source's credentials until
+// they expire, as it always does.)
+type Chain struct {
+	provider aws.CredentialsProvider
+	// MFA lists the MFA sessions the chain relies on, from its source
+	// outwards: a Retrieve fails, saying a code is needed, unless each of
+	// them holds credentials.
+	MFA []*MFASession
+}
+
+// Retrieve gets fresh credentials from the chain.
+func (c *Chain) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	return c.provider.Retrieve(ctx)
+}
+
+// MFASession is an MFA session a chain needs: the credentials
+// GetSessionToken gives for the device Serial, asked of STS with the
+// credentials of Source.
+type MFASession struct {
+	// Key identifies the session by its source's configuration and the
+	// device, so profiles that share both share the session; it never
+	// equals a profile's Key.
+	Key    string
+	Serial string
+	// Ext holds the extension keys of the profile that names the device
+	// (mfa_process, mfa_session_duration).
+	Ext    Extensions
+	Source aws.CredentialsProvider
+	STS    *sts.Client
+}
+
+// MFACredentials gives the link of a chain built on the MFA session s its
+// credentials: those the session holds, or an error saying a code is
+// needed. It never prompts.
+type MFACredentials func(ctx context.Context, s *MFASession) (aws.Credentials, error)
+
+// mfaLink is the link of a chain that an MFA session's credentials feed.
+type mfaLink struct {
+	s     *MFASession
+	creds MFACredentials
+}
+
+func (l mfaLink) Retrieve(ctx context.Context) (aws.Credentials, error) { return l.creds(ctx, l.s) }
+
+// uncached makes every Retrieve of a provider the SDK built ask its source:
+// the SDK wraps what it builds in an aws.CredentialsCache, which would hand
+// back the last credentials until they expire, while the credential manager
+// refreshes ahead of expiry.
+type uncached struct{ cache *aws.CredentialsCache }
+
+func (u uncached) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	u.cache.Invalidate()
+	return u.cache.Retrieve(ctx)
+}
 
 // Describe names p's credential source for people (status output).
 func Describe(p *Profile) string {
@@ -64,11 +118,22 @@ func Describe(p *Profile) string {
 	return describe(&p.Config)
 }
 
-// Provider returns the credential provider for p. region is the region STS
-// is called in. mfa is called for each profile of the chain with an
-// mfa_serial.
-func (r *Resolver) Provider(ctx context.Context, p *Profile, region string, mfa MFASessionFunc) (aws.CredentialsProvider, error) {
+// Chain builds the credential provider chain of p, calling STS in region.
+// Each profile of the chain with an mfa_serial adds an MFA session to
+// Chain.MFA, and a link that mfa gives the session's credentials; a nil
+// mfa leaves those links out (the source is used as it is).
+func (r *Resolver) Chain(ctx context.Context, p *Profile, region string, mfa MFACredentials) (*Chain, error) {
 	b := builder{r: r, p: p, region: region, mfa: mfa}
+	prov, err := b.chain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Chain{provider: prov, MFA: b.sessions}, nil
+}
+
+// chain returns the provider of b.p, the top of its chain.
+func (b *builder) chain(ctx context.Context) (aws.CredentialsProvider, error) {
+	r, p := b.r, b.p
 	switch {
 	case p.usesEnvCredentials() && p.EnvCredentials().HasKeys():
 		return credentials.StaticCredentialsProvider{Value: p.EnvCredentials()}, nil
@@ -98,7 +163,9 @@ type builder struct {
 	r      *Resolver
 	p      *Profile
 	region string
-	mfa    MFASessionFunc
+	mfa    MFACredentials
+	// sessions collects the MFA sessions of the chain as it is built.
+	sessions []*MFASession
 }
 
 // needsOwn reports whether the chain from c down has a link the SDK does
@@ -147,8 +214,10 @@ func (b *builder) build(ctx context.Context, c *config.SharedConfig) (aws.Creden
 		if err != nil {
 			return nil, err
 		}
-		key := fingerprintOf(c.Source, c)
-		src = b.mfa(key, c.MFASerial, b.p.Name, b.p.Ext[c.Profile], src, stsClient)
+		s := &MFASession{Key: "mfa:" + fingerprintOf(c.Source, c) + ":" + c.MFASerial, Serial: c.MFASerial,
+			Ext: b.p.Ext[c.Profile], Source: src, STS: stsClient}
+		b.sessions = append(b.sessions, s)
+		src = mfaLink{s: s, creds: b.mfa}
 	}
 	if c.RoleARN == "" {
 		return src, nil
@@ -207,6 +276,9 @@ func (b *builder) sdk(ctx context.Context, profile string) (aws.CredentialsProvi
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if c, ok := cfg.Credentials.(*aws.CredentialsCache); ok {
+		return uncached{c}, nil
 	}
 	return cfg.Credentials, nil
 }

@@ -42,12 +42,12 @@ func Line(s string, max int) string {
 	if len(out) <= max {
 		return out
 	}
-	return Cut(out, max)
+	return cut(out, max)
 }
 
-// Cut shortens the one-line s to at most max bytes plus "…", at the last
+// cut shortens the one-line s to at most max bytes plus "…", at the last
 // space if there is one in the second half, else at a character boundary.
-func Cut(s string, max int) string {
+func cut(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}

@@ -27,22 +27,9 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/manual"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
-
-const usage = `usage: git-credential-codecommit [--profile NAME] [--region REGION] get|store|erase
-
-A git credential helper for AWS CodeCommit https:// URLs, backed by codecommitd.
-Configure it for CodeCommit hosts only (see README):
-
-  git config --global credential.https://git-codecommit.eu-west-1.amazonaws.com.helper ''
-  git config --global --add credential.https://git-codecommit.eu-west-1.amazonaws.com.helper codecommit
-  git config --global credential.https://git-codecommit.eu-west-1.amazonaws.com.useHttpPath true
-
-Choose a profile per repository (or URL prefix) with git config:
-
-  git config --global codecommit.https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/app.profile dev
-`
 
 // ErrUsage reports wrong arguments.
 var ErrUsage = errors.New("usage: git-credential-codecommit [--profile NAME] [--region REGION] get|store|erase")
@@ -96,7 +83,7 @@ func Run(ctx context.Context, cfg Config) error {
 	noConfig := fs.Bool("no-config-profile", false, "ignore git config codecommit.profile")
 	if err := fs.Parse(cfg.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			_, err = io.WriteString(cfg.Stdout, usage)
+			_, err = io.WriteString(cfg.Stdout, manual.CredentialHelper.Help())
 			return err
 		}
 		return fmt.Errorf("%w (%w)", ErrUsage, err)

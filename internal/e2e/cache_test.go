@@ -77,6 +77,22 @@ func TestCorruptCacheIsReplaced(t *testing.T) {
 	if !strings.Contains(e.DaemonLog(), "moved it aside") {
 		t.Errorf("the daemon did not log the replacement:\n%s", e.DaemonLog())
 	}
+	// status says so as long as this daemon runs, in text and in JSON.
+	if len(aside) != 1 {
+		return
+	}
+	said := "moved it aside to " + aside[0] + " and started an empty one"
+	text, _, err := e.Run(ctx(t), "", "codecommitd", "status")
+	if err != nil || !strings.Contains(text, "cache:  "+cacheFile+" (could not be read at start (") || !strings.Contains(text, said+")\n") {
+		t.Errorf("status does not say the cache was set aside (%v):\n%s", err, text)
+	}
+	out, _, err := e.Run(ctx(t), "", "codecommitd", "status", "--json")
+	var st struct {
+		CacheProblem string `json:"cache_problem"`
+	}
+	if jerr := json.Unmarshal([]byte(out), &st); err != nil || jerr != nil || !strings.HasSuffix(st.CacheProblem, said) {
+		t.Errorf("status --json: cache_problem = %q (%v, %v), want it to end %q", st.CacheProblem, err, jerr, said)
+	}
 }
 
 // assertNoSecretsOnDisk greps every file under dir, except the skipped

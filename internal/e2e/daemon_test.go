@@ -176,11 +176,8 @@ func TestOtherUserIsRefused(t *testing.T) {
 	}
 	// Open the socket up, as a careless admin might, and copy a client
 	// where nobody can run it.
-	pub, err := os.MkdirTemp("", "pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(pub)
+	pub := testprobe.ShortDir(t)
+	testprobe.RequireOthersCanEnter(t, pub)
 	for _, p := range []string{pub, e.Dir, filepath.Dir(e.Socket)} {
 		os.Chmod(p, 0o755)
 	}
@@ -429,7 +426,7 @@ func TestStartStopStatusWithoutAServiceManager(t *testing.T) {
 	git(t, e, "", "ls-remote", "codecommit://dev@repo")
 
 	out, stderr, err = e.Run(ctx(t), "", "codecommitd", "stop")
-	if err != nil || out != fmt.Sprintf("stopped codecommitd (pid %d)\n", pid) {
+	if err != nil || out != fmt.Sprintf("stopped codecommitd (pid %d, started on demand)\n", pid) {
 		t.Fatalf("stop: %v\n%s%s", err, out, stderr)
 	}
 	for _, left := range []string{e.Socket, e.Socket + ".lock"} {
@@ -493,7 +490,7 @@ func TestRestartWhileARequestIsUnderWay(t *testing.T) {
 	if err := <-restarted; err != nil {
 		t.Fatalf("restart: %v\n%s", err, restartOut.String())
 	}
-	if !strings.Contains(restartOut.String(), fmt.Sprintf("stopped codecommitd (pid %d)", old)) || !strings.Contains(restartOut.String(), "started codecommitd (pid ") {
+	if !strings.Contains(restartOut.String(), fmt.Sprintf("stopped codecommitd (pid %d, started on demand)\n", old)) || !strings.Contains(restartOut.String(), "started codecommitd (pid ") {
 		t.Errorf("restart said:\n%s", restartOut.String())
 	}
 	if alive(old) {
@@ -528,10 +525,10 @@ func alive(pid int) bool {
 	return !strings.HasPrefix(after, "Z")
 }
 
-// TestAStuckDaemon: a daemon that accepts connections but does not answer
-// (here: stopped with SIGSTOP) is neither "not running" nor a reason to
-// wait forever: status says so in bounded time, with the pid the kernel
-// gives and the fix, and stop stops it.
+// TestAStuckDaemon stops the daemon with SIGSTOP (as Ctrl-Z or a debugger
+// does): status says it does not answer, with the pid the kernel gives and
+// the fix, and codecommitd restart, which that fix names, resumes it so it
+// stops cleanly, and starts a new one that serves git.
 func TestAStuckDaemon(t *testing.T) {
 	e, _ := roleEnv(t)
 	if err := e.StartDaemon(ctx(t)); err != nil {
@@ -559,11 +556,13 @@ func TestAStuckDaemon(t *testing.T) {
 		t.Errorf("status --json: exit %d (want 1, not 3: something runs), stderr %q", code, stderr.String())
 	}
 
-	syscall.Kill(pid, syscall.SIGCONT)
-	if out, stderr, err := e.Run(ctx(t), "", "codecommitd", "stop"); err != nil || out != fmt.Sprintf("stopped codecommitd (pid %d)\n", pid) {
-		t.Errorf("stop: %v\n%s%s", err, out, stderr)
+	out, stderr2, err := e.Run(ctx(t), "", "codecommitd", "restart")
+	wantOut := fmt.Sprintf("codecommitd (pid %d) was stopped (Ctrl-Z, kill -STOP or a debugger); resumed it so it could stop\nstopped codecommitd (pid %d)\nstarted codecommitd (pid ", pid, pid)
+	if err != nil || !strings.HasPrefix(out, wantOut) {
+		t.Errorf("restart: %v\n%s%s\nwant it to begin\n%s", err, out, stderr2, wantOut)
 	}
 	if alive(pid) {
-		t.Errorf("stop returned while pid %d still ran", pid)
+		t.Errorf("restart returned while pid %d still ran", pid)
 	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
 }

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/gitserver"
 	"github.com/codecommitd/codecommitd/internal/testenv"
@@ -176,19 +174,22 @@ func TestUsersOwnExtraHeadersKeepWorking(t *testing.T) {
 // request is refused, and the helper says exactly why and what to do.
 func TestAPushThatOutlivesItsPasswordSaysWhy(t *testing.T) {
 	e, _ := roleEnv(t)
-	// The daemon runs in this process, on a clock the test moves. It
-	// starts 16 minutes behind, so that when it has moved, the helper's
-	// own clock agrees that the password's 15 minutes are over.
-	clock := clockwork.NewFakeClockAt(time.Now().Add(-16 * time.Minute))
-	e.Git.SetClock(clock.Now)
-	e.STS.SetClock(clock.Now)
+	// The daemon runs in this process, signing by a clock the test moves,
+	// which the stand-ins share. It starts 16 minutes behind, so that when
+	// it has moved, the helper's own clock agrees that the password's 15
+	// minutes are over.
+	var behind atomic.Int64
+	behind.Store(int64(16 * time.Minute))
+	now := func() time.Time { return time.Now().Add(-time.Duration(behind.Load())) }
+	e.Git.SetClock(now)
+	e.STS.SetClock(now)
 	e.STS.SetDateSlack(time.Hour) // the SDK signs its STS calls with the real clock
 	t.Setenv("AWS_ENDPOINT_URL_STS", e.STS.URL)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	dctx, stop := context.WithCancel(context.Background())
 	ready, ended := make(chan error, 1), make(chan error, 1)
 	go func() {
-		ended <- daemon.Run(dctx, daemon.Config{Socket: e.Socket, Clock: clock, Log: slog.New(slog.DiscardHandler),
+		ended <- daemon.Run(dctx, daemon.Config{Socket: e.Socket, Now: now, Log: slog.New(slog.DiscardHandler),
 			Ready: func(err error) { ready <- err }})
 	}()
 	defer func() { stop(); <-ended }()
@@ -202,7 +203,7 @@ func TestAPushThatOutlivesItsPasswordSaysWhy(t *testing.T) {
 	var moved atomic.Bool
 	e.Git.OnRequest(func(r gitserver.Request) {
 		if r.Method == "GET" && moved.CompareAndSwap(false, true) {
-			clock.Advance(16 * time.Minute)
+			behind.Store(0)
 		}
 	})
 	stderr := gitFails(t, e, "w", "push", "--quiet", "origin", "HEAD:main")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/gitserver"
 	"github.com/codecommitd/codecommitd/internal/testenv"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // bin holds the binaries built once for the whole package.
@@ -44,7 +45,7 @@ func run(m *testing.M) int {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
 	// Built as make build does: static, without x/net/trace.
-	cmd := exec.Command("go", "build", "-tags", "grpcnotrace", "-o", dir+string(filepath.Separator), "./cmd/...")
+	cmd := exec.Command("go", "build", "-tags", "grpcnotrace", "-o", dir+string(filepath.Separator), "./cmd/...", "./internal/cmd/gendocs")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -59,19 +60,12 @@ func run(m *testing.M) int {
 // how its git stand-in speaks HTTP.
 func newEnv(t *testing.T, opts ...gitserver.Option) *testenv.Env {
 	t.Helper()
-	// Short paths: the socket must fit in 104 bytes.
-	dir, err := os.MkdirTemp("", "cc")
+	// Short paths: the socket must fit in 104 bytes, whatever TMPDIR is.
+	e, err := testenv.New(testprobe.ShortDir(t), bin, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := testenv.New(dir, bin, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		e.Close()
-		os.RemoveAll(dir)
-	})
+	t.Cleanup(e.Close)
 	return e
 }
 

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
-	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
 )
 
@@ -96,7 +95,7 @@ mfa_serial = arn:aws:iam::123456789012:mfa/me
 region = us-east-1
 `), 0o600)
 
-	svc, err := localbroker.NewService(nil, nil, credmgr.Config{})
+	svc, err := localbroker.New(localbroker.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

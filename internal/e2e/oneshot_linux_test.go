@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"syscall"
 	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // TestTheOneShotIsHardened is row 11 of issue #17: `codecommitd oneshot`
@@ -23,12 +25,11 @@ import (
 // as uid 65534. A shell raises the soft core limit to the hard one first,
 // so a limit of 0 is the one-shot's doing.
 func TestTheOneShotIsHardened(t *testing.T) {
-	dir, err := os.MkdirTemp("", "cconeshot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := testprobe.ShortDir(t)
 	must(t, os.Chmod(dir, 0o755)) // the one-shot may run as another user
+	if os.Getuid() == 0 {
+		testprobe.RequireOthersCanEnter(t, dir)
+	}
 	b, err := os.ReadFile(filepath.Join(bin, "codecommitd"))
 	must(t, err)
 	exe := filepath.Join(dir, "codecommitd")

@@ -22,6 +22,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/testenv"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -202,11 +203,8 @@ func TestHelperRefusesAListenerOfAnotherUser(t *testing.T) {
 	}
 	e, _ := roleEnv(t)
 	// The hostile listener runs as nobody, in a folder of nobody's...
-	pub, err := os.MkdirTemp("", "hostile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(pub)
+	pub := testprobe.ShortDir(t)
+	testprobe.RequireOthersCanEnter(t, pub)
 	os.Chmod(pub, 0o755)
 	theirs := filepath.Join(pub, "theirs")
 	os.Mkdir(theirs, 0o700)

@@ -16,6 +16,7 @@ const (
 	localeMeaning      = "the locale, likewise"
 	xdgMeaning         = "the user's other folders, likewise"
 	windowsMeaning     = "(Windows) what a process needs to start and to find the user's profile"
+	browserMeaning     = "whether an SSO sign-in may open a browser here (package `internal/sso`; no command signs in yet, issue #20): not in an SSH session on macOS, elsewhere only where a display is set; else it prints the URL, or uses a device code"
 )
 
 // All is every variable codecommitd reads or passes on, in README's order.
@@ -81,6 +82,10 @@ var All = []Var{
 	{Name: "GOMEMLIMIT", Meaning: "Go's memory limit, as for any Go program", Readers: Daemon | Kept, Section: InDaemon},
 	{Name: Keyring, Meaning: "`0`: do not use the OS keyring for the cache key", Readers: Daemon | Kept, Section: InDaemon},
 	{Name: "DBUS_SESSION_BUS_ADDRESS", Meaning: "the session bus, through which the daemon reaches the keyring (Secret Service)", Readers: Daemon | Kept, Section: InDaemon},
+	{Name: "SSH_CONNECTION", Meaning: browserMeaning, Readers: Daemon, Section: InDaemon},
+	{Name: "SSH_TTY", Meaning: browserMeaning, Readers: Daemon, Section: InDaemon},
+	{Name: "DISPLAY", Meaning: browserMeaning, Readers: Daemon, Section: InDaemon},
+	{Name: "WAYLAND_DISPLAY", Meaning: browserMeaning, Readers: Daemon, Section: InDaemon},
 	{Name: Reaper, Meaning: "set by codecommitd for the reaper it starts for each `credential_process` run (Linux, see Platforms); not for people", Readers: Daemon, Section: InDaemon},
 
 	// Kept by a daemon the helpers start, for the programs it runs.

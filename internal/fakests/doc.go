@@ -13,7 +13,8 @@
 //     the authorization code (PKCE, S256), device code and refresh token
 //     grants, with the service's errors (AuthorizationPendingException,
 //     SlowDownException, InvalidGrantException, …); refresh tokens are
-//     single-use;
+//     single-use, issued to clients registered for them or, as the AWS CLI
+//     registers for an sso-session's device code login, with scopes;
 //   - the pages a person signs in at: /authorize (an "Allow" and a "Deny"
 //     button, then a redirect to the client's loopback listener) and the
 //     device page of verificationUriComplete; ApproveDevice and DenyDevice
@@ -29,6 +30,10 @@
 // Knobs set its clock, latency, faults and lifetimes (of credentials, SSO
 // access tokens, sessions and client registrations); counters tell how many
 // calls of each action (and of each CreateToken grant) it answered.
+//
+// New serves it on a loopback port; NewInMemory serves it without a
+// network, through a Transport that calls the handler in the caller's
+// goroutine, for tests on a testing/synctest bubble's clock.
 //
 // It is test infrastructure shipped in the module so the end-to-end tests and
 // `make demo` share it; nothing in the shipped binaries imports it.

@@ -44,17 +44,20 @@ const (
 
 type oidcClient struct {
 	name, secret string
-	// grants are the grant types registered; none is a registration as
-	// the AWS CLI makes for a legacy profile: the device code grant only,
-	// with no refresh tokens.
+	// grants are the grant types registered. None is a registration as
+	// the AWS CLI makes for the device code grant: without scopes (a
+	// legacy profile) the device code grant only, with no refresh tokens;
+	// with scopes (an sso-session) refresh tokens too, as the service has
+	// issued them to such registrations since CLI 2.9.
 	grants   []string
+	scoped   bool // registered with scopes
 	loopback bool // registered the loopback redirect URI
 	expires  time.Time
 }
 
 func (c *oidcClient) allows(grant string) bool {
 	if len(c.grants) == 0 {
-		return grant == GrantDeviceCode
+		return grant == GrantDeviceCode || (c.scoped && grant == GrantRefreshToken)
 	}
 	return slices.Contains(c.grants, grant)
 }
@@ -171,7 +174,7 @@ func (s *Server) CreateTokenCalls(grantType string) int {
 func (s *Server) AddSSOClient(clientID, clientSecret string, expires time.Time) {
 	s.sso.mu.Lock()
 	defer s.sso.mu.Unlock()
-	s.sso.clients[clientID] = &oidcClient{name: clientID, secret: clientSecret, grants: knownGrants, loopback: true, expires: expires}
+	s.sso.clients[clientID] = &oidcClient{name: clientID, secret: clientSecret, grants: knownGrants, scoped: true, loopback: true, expires: expires}
 }
 
 type registerRequest struct {
@@ -239,7 +242,8 @@ func (s *Server) registerClient(w http.ResponseWriter, r *http.Request) {
 	now := s.clock()
 	id, secret := randomString(16), "secret-"+randomString(32)
 	s.sso.mu.Lock()
-	c := &oidcClient{name: req.ClientName, secret: secret, grants: req.GrantTypes, loopback: len(req.RedirectURIs) > 0, expires: now.Add(s.sso.registrationLifetime)}
+	c := &oidcClient{name: req.ClientName, secret: secret, grants: req.GrantTypes, scoped: len(req.Scopes) > 0,
+		loopback: len(req.RedirectURIs) > 0, expires: now.Add(s.sso.registrationLifetime)}
 	s.sso.clients[id] = c
 	s.sso.mu.Unlock()
 	writeJSONStatus(w, 200, map[string]any{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,19 +15,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 	"github.com/aws/smithy-go"
-	"github.com/jonboulle/clockwork"
 )
 
 const startURL = "https://corp.awsapps.com/start"
 
-// newSSO starts a fake on a fake clock and returns it with the SDK's OIDC
-// and portal clients pointed at it, as AWS_ENDPOINT_URL_SSO_OIDC and
-// AWS_ENDPOINT_URL_SSO would.
-func newSSO(t *testing.T) (*Server, *clockwork.FakeClock, *ssooidc.Client, *sso.Client) {
+// testClock is the fake's clock, which only the test moves: the fake
+// answers over real HTTP, so the test cannot run in a synctest bubble.
+type testClock struct{ ns atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// newSSO starts a fake on a clock of the test's and returns it with the
+// SDK's OIDC and portal clients pointed at it, as AWS_ENDPOINT_URL_SSO_OIDC
+// and AWS_ENDPOINT_URL_SSO would.
+func newSSO(t *testing.T) (*Server, *testClock, *ssooidc.Client, *sso.Client) {
 	t.Helper()
 	s := New()
 	t.Cleanup(s.Close)
-	clk := clockwork.NewFakeClockAt(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC))
+	clk := &testClock{}
+	clk.ns.Store(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC).UnixNano())
 	s.SetClock(clk.Now)
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(s.URL), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
 	return s, clk, ssooidc.NewFromConfig(cfg), sso.NewFromConfig(cfg)
@@ -269,18 +277,18 @@ func TestDeviceCodeFlow(t *testing.T) {
 func TestDeviceCodeDeniedOrExpired(t *testing.T) {
 	tests := []struct {
 		name   string
-		answer func(s *Server, clk *clockwork.FakeClock, userCode string) error
+		answer func(s *Server, clk *testClock, userCode string) error
 		want   string
 	}{
-		{"denied", func(s *Server, _ *clockwork.FakeClock, code string) error { return s.DenyDevice(code) }, "AccessDeniedException"},
-		{"expired before approval", func(s *Server, clk *clockwork.FakeClock, code string) error {
+		{"denied", func(s *Server, _ *testClock, code string) error { return s.DenyDevice(code) }, "AccessDeniedException"},
+		{"expired before approval", func(s *Server, clk *testClock, code string) error {
 			clk.Advance(10 * time.Minute)
 			if err := s.ApproveDevice(code); err == nil {
 				t.Error("an expired code was approved")
 			}
 			return nil
 		}, "ExpiredTokenException"},
-		{"approved, polled after expiry", func(s *Server, clk *clockwork.FakeClock, code string) error {
+		{"approved, polled after expiry", func(s *Server, clk *testClock, code string) error {
 			err := s.ApproveDevice(code)
 			clk.Advance(10 * time.Minute)
 			return err
@@ -371,6 +379,29 @@ func TestLegacyClientGetsOneTokenForTheSession(t *testing.T) {
 	}
 	if _, err := refresh(t, c, reg, aws.String("anything")); oidcCode(err) != "UnauthorizedClientException" {
 		t.Errorf("refresh grant of a legacy client = %s, want UnauthorizedClientException", oidcCode(err))
+	}
+}
+
+// TestScopedDeviceClientGetsRefreshTokens: the AWS CLI's device code login
+// for an sso-session registers with scopes and no grant types; the service
+// issues such a client refresh tokens (CLI 2.9 to 2.21 kept sessions alive
+// that way), one-hour access tokens in the session.
+func TestScopedDeviceClientGetsRefreshTokens(t *testing.T) {
+	s, _, c, _ := newSSO(t)
+	reg, err := c.RegisterClient(ctx(t), &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-corp"), ClientType: aws.String("public"), Scopes: []string{ScopeAccountAccess}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := deviceSignIn(t, s, c, reg)
+	if tok.RefreshToken == nil || tok.ExpiresIn != 3600 {
+		t.Fatalf("token: refresh %q, expires in %d; want a refresh token and one hour", aws.ToString(tok.RefreshToken), tok.ExpiresIn)
+	}
+	if _, err := refresh(t, c, reg, tok.RefreshToken); err != nil {
+		t.Errorf("refresh = %v", err)
+	}
+	if _, err := c.CreateToken(ctx(t), &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret, GrantType: aws.String(GrantAuthorizationCode),
+		Code: aws.String("c"), CodeVerifier: aws.String(strings.Repeat("v", 43)), RedirectUri: aws.String("http://127.0.0.1:1/oauth/callback")}); oidcCode(err) != "UnauthorizedClientException" {
+		t.Errorf("authorization code grant of a device client = %s, want UnauthorizedClientException", oidcCode(err))
 	}
 }
 

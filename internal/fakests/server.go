@@ -45,7 +45,30 @@ type Fault struct {
 
 // New starts a fake STS on a loopback port; it stops with the test.
 func New() *Server {
-	s := &Server{
+	s := newServer()
+	s.http = httptest.NewServer(s)
+	s.URL = s.http.URL
+	return s
+}
+
+// InMemoryURL is the base URL of a fake made by NewInMemory: a name that
+// never resolves, so a client not given its Transport fails at once.
+const InMemoryURL = "http://fakests.invalid"
+
+// NewInMemory returns a fake that listens nowhere: requests reach it only
+// through its Transport, which serves them in the caller's goroutine. It is
+// for tests in a testing/synctest bubble, whose clock advances only while
+// every goroutine in it is blocked on the bubble's timers or channels (a
+// listener's goroutines, waiting on the network, never are); there the
+// fake's default clock, time.Now, is the bubble's.
+func NewInMemory() *Server {
+	s := newServer()
+	s.URL = InMemoryURL
+	return s
+}
+
+func newServer() *Server {
+	return &Server{
 		iam:     newIAM(),
 		now:     time.Now,
 		calls:   map[string]int{},
@@ -53,13 +76,39 @@ func New() *Server {
 		faults:  map[string][]Fault{},
 		sso:     newSSOState(),
 	}
-	s.http = httptest.NewServer(s)
-	s.URL = s.http.URL
-	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.http.Close() }
+// Close stops the server (nothing, for one made by NewInMemory).
+func (s *Server) Close() {
+	if s.http != nil {
+		s.http.Close()
+	}
+}
+
+// Transport returns a RoundTripper that answers each request with the
+// fake's handler, in the calling goroutine, without a connection: the
+// request as a server would see it (its Host, a RequestURI, a loopback
+// RemoteAddr), the response as a client reads it.
+func (s *Server) Transport() http.RoundTripper { return inMemory{s} }
+
+type inMemory struct{ s *Server }
+
+func (m inMemory) RoundTrip(req *http.Request) (*http.Response, error) {
+	in := req.Clone(req.Context())
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	if in.Host == "" {
+		in.Host = req.URL.Host
+	}
+	in.RequestURI, in.RemoteAddr = req.URL.RequestURI(), "127.0.0.1:1"
+	rec := httptest.NewRecorder()
+	m.s.ServeHTTP(rec, in)
+	in.Body.Close()
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
 
 // SetClock replaces the clock that issued credentials' expiry is based on.
 func (s *Server) SetClock(now func() time.Time) {

@@ -10,11 +10,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
-	"github.com/codecommitd/codecommitd/internal/credmgr"
 )
 
 func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
-	svc, home := staticService(t)
+	b, home := staticService(t)
 	const cc = "git-codecommit.us-east-1.amazonaws.com"
 	const notCC = "not a CodeCommit git endpoint"
 	for _, tc := range []struct {
@@ -49,7 +48,7 @@ func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
 		if tc.endpoint != "" {
 			env["CODE_COMMIT_ENDPOINT"] = tc.endpoint
 		}
-		s, err := svc.SignURL(context.Background(), &broker.SignRequest{Profile: "dev", Repository: "repo", Host: tc.host, Env: env})
+		s, err := b.SignURL(context.Background(), &broker.SignRequest{Profile: "dev", Repository: "repo", Host: tc.host, Env: env})
 		switch {
 		case tc.says == "" && err != nil:
 			t.Errorf("host %s (endpoint %q): %v", tc.host, tc.endpoint, err)
@@ -64,7 +63,7 @@ func TestSignsOnlyForCodeCommitHosts(t *testing.T) {
 }
 
 func TestProfileNamesAreCheckedBeforeTheyAreEchoed(t *testing.T) {
-	svc, err := NewService(nil, nil, credmgr.Config{})
+	b, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +76,7 @@ func TestProfileNamesAreCheckedBeforeTheyAreEchoed(t *testing.T) {
 		{"binary junk", &broker.SignRequest{Profile: "\xff\xfe\x00\x1b[31mred", Repository: "repo"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := svc.SignURL(context.Background(), tc.req)
+			_, err := b.SignURL(context.Background(), tc.req)
 			if !errors.Is(err, broker.ErrInvalidRequest) {
 				t.Fatalf("err = %v", err)
 			}
@@ -88,17 +87,17 @@ func TestProfileNamesAreCheckedBeforeTheyAreEchoed(t *testing.T) {
 	}
 }
 
-// staticService is a Service with no cache or manager hooks, and the HOME
-// to send with requests: profile dev there has static keys and a region.
-func staticService(tb testing.TB) (*Service, string) {
+// staticService is a Broker in memory only, and the HOME to send with
+// requests: profile dev there has static keys and a region.
+func staticService(tb testing.TB) (*Broker, string) {
 	tb.Helper()
 	home := tb.TempDir()
 	os.MkdirAll(filepath.Join(home, ".aws"), 0o700)
 	os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[dev]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n"), 0o600)
 	os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[profile dev]\nregion = us-east-1\n"), 0o600)
-	svc, err := NewService(nil, nil, credmgr.Config{})
+	b, err := New(Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return svc, home
+	return b, home
 }

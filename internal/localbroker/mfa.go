@@ -25,13 +25,12 @@ import (
 // asking a person for an MFA code before other waiting clients give up.
 const DefaultMFAPromptTimeout = 2 * time.Minute
 
-// mfaSession is one MFA session a profile's chain needs: GetSessionToken
-// for serial, made with the source credentials src.
+// mfaSession is an MFA session of a profile's chain (awsprofile.Chain), as
+// that profile's requests ask for it.
 type mfaSession struct {
-	key, serial, profile string
-	ext                  awsprofile.Extensions
-	src                  aws.CredentialsProvider
-	sts                  *sts.Client
+	*awsprofile.MFASession
+	// profile is the profile asking, named in messages.
+	profile string
 	// classify turns the SDK's errors into broker errors; nil keeps them.
 	classify func(error) error
 }
@@ -40,18 +39,18 @@ type mfaSession struct {
 // no other caller is asking.
 func (s *mfaSession) cannotPrompt() error {
 	return &broker.Error{
-		Kind: broker.ErrMFARequired, Profile: s.profile, MFASerial: s.serial, CannotPrompt: true,
+		Kind: broker.ErrMFARequired, Profile: s.profile, MFASerial: s.Serial, CannotPrompt: true,
 		Msg: fmt.Sprintf("profile %s needs a new MFA session (device %s), and this git cannot ask for a code (no terminal, no askpass program); "+
 			"run a git command for it in a terminal once (the session then lasts %s), or set mfa_process in the profile, or "+envvar.Askpass+" to a program that prints the code",
-			s.profile, s.serial, cmp.Or(s.ext.MFASessionDuration, awsprofile.DefaultMFASessionDuration)),
+			s.profile, s.Serial, cmp.Or(s.Ext.MFASessionDuration, awsprofile.DefaultMFASessionDuration)),
 	}
 }
 
 // required is the error that asks the client for a code.
 func (s *mfaSession) required() error {
 	return &broker.Error{
-		Kind: broker.ErrMFARequired, Profile: s.profile, MFASerial: s.serial, MFAProcess: s.ext.MFAProcess,
-		Msg: fmt.Sprintf("MFA required for %s (profile %s)", s.serial, s.profile),
+		Kind: broker.ErrMFARequired, Profile: s.profile, MFASerial: s.Serial, MFAProcess: s.Ext.MFAProcess,
+		Msg: fmt.Sprintf("MFA required for %s (profile %s)", s.Serial, s.profile),
 	}
 }
 
@@ -121,27 +120,27 @@ type mfaAsk struct {
 // prompt gets ErrMFARequired (and prompts); later callers wait for its
 // outcome. A caller that cannot prompt never holds the prompt: it waits for
 // one that can, or gets an error saying how to provide a code.
-func (svc *Service) ensureMFA(ctx context.Context, s *mfaSession, ask mfaAsk) error {
+func (b *Broker) ensureMFA(ctx context.Context, s *mfaSession, ask mfaAsk) error {
 	if ask.promptFailed {
-		svc.mfa.finish(s.key, errPromptAbandoned)
+		b.mfa.finish(s.Key, errPromptAbandoned)
 		return s.required()
 	}
-	canPrompt := ask.canPrompt || s.ext.MFAProcess != ""
+	canPrompt := ask.canPrompt || s.Ext.MFAProcess != ""
 	for {
-		if _, ok := svc.Manager.Peek(s.key); ok {
+		if _, ok := b.manager.Peek(s.Key); ok {
 			return nil
 		}
 		if ask.code != "" {
-			_, err := svc.Manager.Get(ctx, svc.mfaSpec(s, ask.code))
-			svc.mfa.finish(s.key, err)
+			_, err := b.manager.Get(ctx, s.spec(ask.code))
+			b.mfa.finish(s.Key, err)
 			return err
 		}
-		p := svc.mfa.waitFor(s.key, svc.Clock.Now())
+		p := b.mfa.waitFor(s.Key, time.Now())
 		if p == nil && !canPrompt {
 			return s.cannotPrompt()
 		}
 		if p == nil {
-			if p = svc.mfa.claim(s.key, svc.Clock.Now(), svc.MFAPromptTimeout); p == nil {
+			if p = b.mfa.claim(s.Key, time.Now(), b.mfaTimeout); p == nil {
 				return s.required()
 			}
 		}
@@ -152,42 +151,43 @@ func (svc *Service) ensureMFA(ctx context.Context, s *mfaSession, ask mfaAsk) er
 				continue // its client could not prompt: maybe this one can
 			case p.err != nil:
 				return &broker.Error{
-					Kind: broker.ErrMFAInvalid, Profile: s.profile, MFASerial: s.serial,
-					Msg: fmt.Sprintf("the MFA code entered in another git process for %s (profile %s) failed: %v; run the command again", s.serial, s.profile, p.err),
+					Kind: broker.ErrMFAInvalid, Profile: s.profile, MFASerial: s.Serial,
+					Msg: fmt.Sprintf("the MFA code entered in another git process for %s (profile %s) failed: %v; run the command again", s.Serial, s.profile, p.err),
 				}
 			}
-		case <-svc.Clock.After(p.deadline.Sub(svc.Clock.Now())):
+		case <-time.After(time.Until(p.deadline)):
 			return broker.Errorf(broker.ErrSourceFailed, s.profile,
 				"gave up after %s waiting for the MFA code another git process is asking for (%s, profile %s); run the command again",
-				svc.MFAPromptTimeout, s.serial, s.profile)
+				b.mfaTimeout, s.Serial, s.profile)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-func (svc *Service) mfaSpec(s *mfaSession, code string) credmgr.Spec {
-	duration := s.ext.MFASessionDuration
+// spec is the manager's entry of the session, fetched with code.
+func (s *mfaSession) spec(code string) credmgr.Spec {
+	duration := s.Ext.MFASessionDuration
 	if duration == 0 {
 		duration = awsprofile.DefaultMFASessionDuration
 	}
 	return credmgr.Spec{
-		Key: s.key, Profile: s.profile, Source: "MFA session " + s.serial, Interactive: true,
+		Key: s.Key, Profile: s.profile, Source: "MFA session " + s.Serial, Interactive: true,
 		Fetch: func(ctx context.Context) (sigv4.Credentials, error) {
 			if code == "" {
 				return sigv4.Credentials{}, s.required()
 			}
-			out, err := s.sts.GetSessionToken(ctx, &sts.GetSessionTokenInput{
-				SerialNumber: aws.String(s.serial), TokenCode: aws.String(code),
+			out, err := s.STS.GetSessionToken(ctx, &sts.GetSessionTokenInput{
+				SerialNumber: aws.String(s.Serial), TokenCode: aws.String(code),
 				DurationSeconds: aws.Int32(int32(duration / time.Second)),
-			}, func(o *sts.Options) { o.Credentials = s.src })
+			}, func(o *sts.Options) { o.Credentials = s.Source })
 			if err != nil {
 				var api smithy.APIError
 				if errors.As(err, &api) && api.ErrorCode() == "AccessDenied" && strings.Contains(strings.ToLower(api.ErrorMessage()), "mfa") {
 					return sigv4.Credentials{}, &broker.Error{
-						Kind: broker.ErrMFAInvalid, Profile: s.profile, MFASerial: s.serial,
+						Kind: broker.ErrMFAInvalid, Profile: s.profile, MFASerial: s.Serial,
 						Msg: fmt.Sprintf("AWS rejected the MFA code for %s (profile %s): %s; wait for the next code and run the command again",
-							s.serial, s.profile, clean.Line(clean.Redact(api.ErrorMessage()), 200)),
+							s.Serial, s.profile, clean.Line(clean.Redact(api.ErrorMessage()), 200)),
 						Err: err,
 					}
 				}
@@ -199,24 +199,8 @@ func (svc *Service) mfaSpec(s *mfaSession, code string) credmgr.Spec {
 			c := out.Credentials
 			return sigv4.Credentials{
 				AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey),
-				SessionToken: aws.ToString(c.SessionToken), Expires: aws.ToTime(c.Expiration), Source: "MFA session " + s.serial,
+				SessionToken: aws.ToString(c.SessionToken), Expires: aws.ToTime(c.Expiration), Source: "MFA session " + s.Serial,
 			}, nil
 		},
 	}
-}
-
-// mfaProvider serves an MFA session's credentials to the role provider
-// built on it; it never prompts, it only reports that a code is needed.
-type mfaProvider struct {
-	svc *Service
-	s   *mfaSession
-}
-
-func (p *mfaProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	c, ok := p.svc.Manager.Peek(p.s.key)
-	if !ok {
-		return aws.Credentials{}, p.s.required()
-	}
-	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
-		CanExpire: !c.Expires.IsZero(), Expires: c.Expires, Source: c.Source}, nil
 }

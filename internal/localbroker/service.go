@@ -1,12 +1,19 @@
 // Package localbroker is the credential broker itself, in this process:
 // the broker.Broker implementation that resolves a request's profile
-// (package awsprofile), gets its credentials from a credential manager
-// (package credmgr), asks for MFA sessions through a gate that lets one
-// caller prompt while the others wait, signs the CodeCommit password
-// (package sigv4), and reports status and recent use.
+// (package awsprofile), keeps each resolved profile's provider chain (built
+// once, asked at every refresh), gets its credentials from a credential
+// manager (package credmgr), asks for the MFA sessions the chain needs
+// through a gate that lets one caller prompt while the others wait, signs
+// the CodeCommit password (package sigv4), and reports status and recent
+// use.
 //
-// The daemon serves it over gRPC; `codecommitd oneshot` runs it for one
-// request when no daemon can be reached.
+// A Broker is built from a Config (New); what its owner needs is a method:
+// Run keeps credentials warm, Reload re-reads the AWS config files (SIGHUP),
+// Close ends a broker that does not run. The daemon serves it over gRPC;
+// `codecommitd oneshot` runs it for one request when no daemon can be
+// reached. It reads the time from package time (its tests fake it with
+// testing/synctest), except the clock passwords are signed by
+// (Config.Now).
 package localbroker
 
 import (
@@ -15,10 +22,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/jonboulle/clockwork"
 
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
@@ -29,32 +32,75 @@ import (
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 )
 
-// Service is the credential broker itself: it resolves profiles, keeps
-// their credentials in a Manager and signs passwords. It implements
-// broker.Broker; the gRPC adapter serves it, and `codecommitd` runs it
-// in-process for one request when no daemon can be reached.
-type Service struct {
-	Resolver *awsprofile.Resolver
-	Manager  *credmgr.Manager
-	Signer   *sigv4.Signer
-	Clock    clockwork.Clock
-	Log      *slog.Logger
-	// MFAPromptTimeout bounds how long callers wait for another caller's
-	// MFA prompt.
-	MFAPromptTimeout time.Duration
-	// Info fills the daemon-wide fields of Status.
+// Config configures a Broker. The zero Config is valid: credentials in
+// memory only, credmgr.DefaultPolicy, nothing logged.
+type Config struct {
+	// Log receives what the broker and its credential manager log, each
+	// line marked with the component that wrote it; nil discards it.
+	Log *slog.Logger
+	// Store persists temporary credentials, and recent use when it is
+	// also a UsageStore; nil keeps them in memory only.
+	Store credmgr.Store
+	// Policy says when credentials are refreshed and how failed
+	// refreshes are retried; the zero Policy means credmgr.DefaultPolicy.
+	Policy credmgr.Policy
+	// Info fills the daemon-wide fields of Status (pid, socket, version,
+	// cache); a zero PID means this process's.
 	Info broker.Status
-	// CacheProblem, if set, says what is wrong with the persistent cache.
+	// CacheProblem, if set, says what is wrong with the persistent cache,
+	// for Status.
 	CacheProblem func() string
-
-	// store is the one the Manager persists to; usage also records recent
-	// use there when it can (UsageStore). Nil: memory only.
-	store credmgr.Store
-	mfa   mfaGate
-	usage usage
+	// MFAPromptTimeout bounds how long callers wait for another caller's
+	// MFA prompt; zero means DefaultMFAPromptTimeout.
+	MFAPromptTimeout time.Duration
+	// Now, if set, is the clock passwords are signed by; nil means
+	// time.Now. A test moves it to see a password outlive its window.
+	Now func() time.Time
 }
 
-var _ broker.Broker = (*Service)(nil)
+// CheckAndSetDefaults fills in defaults.
+func (c *Config) CheckAndSetDefaults() error {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.MFAPromptTimeout == 0 {
+		c.MFAPromptTimeout = DefaultMFAPromptTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Broker is the credential broker itself: it resolves profiles, keeps
+// their credentials in a credential manager and signs passwords. It
+// implements broker.Broker; the gRPC adapter serves it, and `codecommitd
+// oneshot` runs it in-process for one request when no daemon can be
+// reached.
+//
+// Build one with New (the zero value is not usable). It serves SignURL,
+// Status and Forget from the moment New returns. Run, called once, keeps
+// recently used credentials warm until its context ends, then closes the
+// broker; a broker that does not run is closed with Close when done. Once
+// closed, it serves only the credentials it holds.
+type Broker struct {
+	log          *slog.Logger
+	resolver     *awsprofile.Resolver
+	manager      *credmgr.Manager
+	signer       sigv4.Signer
+	now          func() time.Time
+	info         broker.Status
+	cacheProblem func() string
+	mfaTimeout   time.Duration
+	// store is the one the manager persists to; usage also records
+	// recent use there when it can (UsageStore). Nil: memory only.
+	store  credmgr.Store
+	chains chains
+	mfa    mfaGate
+	usage  usage
+}
+
+var _ broker.Broker = (*Broker)(nil)
 
 // ScrubEnvironment removes from this process's environment the variables a
 // request carries (broker.EnvVars, but HOME), so that the daemon's own
@@ -68,59 +114,46 @@ func ScrubEnvironment() {
 	}
 }
 
-// NewService returns a Service ready to use, its credential manager built
-// from mc (whose Log defaults to log; a nil Store keeps credentials in
-// memory only). A nil clock means the real one, a nil log discards.
-func NewService(clock clockwork.Clock, log *slog.Logger, mc credmgr.Config) (*Service, error) {
-	if mc.Log == nil {
-		mc.Log = log
+// New returns a Broker configured by cfg.
+func New(cfg Config) (*Broker, error) {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return nil, err
 	}
-	m, err := credmgr.New(mc)
+	m, err := credmgr.New(credmgr.Config{Log: cfg.Log, Store: cfg.Store, Policy: cfg.Policy})
 	if err != nil {
 		return nil, err
 	}
-	svc := &Service{
-		Clock:    clock,
-		Log:      log,
-		Resolver: &awsprofile.Resolver{},
-		Manager:  m,
-		store:    mc.Store,
+	r := &awsprofile.Resolver{}
+	if err := r.CheckAndSetDefaults(); err != nil {
+		return nil, err
 	}
-	return svc, svc.CheckAndSetDefaults()
+	return &Broker{
+		log: cfg.Log.With(slog.String("component", "broker")), resolver: r, manager: m, now: cfg.Now,
+		info: cfg.Info, cacheProblem: cfg.CacheProblem, mfaTimeout: cfg.MFAPromptTimeout, store: cfg.Store,
+	}, nil
 }
 
-// CheckAndSetDefaults fills in defaults and checks the parts.
-func (svc *Service) CheckAndSetDefaults() error {
-	if svc.Clock == nil {
-		svc.Clock = clockwork.NewRealClock()
-	}
-	if svc.Log == nil {
-		svc.Log = slog.New(slog.DiscardHandler)
-	}
-	if svc.Resolver == nil {
-		svc.Resolver = &awsprofile.Resolver{}
-	}
-	if err := svc.Resolver.CheckAndSetDefaults(); err != nil {
-		return err
-	}
-	if svc.Manager == nil {
-		m, err := credmgr.New(credmgr.Config{Log: svc.Log})
-		if err != nil {
-			return err
-		}
-		svc.Manager = m
-	}
-	if svc.Signer == nil {
-		svc.Signer = &sigv4.Signer{}
-	}
-	if svc.MFAPromptTimeout == 0 {
-		svc.MFAPromptTimeout = DefaultMFAPromptTimeout
-	}
-	return nil
+// String names the broker for the daemon's supervisor.
+func (b *Broker) String() string { return "credential broker" }
+
+// Run keeps recently used credentials warm until ctx ends (credmgr's Run),
+// then closes the broker: cancel ctx only once no request needs it.
+func (b *Broker) Run(ctx context.Context) error { return b.manager.Run(ctx) }
+
+// Close cancels the fetches under way and waits until every credential
+// obtained so far is saved; for a broker that does not run (`codecommitd
+// oneshot`), whose next run reads them from the cache.
+func (b *Broker) Close() { b.manager.Close() }
+
+// Reload makes the next request read the AWS config files again and build
+// its profile's provider chain anew (SIGHUP).
+func (b *Broker) Reload() {
+	b.resolver.Flush()
+	b.chains.flush()
 }
 
 // SignURL implements broker.Broker.
-func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
+func (b *Broker) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
 	if err := codecommit.ValidateRepositoryName(req.Repository); err != nil {
 		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%s", err)
 	}
@@ -136,24 +169,24 @@ func (svc *Service) SignURL(ctx context.Context, req *broker.SignRequest) (*brok
 	if req.Region != "" && !codecommit.ValidRegionName(req.Region) {
 		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%q is not an AWS region name (like us-east-1)", req.Region)
 	}
-	p, err := svc.Resolver.Resolve(ctx, req.Profile, req.Env)
+	p, err := b.resolver.Resolve(ctx, req.Profile, req.Env)
 	if err != nil {
 		return nil, err
 	}
-	region, host, warnings, err := svc.where(p, req)
+	region, host, warnings, err := b.where(p, req)
 	if err != nil {
 		return nil, err
 	}
-	creds, err := svc.credentials(ctx, p, region, mfaAsk{code: req.MFACode, canPrompt: req.Prompt != broker.PromptUnavailable, promptFailed: req.MFAPromptFailed})
+	creds, err := b.credentials(ctx, p, region, mfaAsk{code: req.MFACode, canPrompt: req.Prompt != broker.PromptUnavailable, promptFailed: req.MFAPromptFailed})
 	if err != nil {
 		return nil, err
 	}
-	if w := svc.Resolver.SkewWarning(); w != "" {
+	if w := b.resolver.SkewWarning(); w != "" {
 		warnings = append(warnings, "warning: "+w)
 	}
 	path := codecommit.RepositoryPath(req.Repository)
-	signed := svc.Signer.Sign(creds, region, host, path, svc.Clock.Now())
-	svc.usage.touch(ctx, svc.store, p.Name, svc.Clock.Now(), svc.Log)
+	signed := b.signer.Sign(creds, region, host, path, b.now())
+	b.usage.touch(ctx, b.store, p.Name, time.Now(), b.log)
 	// A password works until its signature's window closes, or until the
 	// credentials behind it expire, whichever comes first.
 	expires := signed.Expires
@@ -197,7 +230,7 @@ func checkHost(req *broker.SignRequest) error {
 }
 
 // where decides the region and host of a request.
-func (svc *Service) where(p *awsprofile.Profile, req *broker.SignRequest) (region, host string, warnings []string, err error) {
+func (b *Broker) where(p *awsprofile.Profile, req *broker.SignRequest) (region, host string, warnings []string, err error) {
 	region = req.Region
 	if req.Host != "" {
 		if h, ok := codecommit.ParseHost(req.Host); ok && region == "" {
@@ -233,47 +266,34 @@ func (svc *Service) where(p *awsprofile.Profile, req *broker.SignRequest) (regio
 
 // credentials returns usable credentials for p, asking for MFA sessions
 // first when the chain needs them and the cached credentials are gone.
-func (svc *Service) credentials(ctx context.Context, p *awsprofile.Profile, region string, ask mfaAsk) (sigv4.Credentials, error) {
-	spec := credmgr.Spec{Key: p.Key, Profile: p.Name, Source: awsprofile.Describe(p), Fetch: svc.fetcher(p, region)}
-	if _, ok := svc.Manager.Peek(p.Key); ok {
-		return svc.Manager.Get(ctx, spec) // counts the use, refreshes in the background if due
+func (b *Broker) credentials(ctx context.Context, p *awsprofile.Profile, region string, ask mfaAsk) (sigv4.Credentials, error) {
+	spec := credmgr.Spec{Key: p.Key, Profile: p.Name, Source: awsprofile.Describe(p), Fetch: b.fetcher(p, region)}
+	if _, ok := b.manager.Peek(p.Key); ok {
+		return b.manager.Get(ctx, spec) // counts the use, refreshes in the background if due
 	}
-	_, sessions, err := svc.provider(ctx, p, region)
+	chain, err := b.chain(ctx, p, region)
 	if err != nil {
-		return sigv4.Credentials{}, svc.Resolver.Classify(p, err)
+		return sigv4.Credentials{}, b.resolver.Classify(p, err)
 	}
-	for _, s := range sessions {
-		if err := svc.ensureMFA(ctx, s, ask); err != nil {
-			return sigv4.Credentials{}, svc.Resolver.Classify(p, err)
+	for _, s := range chain.MFA {
+		if err := b.ensureMFA(ctx, b.session(p, s), ask); err != nil {
+			return sigv4.Credentials{}, b.resolver.Classify(p, err)
 		}
 	}
-	c, err := svc.Manager.Get(ctx, spec)
-	return c, svc.Resolver.Classify(p, err)
+	c, err := b.manager.Get(ctx, spec)
+	return c, b.resolver.Classify(p, err)
 }
 
-// provider builds p's credential provider and lists the MFA sessions it
-// relies on.
-func (svc *Service) provider(ctx context.Context, p *awsprofile.Profile, region string) (aws.CredentialsProvider, []*mfaSession, error) {
-	var sessions []*mfaSession
-	prov, err := svc.Resolver.Provider(ctx, p, region, func(key, serial, prof string, ext awsprofile.Extensions, src aws.CredentialsProvider, stsClient *sts.Client) aws.CredentialsProvider {
-		s := &mfaSession{key: "mfa:" + key + ":" + serial, serial: serial, profile: prof, ext: ext, src: src, sts: stsClient,
-			classify: func(err error) error { return svc.Resolver.Classify(p, err) }}
-		sessions = append(sessions, s)
-		return &mfaProvider{svc: svc, s: s}
-	})
-	return prov, sessions, err
-}
-
-// fetcher returns the FetchFunc of p's entry: build the provider, retrieve.
-func (svc *Service) fetcher(p *awsprofile.Profile, region string) credmgr.FetchFunc {
+// fetcher returns the FetchFunc of p's entry: retrieve from p's chain.
+func (b *Broker) fetcher(p *awsprofile.Profile, region string) credmgr.FetchFunc {
 	return func(ctx context.Context) (sigv4.Credentials, error) {
-		prov, _, err := svc.provider(ctx, p, region)
+		chain, err := b.chain(ctx, p, region)
 		if err != nil {
 			return sigv4.Credentials{}, err
 		}
-		c, err := prov.Retrieve(ctx)
+		c, err := chain.Retrieve(ctx)
 		if err != nil {
-			return sigv4.Credentials{}, svc.Resolver.Classify(p, err)
+			return sigv4.Credentials{}, b.resolver.Classify(p, err)
 		}
 		out := sigv4.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Source: c.Source}
 		if c.CanExpire {
@@ -284,31 +304,31 @@ func (svc *Service) fetcher(p *awsprofile.Profile, region string) credmgr.FetchF
 }
 
 // Status implements broker.Broker.
-func (svc *Service) Status(ctx context.Context) (*broker.Status, error) {
-	st := svc.Info
+func (b *Broker) Status(ctx context.Context) (*broker.Status, error) {
+	st := b.info
 	if st.PID == 0 {
 		st.PID = os.Getpid()
 	}
-	if svc.CacheProblem != nil {
-		st.CacheProblem = svc.CacheProblem()
+	if b.cacheProblem != nil {
+		st.CacheProblem = b.cacheProblem()
 	}
-	st.Profiles = svc.Manager.Statuses()
-	st.RecentProfiles = svc.usage.recent(svc.store, svc.Clock.Now().Add(-RecentWindow))
+	st.Profiles = b.manager.Statuses()
+	st.RecentProfiles = b.usage.recent(b.store, time.Now().Add(-RecentWindow))
 	st.Environment = envvar.Values(os.Environ(), envvar.Shown, clean.EnvValue)
-	st.ClockSkew, st.ClockSkewAt = svc.Resolver.ClockSkew()
+	st.ClockSkew, st.ClockSkewAt = b.resolver.ClockSkew()
 	return &st, nil
 }
 
 // Forget implements broker.Broker.
-func (svc *Service) Forget(ctx context.Context, profile string, all bool) (int, error) {
+func (b *Broker) Forget(ctx context.Context, profile string, all bool) (int, error) {
 	if !all && profile == "" {
 		return 0, broker.Errorf(broker.ErrInvalidRequest, "", "name a profile to forget, or ask to forget all")
 	}
-	n, err := svc.Manager.Forget(profile, all)
+	n, err := b.manager.Forget(profile, all)
 	if err != nil {
 		return n, broker.Errorf(broker.ErrSourceFailed, profile, "forgot %d entries, but the cache file could not be updated: %v", n, err)
 	}
-	svc.Resolver.Flush()
-	svc.Log.InfoContext(ctx, "forgot cached credentials", "profile", profile, "all", all, "entries", n)
+	b.Reload() // and the SDK's caches of sources in the chains
+	b.log.InfoContext(ctx, "forgot cached credentials", "profile", profile, "all", all, "entries", n)
 	return n, nil
 }

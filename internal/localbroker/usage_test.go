@@ -20,8 +20,8 @@ func TestStatusEnvironmentRedactsURLs(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	svc, _ := staticService(t)
-	st, err := svc.Status(context.Background())
+	b, _ := staticService(t)
+	st, err := b.Status(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

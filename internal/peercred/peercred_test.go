@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestCheck(t *testing.T) {
@@ -54,7 +56,7 @@ func TestOfReportsThisProcess(t *testing.T) {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
 		t.Skip("peer credentials are read on Linux and macOS here")
 	}
-	path := filepath.Join(t.TempDir(), "s")
+	path := filepath.Join(testprobe.ShortDir(t), "s")
 	l, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)

@@ -21,34 +21,12 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
-	"github.com/codecommitd/codecommitd/internal/envvar"
+	"github.com/codecommitd/codecommitd/internal/manual"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
 
 // ErrUsage reports wrong arguments.
 var ErrUsage = errors.New("usage: git-remote-codecommit <remote-name> <url>; git runs this for codecommit:// remotes (see git-remote-codecommit --help)")
-
-const help = `git-remote-codecommit: git remote helper for AWS CodeCommit, backed by codecommitd.
-
-git runs it for remotes such as:
-  codecommit://<repository>                    profile from AWS_PROFILE, else default
-  codecommit://<profile>@<repository>
-  codecommit::<region>://<repository>
-  codecommit::<region>://<profile>@<repository>
-
-  git clone codecommit://my-profile@my-repo
-
-It asks the codecommitd daemon for a signed password (starting the daemon
-when it is not running, and resolving in-process when it cannot be started),
-then runs git remote-http with the password in that one process's
-environment, never on a command line.
-
-Flags: --help, --version. Environment: see README (AWS_PROFILE, AWS_REGION,
-AWS_DEFAULT_REGION, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
-AWS_USE_FIPS_ENDPOINT, CODE_COMMIT_ENDPOINT, ` + envvar.Socket + `,
-` + envvar.Autostart + `, ` + envvar.Bin + `, ` + envvar.Askpass + `,
-` + envvar.PasswordInArgv + `).
-`
 
 // Config is what the helper needs from its process.
 type Config struct {
@@ -88,7 +66,7 @@ func Run(ctx context.Context, cfg Config) error {
 			fmt.Fprintln(cfg.Stdout, "git-remote-codecommit", version.Version)
 			return nil
 		case "--help", "-h", "help":
-			io.WriteString(cfg.Stdout, help)
+			io.WriteString(cfg.Stdout, manual.RemoteHelper.Help())
 			return nil
 		}
 	}

@@ -5,6 +5,7 @@ package sockpath
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -62,10 +63,42 @@ func userID() string {
 	return "user"
 }
 
-// Check reports a socket path the kernel would refuse.
+// Check reports a socket path that cannot be one, in one line that says
+// what to do: longer than the kernel takes (bind and connect would only say
+// "invalid argument"), or naming something that is not a socket (a regular
+// file, a folder: connect would only say "connection refused", as for a
+// socket left by a daemon that stopped). A path where nothing is yet is
+// fine.
 func Check(path string) error {
 	if len(path) > MaxLen {
-		return fmt.Errorf("socket path %s is %d bytes, longer than the %d this system allows; set %s to a shorter path", path, len(path), MaxLen, envvar.Socket)
+		return fmt.Errorf("socket path %s is %d bytes long; the limit here is %d (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with %s or --socket", path, len(path), MaxLen, envvar.Socket)
 	}
-	return nil
+	fi, err := os.Stat(path) // a link to a socket is one, for a client
+	if err != nil || fi.Mode()&fs.ModeSocket != 0 {
+		return nil
+	}
+	return NotASocket(path, fi.Mode())
+}
+
+// NotASocket is the one line for a socket path where something else is,
+// of mode m.
+func NotASocket(path string, m fs.FileMode) error {
+	return fmt.Errorf("socket path %s is %s, not a socket; move it away, or choose another path with %s or --socket", path, kind(m), envvar.Socket)
+}
+
+// kind names what a file that is not a socket is.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a regular file"
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }

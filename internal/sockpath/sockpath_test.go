@@ -1,12 +1,14 @@
 package sockpath
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/codecommitd/codecommitd/internal/envvar"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 func TestDefault(t *testing.T) {
@@ -24,11 +26,28 @@ func TestDefault(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	if err := Check("/run/user/1000/codecommitd/codecommitd.sock"); err != nil {
-		t.Error(err)
-	}
+	dir := testprobe.ShortDir(t)
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o600)
 	long := "/" + strings.Repeat("d", 120) + "/s.sock"
-	if err := Check(long); err == nil || !strings.Contains(err.Error(), envvar.Socket) {
-		t.Errorf("Check(long) = %v, want an error naming %s", err, envvar.Socket)
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"the default", "/run/user/1000/codecommitd/codecommitd.sock", ""},
+		{"nothing there yet", filepath.Join(dir, "d.sock"), ""},
+		{"in a folder not made yet", filepath.Join(dir, "run", "d.sock"), ""},
+		{"too long", long, fmt.Sprintf("socket path %s is 128 bytes long; the limit here is %d (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with CODECOMMITD_SOCKET or --socket", long, MaxLen)},
+		{"a regular file", file, "socket path " + file + " is a regular file, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
+		{"a folder", dir, "socket path " + dir + " is a folder, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ""
+			if err := Check(tc.path); err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("Check(%s)\n got: %s\nwant: %s", tc.path, got, tc.want)
+			}
+		})
 	}
 }

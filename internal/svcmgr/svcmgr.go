@@ -1,6 +1,10 @@
 // Package svcmgr installs codecommitd as a per-user service through
 // github.com/kardianos/service: a systemd user unit on Linux, a LaunchAgent
-// on macOS, a Service Control Manager service on Windows.
+// on macOS, a Service Control Manager service on Windows. Manager is what
+// the service commands ask of the service manager (System is the real one):
+// whether the service is installed and running, and whether the manager
+// answers here at all, so that they never hand a daemon to a manager that
+// cannot run it.
 //
 // The unit and the plist are ours, rendered here (Unit, Plist) and handed to
 // kardianos as finished text, so `install --print`, the packages and the
@@ -12,11 +16,8 @@
 package svcmgr
 
 import (
-	"errors"
 	"fmt"
 	"html"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -24,8 +25,6 @@ import (
 	"sync"
 
 	"github.com/kardianos/service"
-
-	"github.com/codecommitd/codecommitd/internal/clean"
 )
 
 // Name is the service's name: the unit is codecommitd.service, the
@@ -194,164 +193,6 @@ func New(c Config, opts service.KeyValue) (service.Service, error) {
 		Option:      opts,
 	})
 }
-
-// InstallResult says what Install did.
-type InstallResult struct {
-	// Path is the unit or plist written ("" on Windows).
-	Path string
-	// Started reports that the service manager started the service.
-	Started bool
-	// NotStarted says why it could not start it now, when it did not.
-	NotStarted string
-}
-
-// Summary is one line for people: where the service is and whether it
-// runs, or why not and what happens instead.
-func (r InstallResult) Summary(c Config) string {
-	where := "registered with the Service Control Manager"
-	if r.Path != "" {
-		where = "installed (" + r.Path + ")"
-	}
-	if r.Started {
-		return "service: " + where + " and running; it starts at every login"
-	}
-	return "service: " + where + ", but it could not start now: " + r.NotStarted + ". " + hint(c)
-}
-
-// Install writes the service file, registers it and starts the service.
-// Writing is what counts: where no service manager answers (a container,
-// an image being built), the file is in place for the next login, and the
-// result says why it is not running.
-func Install(c Config) (InstallResult, error) {
-	r, err := Render(c)
-	if err != nil {
-		return InstallResult{}, err
-	}
-	res := InstallResult{Path: r.Path}
-	if r.Path != "" {
-		if old, err := os.ReadFile(r.Path); err == nil {
-			if string(old) == r.Content {
-				return start(c, res)
-			}
-			if err := os.Remove(r.Path); err != nil {
-				return res, fmt.Errorf("replacing %s: %w", r.Path, err)
-			}
-		}
-		if c.goos() == "darwin" {
-			if err := os.MkdirAll(c.LogDir, 0o700); err != nil {
-				return res, err
-			}
-		}
-	}
-	s, err := New(c, nil)
-	if err != nil {
-		return res, err
-	}
-	ierr := s.Install()
-	if r.Path != "" {
-		if _, err := os.Stat(r.Path); err != nil {
-			return res, fmt.Errorf("installing %s: %w", r.Path, errors.Join(ierr, err))
-		}
-	} else if ierr != nil {
-		return res, fmt.Errorf("registering the service: %w", ierr)
-	}
-	return start(c, res)
-}
-
-func start(c Config, res InstallResult) (InstallResult, error) {
-	s, err := New(c, nil)
-	if err != nil {
-		return res, err
-	}
-	if err := s.Start(); err != nil {
-		switch c.goos() {
-		case "linux":
-			res.NotStarted = "systemd does not run for this user here (systemctl --user: " + oneLine(err) + ")"
-		case "darwin":
-			res.NotStarted = "launchd did not load it (launchctl: " + oneLine(err) + ")"
-		default:
-			res.NotStarted = "the Service Control Manager did not start it (" + oneLine(err) + ")"
-		}
-		return res, nil
-	}
-	res.Started = true
-	return res, nil
-}
-
-func hint(c Config) string {
-	switch c.goos() {
-	case "linux":
-		return "It starts at your next login where systemd runs (or: systemctl --user enable --now codecommitd); meanwhile git starts the daemon when it needs it"
-	case "darwin":
-		return "It starts at your next login (or: launchctl load ~/Library/LaunchAgents/codecommitd.plist); meanwhile git starts the daemon when it needs it"
-	}
-	return "Meanwhile git starts the daemon when it needs it"
-}
-
-// Uninstall stops the service and removes it. Where the service manager
-// does not answer, the file is removed all the same.
-func Uninstall(c Config, out io.Writer) error {
-	s, err := New(c, nil)
-	if err != nil {
-		return err
-	}
-	r, err := Render(c)
-	if err == nil && r.Path != "" {
-		if _, serr := os.Stat(r.Path); errors.Is(serr, fs.ErrNotExist) {
-			fmt.Fprintln(out, "codecommitd is not installed as a service")
-			return nil
-		}
-	}
-	_ = s.Stop() // it may not be running
-	uerr := s.Uninstall()
-	if err != nil || r.Path == "" {
-		if uerr != nil {
-			return fmt.Errorf("uninstalling: %w", uerr)
-		}
-		fmt.Fprintln(out, "uninstalled")
-		return nil
-	}
-	if rerr := os.Remove(r.Path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-		return fmt.Errorf("removing %s: %w", r.Path, errors.Join(uerr, rerr))
-	}
-	// systemctl --user enable works offline and leaves this link behind.
-	os.Remove(filepath.Join(filepath.Dir(r.Path), "default.target.wants", Name+".service"))
-	fmt.Fprintf(out, "removed %s\n", r.Path)
-	if uerr != nil {
-		fmt.Fprintf(out, "the service manager did not answer (%s); nothing was running under it\n", oneLine(uerr))
-	}
-	return nil
-}
-
-// Installed reports whether the service is installed: its unit or plist
-// is in place, or (Windows) the Service Control Manager knows it.
-func Installed(c Config) bool {
-	r, err := Render(c)
-	if err != nil {
-		return false
-	}
-	if r.Path != "" {
-		_, err := os.Stat(r.Path)
-		return err == nil
-	}
-	s, err := New(c, nil)
-	if err != nil {
-		return false
-	}
-	_, err = s.Status()
-	return !errors.Is(err, service.ErrNotInstalled)
-}
-
-// Control runs start, stop or restart.
-func Control(c Config, action string) error {
-	s, err := New(c, nil)
-	if err != nil {
-		return err
-	}
-	return service.Control(s, action)
-}
-
-func oneLine(err error) string { return clean.Line(err.Error(), 300) }
 
 // RunManaged runs run under the service manager's control, for Windows,
 // whose Service Control Manager must be answered by the process it starts:

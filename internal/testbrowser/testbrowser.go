@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // ExecPath is Debian's chromium (apt-get install chromium).
@@ -54,7 +56,10 @@ func New(t testing.TB) *Browser {
 	if _, err := exec.LookPath(ExecPath); err != nil {
 		t.Skip("chromium is not installed: apt-get install chromium")
 	}
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(ExecPath), chromedp.UserDataDir(t.TempDir())}
+	// chromium puts its singleton socket in TMPDIR, which may be too long
+	// for one.
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(ExecPath), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("TMPDIR=" + testprobe.ShortDir(t))}
 	for _, f := range flags {
 		opts = append(opts, chromedp.Flag(f, true))
 	}

@@ -4,8 +4,8 @@
 // HOME with AWS config files, a fake STS (package fakests), a CodeCommit
 // git endpoint that verifies signatures (package gitserver), on request a
 // WAN link in front of it (package wanlink), the built binaries first on
-// PATH, and a private daemon socket. The end-to-end tests, `make demo` and
-// `make bench` use it.
+// PATH, and a private daemon socket. The end-to-end tests use it, and
+// `make demo`, `make bench` and `make chaos` build the same world with Temp.
 package testenv
 
 import (
@@ -46,6 +46,9 @@ type Env struct {
 	Link *wanlink.Link
 	// Extra is added to the environment of every command.
 	Extra []string
+
+	// removeDir is set for a world Temp made: Close removes Dir.
+	removeDir bool
 }
 
 // New makes a world under dir, with the binaries in bin; opts set how the
@@ -69,7 +72,44 @@ func New(dir, bin string, opts ...gitserver.Option) (*Env, error) {
 	return e, nil
 }
 
-// Close stops the daemon, if one runs, the link and the servers.
+// Temp makes a world in a new temporary folder, which Close removes, with
+// the binaries in the folder bin (relative or not) and what `make demo`,
+// `make bench` and `make chaos` run against: profile, a role assumed from
+// the static keys of profile base (a user of that name), both in Region,
+// and a repository "repo" with one commit.
+func Temp(bin, profile string) (_ *Env, err error) {
+	if bin, err = filepath.Abs(bin); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "cc"+profile)
+	if err != nil {
+		return nil, err
+	}
+	e, err := New(dir, bin)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	e.removeDir = true
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	u := e.STS.AddUser(profile)
+	role := e.STS.AddRole(fakests.Role{ARN: "Developer"})
+	if err := e.WriteAWS("[profile "+profile+"]\nrole_arn = "+role+"\nsource_profile = base\nregion = "+Region+"\n\n[profile base]\nregion = "+Region+"\n",
+		"[base]\naws_access_key_id = "+u.AccessKeyID+"\naws_secret_access_key = "+u.SecretAccessKey+"\n"); err != nil {
+		return nil, err
+	}
+	if err := e.Seed(context.Background(), "repo"); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close stops the daemon, if one runs, the link and the servers, and
+// removes the world's folder if Temp made it.
 func (e *Env) Close() {
 	e.StopDaemon()
 	if e.Link != nil {
@@ -77,6 +117,9 @@ func (e *Env) Close() {
 	}
 	e.Git.Close()
 	e.STS.Close()
+	if e.removeDir {
+		os.RemoveAll(e.Dir)
+	}
 }
 
 // SetRTT makes git reach the git stand-in through a WAN link with
@@ -214,14 +257,16 @@ func (e *Env) DaemonLog() string {
 	return string(b) + string(auto)
 }
 
-// DaemonPID returns the pid recorded in the daemon's lock file, or 0.
+// DaemonPID returns the pid recorded in the daemon's lock file (which
+// says "<pid>", or "<pid> starting" until the daemon listens), or 0.
 func (e *Env) DaemonPID() int {
 	b, err := os.ReadFile(e.Socket + ".lock")
 	if err != nil {
 		return 0
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
+	pid, _, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	n, _ := strconv.Atoi(pid)
+	return n
 }
 
 // StopDaemon stops a daemon started in the world, if any, and waits until

@@ -34,7 +34,6 @@ import (
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
-	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
@@ -58,26 +57,11 @@ func want(m string) bool { return only == "" || strings.Contains(only, m) }
 
 func run(binDir string, runs, clients int, duration time.Duration) error {
 	ctx := context.Background()
-	bin, err := filepath.Abs(binDir)
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "ccbench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	e, err := testenv.New(dir, bin)
+	e, err := testenv.Temp(binDir, "bench")
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	u := e.STS.AddUser("bench")
-	role := e.STS.AddRole(fakests.Role{ARN: "Bench"})
-	if err := e.WriteAWS("[profile bench]\nrole_arn = "+role+"\nsource_profile = base\nregion = us-east-1\n[profile base]\n",
-		"[base]\naws_access_key_id = "+u.AccessKeyID+"\naws_secret_access_key = "+u.SecretAccessKey+"\n"); err != nil {
-		return err
-	}
 	if err := e.StartDaemon(ctx, "--log-level", "error"); err != nil {
 		return err
 	}
@@ -96,7 +80,7 @@ func run(binDir string, runs, clients int, duration time.Duration) error {
 		}
 	}
 	if want("a") {
-		if err := startup(ctx, e, bin, dir, runs); err != nil {
+		if err := startup(ctx, e, e.Bin, e.Dir, runs); err != nil {
 			return err
 		}
 	}

@@ -27,9 +27,6 @@ type operation struct {
 
 // wholeOperations measures (e) and (f).
 func wholeOperations(ctx context.Context, e *testenv.Env, runs int) error {
-	if err := e.Seed(ctx, "repo"); err != nil {
-		return err
-	}
 	if err := seedHistory(ctx, e, "hundred", 100); err != nil {
 		return err
 	}

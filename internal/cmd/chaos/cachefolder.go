@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
 // cacheFolder is scenario (5): the cache folder on a read-only file system,
@@ -31,11 +33,11 @@ func cacheFolder(ctx context.Context, bin string) (bool, error) {
 }
 
 func cacheFolderCase(ctx context.Context, bin, name, want string) (bool, error) {
-	e, done, err := world(bin)
+	e, err := testenv.Temp(bin, "dev")
 	if err != nil {
 		return false, err
 	}
-	defer done()
+	defer e.Close()
 	dir := filepath.Join(e.Dir, "state", "codecommitd")
 	cacheFile := filepath.Join(dir, "cache.db")
 	if err := e.StartDaemon(ctx); err != nil {

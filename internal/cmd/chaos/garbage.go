@@ -19,17 +19,18 @@ import (
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/testenv"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
 // garbage is scenario (4): what a broken or hostile client of the same
 // user can send, then a real request.
 func garbage(ctx context.Context, bin string) (bool, error) {
-	e, done, err := world(bin)
+	e, err := testenv.Temp(bin, "dev")
 	if err != nil {
 		return false, err
 	}
-	defer done()
+	defer e.Close()
 	if err := e.StartDaemon(ctx); err != nil {
 		return false, err
 	}

@@ -15,16 +15,17 @@ import (
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
 // killDuringLoad is scenario (2): 32 workers run git operations in a loop
 // while the daemon is killed with kill -9; the helpers start a new one.
 func killDuringLoad(ctx context.Context, bin string) (bool, error) {
-	e, done, err := world(bin)
+	e, err := testenv.Temp(bin, "dev")
 	if err != nil {
 		return false, err
 	}
-	defer done()
+	defer e.Close()
 	if ok, _, stderr := lsRemote(ctx, e); !ok { // autostarts the first daemon
 		return false, fmt.Errorf("warming up: %s", stderr)
 	}
@@ -81,11 +82,11 @@ func killDuringLoad(ctx context.Context, bin string) (bool, error) {
 // make 50 requests each; the daemon's memory and descriptors are read
 // before and after.
 func manyClients(ctx context.Context, bin string) (bool, error) {
-	e, done, err := world(bin)
+	e, err := testenv.Temp(bin, "dev")
 	if err != nil {
 		return false, err
 	}
-	defer done()
+	defer e.Close()
 	if err := e.StartDaemon(ctx, "--log-level", "warn"); err != nil {
 		return false, err
 	}

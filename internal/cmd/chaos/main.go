@@ -43,7 +43,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
@@ -100,33 +99,6 @@ func main() {
 	if failed {
 		os.Exit(1)
 	}
-}
-
-// world makes a throw-away world with a role profile "dev" (assumed from
-// static keys) and a repository "repo".
-func world(bin string) (*testenv.Env, func(), error) {
-	dir, err := os.MkdirTemp("", "cchaos")
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := testenv.New(dir, bin)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	done := func() { e.Close(); os.RemoveAll(dir) }
-	u := e.STS.AddUser("chaos")
-	role := e.STS.AddRole(fakests.Role{ARN: "Dev"})
-	if err := e.WriteAWS("[profile base]\n[profile dev]\nrole_arn = "+role+"\nsource_profile = base\nregion = us-east-1\n",
-		"[base]\naws_access_key_id = "+u.AccessKeyID+"\naws_secret_access_key = "+u.SecretAccessKey+"\n"); err != nil {
-		done()
-		return nil, nil, err
-	}
-	if err := e.Seed(context.Background(), "repo"); err != nil {
-		done()
-		return nil, nil, err
-	}
-	return e, done, nil
 }
 
 // lsRemote runs one git operation through the helper and reports whether

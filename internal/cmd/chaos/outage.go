@@ -17,6 +17,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/fakests"
+	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
 // outageScale is how many times faster than life scenario (1) runs.
@@ -39,11 +40,11 @@ func stsOutage(ctx context.Context, bin string) (bool, error) {
 		policy    = credmgr.DefaultPolicy().Scaled(outageScale)
 		stsFailed = &fakests.Fault{Status: 500, Code: "InternalFailure", Message: "We encountered an internal error. Please try again."}
 	)
-	e, done, err := world(bin)
+	e, err := testenv.Temp(bin, "dev")
 	if err != nil {
 		return false, err
 	}
-	defer done()
+	defer e.Close()
 	e.STS.SetLifetime(life)
 	for k, v := range map[string]string{"AWS_ENDPOINT_URL_STS": e.STS.URL, "AWS_EC2_METADATA_DISABLED": "true"} {
 		os.Setenv(k, v)

@@ -79,11 +79,11 @@ func squatFolder(dir string) error {
 
 // squattedKeyCase runs one spoiling in one mode in a world of its own.
 func squattedKeyCase(ctx context.Context, bin, spoilName string, spoil func(string) error, modeName string, env []string) (bool, error) {
-	e, done, err := world(bin)
+	e, err := testenv.Temp(bin, "dev")
 	if err != nil {
 		return false, err
 	}
-	defer done()
+	defer e.Close()
 	tmpRun := filepath.Join(e.Dir, "tmprun")
 	e.Extra = []string{"XDG_RUNTIME_DIR=" + tmpRun}
 	if err := e.StartDaemon(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/fakests"
+	"github.com/codecommitd/codecommitd/internal/testenv"
 	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
@@ -23,11 +24,11 @@ import (
 func stoppedDaemon(ctx context.Context, bin string) (bool, error) {
 	const rounds = 5
 	const latency = 2 * time.Second
-	e, done, err := world(bin)
+	e, err := testenv.Temp(bin, "dev")
 	if err != nil {
 		return false, err
 	}
-	defer done()
+	defer e.Close()
 	// Profiles dev0…: each a role never assumed yet, for a request that
 	// waits on STS.
 	u := e.STS.AddUser("chaos-cold")

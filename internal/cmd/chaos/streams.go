@@ -22,6 +22,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/codecommitd/codecommitd/daemon"
+	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
 // envWatcher makes this program a watcher process of scenario (7):
@@ -36,11 +37,11 @@ const envWatcher = "CHAOS_WATCHER"
 func heldStreams(ctx context.Context, bin string) (bool, error) {
 	const rounds = 5
 	const conns = daemon.MaxConnections + 64
-	e, done, err := world(bin)
+	e, err := testenv.Temp(bin, "dev")
 	if err != nil {
 		return false, err
 	}
-	defer done()
+	defer e.Close()
 	if err := e.StartDaemon(ctx, "--log-level", "warn"); err != nil {
 		return false, err
 	}

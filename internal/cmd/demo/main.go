@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
@@ -38,16 +37,7 @@ var latency time.Duration
 func run(binDir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	bin, err := filepath.Abs(binDir)
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "ccdemo")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	e, err := testenv.New(dir, bin)
+	e, err := testenv.Temp(binDir, "demo")
 	if err != nil {
 		return err
 	}
@@ -57,17 +47,11 @@ func run(binDir string) error {
 			return err
 		}
 	}
-
-	user := e.STS.AddUser("demo-user")
-	role := e.STS.AddRole(fakests.Role{ARN: "DemoDeveloper"})
-	config := "[profile demo]\nrole_arn = " + role + "\nsource_profile = demo-base\nregion = us-east-1\n\n[profile demo-base]\nregion = us-east-1\n"
-	creds := "[demo-base]\naws_access_key_id = " + user.AccessKeyID + "\naws_secret_access_key = " + user.SecretAccessKey + "\n"
-	if err := e.WriteAWS(config, creds); err != nil {
+	config, err := os.ReadFile(filepath.Join(e.Home, ".aws", "config"))
+	if err != nil {
 		return err
 	}
-	if err := e.Seed(ctx, "demo-repo"); err != nil {
-		return err
-	}
+	dir := e.Dir
 	step := func(title string) { fmt.Printf("\n== %s\n", title) }
 	sh := func(name string, args ...string) error {
 		fmt.Printf("$ %s %s\n", name, strings.Join(args, " "))
@@ -84,10 +68,10 @@ func run(binDir string) error {
 	if e.Link != nil {
 		fmt.Printf("reached through a WAN link at %s: round-trip time %s, paid once to open each connection and by every exchange\n", e.GitHost(), latency)
 	}
-	fmt.Printf("\n~/.aws/config:\n%s", indent(config))
+	fmt.Printf("\n~/.aws/config:\n%s", indent(string(config)))
 
 	step("clone through git-remote-codecommit (the daemon starts itself)")
-	if err := sh("git", "clone", "codecommit://demo@demo-repo", "work"); err != nil {
+	if err := sh("git", "clone", "codecommit://demo@repo", "work"); err != nil {
 		return err
 	}
 	step("commit and push")
@@ -100,7 +84,7 @@ func run(binDir string) error {
 		}
 	}
 	step("ls-remote: a warm request, no STS call")
-	if err := sh("git", "ls-remote", "codecommit://demo@demo-repo"); err != nil {
+	if err := sh("git", "ls-remote", "codecommit://demo@repo"); err != nil {
 		return err
 	}
 	step("what the daemon keeps")
