@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/codecommitd/codecommitd/internal/envvar"
 )
 
 var pages = []*Page{&RemoteHelper, &CredentialHelper}
@@ -78,6 +80,24 @@ func TestREADMEAgrees(t *testing.T) {
 		for _, it := range s.Items {
 			if form := "| `" + example.Replace(it.Term) + "` |"; !strings.Contains(readme, form) {
 				t.Errorf("README's table of URL forms lacks %s", form)
+			}
+		}
+	}
+}
+
+// TestVariablesAreDeclared: every variable a page names is one
+// internal/envvar declares as read by the helpers (themselves, or for a
+// request), so the manual names no variable nothing reads.
+func TestVariablesAreDeclared(t *testing.T) {
+	for _, p := range pages {
+		for _, group := range p.Environment {
+			for _, it := range group {
+				for _, name := range terms(it) {
+					v, ok := envvar.Lookup(name)
+					if !ok || v.Name != name || !v.ReadBy(envvar.Helper) && !v.ReadBy(envvar.Request) {
+						t.Errorf("%s's manual names %s, which internal/envvar does not declare as read by the helpers (%+v, %v)", p.Name, name, v, ok)
+					}
+				}
 			}
 		}
 	}
