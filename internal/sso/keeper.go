@@ -184,7 +184,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 		next := k.pass(ctx)
 		wait := maxSleep
 		if !next.IsZero() {
-			wait = min(max(next.Sub(time.Now()), 0), maxSleep)
+			wait = min(max(time.Until(next), 0), maxSleep)
 		}
 		select {
 		case <-ctx.Done():
