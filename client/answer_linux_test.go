@@ -4,25 +4,19 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // TestADaemonThatAcceptsNothingIsStuck: once the queue of connections a
 // stopped daemon has not accepted is full, connecting fails at once
 // (EAGAIN); that daemon is stuck too, not absent.
 func TestADaemonThatAcceptsNothingIsStuck(t *testing.T) {
-	dir, err := os.MkdirTemp("", "ccq")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o700)
-	socket := filepath.Join(dir, "d.sock")
+	socket := filepath.Join(testprobe.ShortDir(t), "d.sock")
 	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)

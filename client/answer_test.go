@@ -18,6 +18,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/daemon"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // freezer is a listener whose connections can be frozen the way SIGSTOP
@@ -113,12 +114,7 @@ func (b *slowBroker) Forget(context.Context, string, bool) (int, error) { return
 // audit) for b on a freezable socket in a private folder.
 func serveDaemon(t *testing.T, b broker.Broker) (socket string, f *freezer) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "ccans")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	socket = filepath.Join(dir, "d.sock")
+	socket = filepath.Join(testprobe.ShortDir(t), "d.sock")
 	f = newFreezer(t, socket)
 	srv := daemon.NewGRPCServer(b, slog.New(slog.DiscardHandler))
 	go srv.Serve(f)

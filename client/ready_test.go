@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
@@ -45,7 +46,7 @@ func TestStartReadsTheTypedReport(t *testing.T) {
 		{"nothing", nil, false, "the daemon exited before listening"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testprobe.ShortDir(t)
 			socket := filepath.Join(dir, "d.sock")
 			if tc.listens {
 				l, err := net.Listen("unix", socket)

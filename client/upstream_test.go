@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -46,10 +47,7 @@ func TestAnUpstreamFailureIsNotAGoneDaemon(t *testing.T) {
 		{"without its detail", status.Error(status.Code(sent), status.Convert(sent).Message())},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, _ := os.MkdirTemp("", "ccup")
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			os.Chmod(dir, 0o700)
-			socket := filepath.Join(dir, "d.sock")
+			socket := filepath.Join(testprobe.ShortDir(t), "d.sock")
 			l, err := net.Listen("unix", socket)
 			if err != nil {
 				t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
@@ -32,8 +33,7 @@ import (
 // the peer check names the n-th connection's process pidOf(n).
 func serveLimited(t *testing.T, b broker.Broker, log *slog.Logger, now func() time.Time, pidOf func(n int) int, more ...grpc.UnaryServerInterceptor) string {
 	t.Helper()
-	dir := t.TempDir()
-	os.Chmod(dir, 0o700) // the client trusts only a private folder
+	dir := testprobe.ShortDir(t) // private: the client trusts nothing else
 	sock := filepath.Join(dir, "d.sock")
 	inner, err := net.Listen("unix", sock)
 	if err != nil {
