@@ -464,6 +464,22 @@ func TestStopKillsADaemonThatDoesNotStop(t *testing.T) {
 	}
 }
 
+// TestStopOfADaemonThatExitedMeanwhile: a daemon that exits between the
+// status that named its pid and the SIGTERM (its idle exit, the service
+// manager's stop) is stopped, not a failure to stop it.
+func TestStopOfADaemonThatExitedMeanwhile(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid // exited and reaped
+	socket := filepath.Join(testprobe.ShortDir(t), "d.sock")
+	var out bytes.Buffer
+	if got, err := stopPID(socket, pid, time.Second, &out); got != pid || err != nil || out.Len() != 0 {
+		t.Errorf("stopPID of an exited process = %d, %v, said %q; want %d stopped, saying nothing", got, err, out.String(), pid)
+	}
+}
+
 // waitUntil polls cond until it holds, failing the test after a minute.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
