@@ -58,7 +58,9 @@ func TestResponsesStream(t *testing.T) {
 			}), http1)
 			tr, _ := startTransport(t, Config{})
 			c := grantOn(t, tr, srv.URL, ca, Upstream{})
-			req, _ := http.NewRequestWithContext(testCtx(t), "POST", c.URL+"/git-upload-pack", strings.NewReader("0000"))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // an answer held back never comes
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "POST", c.URL+"/git-upload-pack", strings.NewReader("0000"))
 			req.Header = capHeader(c)
 			resp, err := loopback(t).Do(req) //nolint:bodyclose // closed by the defer below; the reading goroutine confuses the linter
 			if err != nil {

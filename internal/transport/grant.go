@@ -171,9 +171,16 @@ func (t *Transport) Grant(ctx context.Context, g Grant) (Capability, func(), err
 	t.grants[gr.sum] = gr
 	t.mu.Unlock()
 
-	stop := func() bool { return false }
+	// The capability also ends with ctx; revoke drops that watch. stop is
+	// set once AfterFunc returns, which may be after it ran revoke.
+	var mu sync.Mutex
+	var stop func() bool
 	gr.revoke = sync.OnceFunc(func() {
-		stop()
+		mu.Lock()
+		if stop != nil {
+			stop()
+		}
+		mu.Unlock()
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		if t.grants[gr.sum] == gr {
@@ -181,7 +188,9 @@ func (t *Transport) Grant(ctx context.Context, g Grant) (Capability, func(), err
 			gr.pool.addGrant(-1)
 		}
 	})
+	mu.Lock()
 	stop = context.AfterFunc(ctx, gr.revoke)
+	mu.Unlock()
 	gr.pool.prewarm()
 	return Capability{URL: t.base + gr.path, Header: CapabilityHeader + ": " + token}, gr.revoke, nil
 }

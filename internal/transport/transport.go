@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/codecommitd/codecommitd/internal/clean"
 )
 
 // Config configures a Transport. The zero value is usable.
@@ -115,7 +116,7 @@ func New(cfg Config) (*Transport, error) {
 		FlushInterval:  -1, // git's answers stream: every write goes on at once
 		ModifyResponse: t.checkResponse,
 		ErrorHandler:   t.failed,
-		ErrorLog:       log.New(io.Discard, "", 0), // failed says what matters, in our words
+		ErrorLog:       stdLog(cfg.Logger, slog.LevelDebug), // failed says what matters, in our words
 	}
 	return t, nil
 }
@@ -138,7 +139,7 @@ func (t *Transport) Run(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    hardHeaderBytes,
 		ConnContext:       withPeer,
-		ErrorLog:          log.New(io.Discard, "", 0),
+		ErrorLog:          stdLog(t.cfg.Logger, slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(t.ln) }()
@@ -219,8 +220,14 @@ type ConnStatus struct {
 // Status reports the listener, the live grants and every upstream
 // connection.
 func (t *Transport) Status() Status {
+	now := t.cfg.Now()
 	t.mu.Lock()
-	st := Status{URL: t.base, Grants: len(t.grants)}
+	st := Status{URL: t.base}
+	for _, g := range t.grants {
+		if g.Expires.IsZero() || now.Before(g.Expires) {
+			st.Grants++
+		}
+	}
 	pools := make([]*pool, 0, len(t.pools))
 	for _, p := range t.pools {
 		pools = append(pools, p)
@@ -231,4 +238,20 @@ func (t *Transport) Status() Status {
 	}
 	sort.SliceStable(st.Conns, func(i, j int) bool { return st.Conns[i].Opened.Before(st.Conns[j].Opened) })
 	return st
+}
+
+// stdLog is a log.Logger for net/http's own lines, written to l at level,
+// one line each, cleaned (they may quote what a peer sent).
+func stdLog(l *slog.Logger, level slog.Level) *log.Logger {
+	return log.New(logWriter{l, level}, "", 0)
+}
+
+type logWriter struct {
+	l     *slog.Logger
+	level slog.Level
+}
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.l.Log(context.Background(), w.level, "net/http: "+clean.Line(clean.Redact(string(p)), 300))
+	return len(p), nil
 }

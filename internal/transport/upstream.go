@@ -129,7 +129,7 @@ func (e *tooSlow) Error() string     { return "slower than http.lowSpeedLimit" }
 // answered.
 func (t *Transport) failed(w http.ResponseWriter, req *http.Request, err error) {
 	x := exchangeOf(req.Context())
-	if x == nil || (req.Context().Err() != nil && !isSlow(err)) {
+	if x == nil || req.Context().Err() != nil {
 		return
 	}
 	msg := t.message(req.Context(), x, err)

@@ -28,7 +28,7 @@ import (
 // with a signer whose identity the fake STS knows and a seeded
 // repository "repo".
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	env    *testenv.Env
 	tr     *Transport
 	signer *testSigner
@@ -39,7 +39,7 @@ type world struct {
 	noProxy string
 }
 
-func newWorld(t *testing.T, cfg Config, opts ...gitserver.Option) *world {
+func newWorld(t testing.TB, cfg Config, opts ...gitserver.Option) *world {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not on PATH")
@@ -66,7 +66,7 @@ func newWorld(t *testing.T, cfg Config, opts ...gitserver.Option) *world {
 }
 
 // startTransport runs a transport for the test, logging into a buffer.
-func startTransport(t *testing.T, cfg Config) (*Transport, *syncBuffer) {
+func startTransport(t testing.TB, cfg Config) (*Transport, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
