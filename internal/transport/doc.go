@@ -63,9 +63,11 @@
 // server's stream limit is reached); over HTTP/1.1 a request without an idle
 // connection opens one, up to 32 per pool. A connection is closed after
 // Config.IdleTimeout without a request (default 10 minutes); HTTP/2
-// connections are health-checked with PINGs meanwhile. A request that fails
-// on a connection it did not open (the server closed it meanwhile) is sent
-// again on another, signed afresh, when its body is known whole: GETs, and
+// connections are health-checked with PINGs meanwhile. A request that was
+// sent and got no answer (the server had just closed the connection, or
+// sent an HTTP/2 GOAWAY) is sent again on another connection, signed
+// afresh, at most 3 times in all, when its body is known whole: GETs, and
 // POST bodies of at most 64 KiB (git's negotiation, small pushes). Longer
-// POST bodies stream and are not retried.
+// POST bodies stream and are not sent again; nor is a request for which no
+// connection could be opened.
 package transport
