@@ -253,7 +253,7 @@ func profilesToCheck(st *broker.Status, since time.Time, awsProfile string) []st
 func noProfiles(daemonAnswered bool) finding {
 	what := "profiles: none used in the last week, and AWS_PROFILE is not set; nothing to check"
 	if !daemonAnswered {
-		what = "profiles: the daemon does not answer, so which were used in the last week is not known, and AWS_PROFILE is not set; nothing checked"
+		what = "profiles: only a daemon that answers knows which were used in the last week, and AWS_PROFILE is not set; nothing checked"
 	}
 	return finding{check: "profile", v: vInfo, what: what}
 }

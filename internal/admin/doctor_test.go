@@ -206,7 +206,7 @@ func TestProfilesToCheck(t *testing.T) {
 		})
 	}
 	wantFinding{vInfo, "profiles: none used in the last week, and AWS_PROFILE is not set; nothing to check", ""}.check(t, noProfiles(true))
-	wantFinding{vInfo, "profiles: the daemon does not answer, so which were used in the last week is not known, and AWS_PROFILE is not set; nothing checked", ""}.check(t, noProfiles(false))
+	wantFinding{vInfo, "profiles: only a daemon that answers knows which were used in the last week, and AWS_PROFILE is not set; nothing checked", ""}.check(t, noProfiles(false))
 }
 
 func TestCheckProfile(t *testing.T) {
