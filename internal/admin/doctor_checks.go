@@ -162,7 +162,7 @@ func checkDaemon(p daemonProbe) finding {
 		case p.svc.down == nil:
 			f.fix = "the service is installed but not running: codecommitd start"
 		default:
-			f.what += fmt.Sprintf(" (the service is installed, but %v)", p.svc.down)
+			f.what = fmt.Sprintf("daemon: not running: %s; the service is installed, but %v, so git starts it when it needs it", clean.Line(err.Error(), 300), p.svc.down)
 		}
 	default:
 		// A socket path that cannot be one, or a daemon that failed the

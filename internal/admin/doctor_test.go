@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +134,7 @@ func TestCheckDaemon(t *testing.T) {
 		{"not running, service installed", daemonProbe{err: down, svc: serviceState{known: true, installed: true}},
 			wantFinding{vInfo, notRunningLine, "the service is installed but not running: codecommitd start"}},
 		{"not running, service installed, no systemd", daemonProbe{err: down, svc: serviceState{known: true, installed: true, down: errNoSystemd}},
-			wantFinding{vInfo, notRunningLine + " (the service is installed, but systemd does not run for this user here (fake))", ""}},
+			wantFinding{vInfo, "daemon: not running: no daemon answers on " + sock + " (the daemon is not running); the service is installed, but systemd does not run for this user here (fake), so git starts it when it needs it", ""}},
 		{"not running, service unknown", daemonProbe{err: down}, wantFinding{vInfo, notRunningLine, ""}},
 		{"stuck", daemonProbe{err: fmt.Errorf("%w; %s", stuck, stuck.Fix())},
 			wantFinding{vFail, "daemon: the daemon on " + sock + " (pid 42) does not answer (stopped or stuck)", "kill -CONT 42 if you stopped it, else codecommitd restart (or kill 42)"}},
@@ -368,5 +370,41 @@ FAIL  profile dev: rejected [redacted] and [redacted]
 	}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("JSON:\n%s\nwant %v", js.String(), want)
+	}
+}
+
+// TestDoctorClock: the daemon's recent observation when there is one, else
+// STS's Date header, in doctor's own environment.
+func TestDoctorClock(t *testing.T) {
+	behind := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Date", time.Now().Add(-10*time.Minute).UTC().Format(http.TimeFormat))
+	}))
+	defer behind.Close()
+	refusing := "http://" + testprobe.RefusingAddr(t)
+	recent := &broker.Status{ClockSkew: time.Second, ClockSkewAt: time.Now().Add(-time.Minute)}
+	for _, tc := range []struct {
+		name     string
+		st       *broker.Status
+		endpoint string
+		want     string
+		v        verdict
+	}{
+		{"the daemon's", recent, refusing, "clock: within 2s of AWS's (per the daemon's last AWS call)", vOK},
+		{"STS's Date", nil, behind.URL, "clock: this machine's clock is 10m", vFail},
+		{"no network", nil, refusing, "clock: not checked: " + strings.TrimPrefix(refusing, "http://") + " refused the connection", vInfo},
+		{"not a URL", nil, "http://user:Pa55word@host:bad port/", `clock: not checked: AWS_ENDPOINT_URL_STS, "http://[redacted]@host:bad port/", is not a URL`, vWarn},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &doctor{getenv: func(k string) string {
+				if k == "AWS_ENDPOINT_URL_STS" {
+					return tc.endpoint
+				}
+				return ""
+			}}
+			f := d.clock(context.Background(), tc.st)
+			if f.v != tc.v || !strings.HasPrefix(f.what, tc.want) {
+				t.Errorf("got %s %q, want %s %q…", f.v, f.what, tc.v, tc.want)
+			}
+		})
 	}
 }
