@@ -2,286 +2,335 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
-	"github.com/codecommitd/codecommitd/internal/envvar"
-	"github.com/codecommitd/codecommitd/internal/gitversion"
+	"github.com/codecommitd/codecommitd/internal/localbroker"
+	"github.com/codecommitd/codecommitd/internal/peercred"
 	"github.com/codecommitd/codecommitd/internal/privdir"
+	"github.com/codecommitd/codecommitd/internal/svcmgr"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
 
-type verdict int
-
+// How doctor checks profiles: this many at once, each for at most this
+// long.
 const (
-	vOK verdict = iota
-	vInfo
-	vWarn
-	vFail
+	doctorParallel       = 4
+	doctorProfileTimeout = 30 * time.Second
 )
 
-func (v verdict) String() string { return [...]string{"ok", "info", "warn", "FAIL"}[v] }
-
-// finding is one line of doctor's report.
-type finding struct {
-	v    verdict
-	what string
-	fix  string
-}
-
 func newDoctorCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check git, the helpers, the daemon, its socket, recently used profiles and the clock",
-		Long: `doctor checks everything codecommitd depends on and prints one line per check,
+		Long: `doctor checks everything codecommitd depends on and prints one line per finding,
 with what to do when something is wrong: the git version, the helpers on PATH,
-whether the daemon answers, its socket's permissions, what the daemon's own
-environment holds, whether every profile used in the last week still gives
-credentials, and whether this machine's clock agrees with AWS's.
-It exits non-zero when a check fails.`,
+whether the daemon runs, answers and can be trusted, its socket, what the
+daemon's own environment holds, every profile used in the last week (and
+AWS_PROFILE), each with its credentials' expiry and its password's lifetime,
+and whether this machine's clock agrees with AWS's. It never prompts: a
+profile that needs an MFA code is fine.
+
+Each line starts with its verdict: ok; info (a fact, such as a daemon that is
+not running: git starts it); warn (works, but look at it); FAIL (you must act:
+git fails, or asks for what it should not). doctor exits with status 1 exactly
+when a line is FAIL, else 0. --json prints {"ok": …, "findings": [{"check",
+"subject", "verdict", "message", "fix"}]} with the same redaction as the text.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d := doctor{socket: g.socketPath(), out: cmd.OutOrStdout()}
-			if d.run(cmd.Context()) {
+			d := &doctor{socket: g.socketPath(), manager: g.manager, getenv: os.Getenv,
+				parallel: doctorParallel, timeout: doctorProfileTimeout}
+			out := cmd.OutOrStdout()
+			var progress func(finding)
+			if !asJSON {
+				progress = func(f finding) { writeFindingText(out, f, d.show) }
+			}
+			findings := d.run(cmd.Context(), progress)
+			if asJSON {
+				if err := writeFindingsJSON(out, findings, d.show); err != nil {
+					return err
+				}
+			}
+			if anyFailed(findings) {
 				return errSilent
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print JSON: {"ok": …, "findings": [{"check", "subject", "verdict", "message", "fix"}]}`)
+	return cmd
 }
 
+// anyFailed reports whether a user must act on one of findings: doctor's
+// exit status.
+func anyFailed(findings []finding) bool {
+	for _, f := range findings {
+		if f.v == vFail {
+			return true
+		}
+	}
+	return false
+}
+
+// doctor gathers what the checks judge.
 type doctor struct {
-	socket string
-	out    io.Writer
-	failed bool
-	status *broker.Status
+	socket  string
+	manager func(svcmgr.Config) svcmgr.Manager
+	getenv  func(string) string
+	// parallel bounds the profiles checked at once; timeout each one.
+	parallel int
+	timeout  time.Duration
+
+	mu sync.Mutex
+	// secrets are what doctor's own requests brought back (passwords,
+	// session tokens): show removes them from whatever it prints.
+	secrets []string
 }
 
-func (d *doctor) report(f finding) {
-	line := fmt.Sprintf("%-4s  %s", f.v, f.what)
-	if f.fix != "" {
-		line += "\n      fix: " + f.fix
+// show is every string doctor prints, text or JSON: on one line, and
+// without any credential doctor's own requests brought back. (What other
+// programs wrote, the checks pass through clean.Redact or clean.EnvValue
+// themselves: over a whole line, Redact would take names and paths for
+// secrets.)
+func (d *doctor) show(s string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s = clean.Line(s, 2000)
+	for _, k := range d.secrets {
+		if len(k) >= 8 {
+			s = strings.ReplaceAll(s, k, clean.Redacted)
+		}
 	}
-	fmt.Fprintln(d.out, line)
-	if f.v == vFail {
-		d.failed = true
-	}
+	return s
 }
 
-// run reports every check and returns whether one failed.
-func (d *doctor) run(ctx context.Context) bool {
-	d.report(checkGit(ctx))
-	for _, name := range []string{"git-remote-codecommit", "git-credential-codecommit"} {
-		d.report(checkHelper(ctx, name))
+// run runs every check, in order, passing each finding to progress (if
+// set) as it is made, and returns them all.
+func (d *doctor) run(ctx context.Context, progress func(finding)) []finding {
+	var all []finding
+	emit := func(fs ...finding) {
+		for _, f := range fs {
+			all = append(all, f)
+			if progress != nil {
+				progress(f)
+			}
+		}
 	}
-	d.report(d.checkDaemon(ctx))
-	d.report(checkSocket(d.socket))
-	if d.status != nil {
-		d.report(daemonEnvironment(d.status))
-	}
-	for _, f := range d.checkProfiles(ctx) {
-		d.report(f)
-	}
-	d.report(d.checkClock(ctx))
-	return d.failed
-}
-
-func checkGit(ctx context.Context) finding {
 	out, err := exec.CommandContext(ctx, "git", "--version").Output()
-	if err != nil {
-		return finding{vFail, "git: not found on PATH (" + err.Error() + ")", "install git 2.31 or later"}
+	emit(checkGit(string(out), err))
+	for _, name := range []string{"git-remote-codecommit", "git-credential-codecommit"} {
+		emit(d.helper(ctx, name))
 	}
-	v, err := gitversion.Parse(string(out))
-	text := strings.TrimSpace(string(out))
-	switch {
-	case err != nil:
-		return finding{vWarn, "git: cannot read its version (" + text + ")", ""}
-	case !v.AtLeast(gitversion.ConfigEnv):
-		return finding{vFail, text + ": older than 2.31, which cannot take the password without a command line",
-			"upgrade git; or, knowing any local user can then read the password in ps, set " + envvar.PasswordInArgv + "=1"}
-	case !v.AtLeast(gitversion.ProactiveAuth):
-		return finding{vOK, text + " (2.46 or later saves one round trip per operation with http.proactiveAuth)", ""}
+	st := d.daemon(ctx, emit)
+	if st != nil {
+		for _, check := range statusChecks {
+			emit(check(st, time.Now())...)
+		}
 	}
-	return finding{vOK, text, ""}
+	emit(d.profiles(ctx, st)...)
+	emit(d.clock(ctx, st))
+	return all
 }
 
-func checkHelper(ctx context.Context, name string) finding {
+func (d *doctor) helper(ctx context.Context, name string) finding {
 	path, err := exec.LookPath(name)
-	if err != nil {
-		return finding{vFail, name + ": not on PATH", "run `make install`, and put its bin folder (default ~/.local/bin) on PATH"}
-	}
-	out, _ := exec.CommandContext(ctx, path, "--version").CombinedOutput()
-	got := strings.TrimSpace(string(out))
-	if !strings.HasPrefix(got, name+" ") {
-		return finding{vFail, fmt.Sprintf("%s: %s is not codecommitd's (it says %q); git would use it", name, path, firstLine(got)),
-			"remove it (pip uninstall git-remote-codecommit) or put codecommitd's bin folder first on PATH"}
-	}
-	if v := strings.TrimPrefix(got, name+" "); v != version.Version {
-		return finding{vWarn, fmt.Sprintf("%s: %s is version %s, this codecommitd is %s", name, path, v, version.Version), "reinstall both from one build (make install)"}
-	}
-	return finding{vOK, name + ": " + path, ""}
-}
-
-func (d *doctor) checkDaemon(ctx context.Context) finding {
-	c, err := client.Dial(d.socket)
-	if err != nil {
-		return finding{vFail, "daemon: " + err.Error(), ""}
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	st, err := c.Status(ctx)
-	switch {
-	case errors.Is(err, broker.ErrPermissionDenied):
-		return finding{vFail, "daemon: refused us: " + err.Error(), "run your own daemon: set " + envvar.Socket + " to a path of yours"}
-	case err != nil:
-		return finding{vWarn, "daemon: not running on " + d.socket + " (git starts it when needed)", "start it now and at login: codecommitd install"}
-	}
-	d.status = st
-	if st.Version != version.Version {
-		return finding{vWarn, fmt.Sprintf("daemon: pid %d runs version %s, this is %s", st.PID, st.Version, version.Version), "codecommitd restart (or codecommitd stop; git starts the new one)"}
-	}
-	return finding{vOK, fmt.Sprintf("daemon: pid %d, up %s, on %s", st.PID, time.Since(st.StartedAt).Round(time.Second), d.socket), ""}
-}
-
-func checkSocket(path string) finding {
-	dir := filepath.Dir(path)
-	err := privdir.Check(dir)
-	var np *privdir.NotPrivateError
-	switch {
-	case privdir.IsNotExist(err):
-		return finding{vInfo, "socket: " + dir + " does not exist yet (made when the daemon starts)", ""}
-	case errors.As(err, &np):
-		return finding{vFail, fmt.Sprintf("socket: folder %s %s, so neither the daemon nor the helpers will use it", dir, np.Reason),
-			np.Fix(envvar.Socket + " (or --socket)")}
-	case err != nil:
-		return finding{vFail, "socket: " + err.Error(), ""}
-	}
-	di, _ := os.Stat(dir)
-	si, err := os.Stat(path)
-	if err != nil {
-		return finding{vInfo, "socket: folder " + dir + " is private; no socket yet", ""}
-	}
-	if runtime.GOOS != "windows" && si.Mode().Perm()&0o077 != 0 {
-		return finding{vWarn, fmt.Sprintf("socket: %s is mode %v (its folder still keeps others out)", path, si.Mode().Perm()), "codecommitd restart"}
-	}
-	return finding{vOK, fmt.Sprintf("socket: %s (folder %v, socket %v)", path, di.Mode().Perm(), si.Mode().Perm()), ""}
-}
-
-func daemonEnvironment(st *broker.Status) finding {
-	keys := make([]string, 0, len(st.Environment))
-	for k := range st.Environment {
-		if k != "PATH" {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var parts []string
-	for _, k := range keys {
-		// The daemon redacts already; a daemon of an older version may not.
-		parts = append(parts, k+"="+clean.Quote(clean.EnvValue(k, st.Environment[k]), 200))
-	}
-	what := "daemon environment: " + strings.Join(parts, " ")
-	if len(parts) == 0 {
-		what = "daemon environment: no AWS endpoint, proxy or metadata settings"
-	}
-	return finding{vInfo, what, ""}
-}
-
-// checkProfiles asks for credentials of every profile used in the last
-// week (or the default profile when none is known), without prompting.
-func (d *doctor) checkProfiles(ctx context.Context) []finding {
-	var profiles []string
-	if d.status != nil {
-		for _, r := range d.status.RecentProfiles {
-			profiles = append(profiles, r.Profile)
-		}
-	}
-	if len(profiles) == 0 {
-		p := os.Getenv("AWS_PROFILE")
-		if p == "" {
-			return []finding{{vInfo, "profiles: none used in the last week (and AWS_PROFILE is not set); nothing to check", ""}}
-		}
-		profiles = []string{p}
-	}
-	auto := &client.Auto{Socket: d.socket, Stderr: io.Discard}
-	defer auto.Close()
-	var out []finding
-	for _, p := range profiles {
-		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		s, err := auto.SignURL(pctx, &broker.SignRequest{
-			Profile: p, Repository: "doctor-check", Env: broker.Environ(os.LookupEnv), Client: "codecommitd doctor",
-		})
+	var out []byte
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+		out, _ = exec.CommandContext(ctx, path, "--version").CombinedOutput()
 		cancel()
-		var be *broker.Error
-		switch {
-		case err == nil:
-			out = append(out, finding{vOK, fmt.Sprintf("profile %s: credentials good until %s (region %s)", p, s.Expires.Local().Format(time.Kitchen), s.Region), ""})
-		case errors.Is(err, broker.ErrMFARequired) && errors.As(err, &be):
-			out = append(out, finding{vOK, fmt.Sprintf("profile %s: resolves; the next git command asks for an MFA code (%s)", p, be.MFASerial), ""})
-		case errors.Is(err, broker.ErrRegionMissing):
-			out = append(out, finding{vInfo, fmt.Sprintf("profile %s: no region of its own; fine when the URLs name one (codecommit::<region>://%s@<repository>)", p, p),
-				"to use it without one: add region = <your region> to the profile"})
-		default:
-			out = append(out, finding{vFail, "profile " + p + ": " + err.Error(), ""})
+	}
+	return checkHelper(name, path, err, string(out), version.Version)
+}
+
+// daemon checks the daemon and its socket, and returns its status when it
+// answers.
+func (d *doctor) daemon(ctx context.Context, emit func(...finding)) *broker.Status {
+	st, _, err := askStatus(ctx, d.socket)
+	p := daemonProbe{socket: d.socket, st: st, err: err, version: version.Version, now: time.Now()}
+	var m svcmgr.Manager
+	if c, cerr := serviceConfig(); cerr == nil {
+		m = d.manager(c)
+		p.svc.known, p.svc.installed = true, m.Installed()
+		if p.svc.installed {
+			p.svc.down = m.Answers()
 		}
+	}
+	switch {
+	case st != nil && m != nil:
+		p.who = (&services{m: m}).who(st)
+	case st != nil && st.OnDemand:
+		p.who = "started on demand"
+	case st != nil:
+		p.who = "not started on demand"
+	case errors.Is(err, broker.ErrUntrustedDaemon):
+		p.listening, p.pid = listener(d.socket)
+	}
+	emit(checkDaemon(p))
+	dir := filepath.Dir(d.socket)
+	if privdir.Check(dir) == nil {
+		di, _ := os.Stat(dir)
+		var mode os.FileMode
+		si, serr := os.Stat(d.socket)
+		if serr == nil {
+			mode = si.Mode()
+		}
+		emit(checkSocket(d.socket, di.Mode(), mode, serr))
+	}
+	return st
+}
+
+// listener reports whether something listens on socket, and its pid as
+// the kernel says (0 when it does not). It connects and sends nothing:
+// what listens there is not trusted.
+func listener(socket string) (bool, int) {
+	conn, err := net.DialTimeout("unix", socket, time.Second)
+	if err != nil {
+		return false, 0
+	}
+	defer conn.Close()
+	if uc, ok := conn.(syscall.Conn); ok {
+		if p, err := peercred.Of(uc); err == nil {
+			return true, p.PID
+		}
+	}
+	return true, 0
+}
+
+// profiles asks for a password for every profile to check (profilesToCheck),
+// parallel at most d.parallel at a time, each for at most d.timeout, without
+// ever prompting, through the daemon (or, where it cannot be used, a
+// one-shot child, as git would). Then it reads the daemon's entries, for
+// the credentials' expiry.
+func (d *doctor) profiles(ctx context.Context, st *broker.Status) []finding {
+	names := profilesToCheck(st, time.Now().Add(-localbroker.RecentWindow), d.getenv("AWS_PROFILE"))
+	if len(names) == 0 {
+		return []finding{noProfiles(st != nil)}
+	}
+	env := broker.Environ(os.LookupEnv)
+	checks := make([]profileCheck, len(names))
+	var g errgroup.Group
+	g.SetLimit(d.parallel)
+	for i, name := range names {
+		g.Go(func() error {
+			pctx, cancel := context.WithTimeout(ctx, d.timeout)
+			defer cancel()
+			a := &client.Auto{Socket: d.socket, Stderr: io.Discard}
+			defer a.Close()
+			s, err := a.SignURL(pctx, &broker.SignRequest{
+				Profile: name, Repository: "doctor-check", Env: env, Prompt: broker.PromptUnavailable, Client: "codecommitd doctor",
+			})
+			if err != nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+				err = context.DeadlineExceeded
+			}
+			if s != nil {
+				d.mu.Lock()
+				_, token, _ := strings.Cut(s.Username, "%")
+				d.secrets = append(d.secrets, s.Password, token)
+				d.mu.Unlock()
+			}
+			checks[i] = profileCheck{name: name, signed: s, err: err, timeout: d.timeout}
+			return nil
+		})
+	}
+	g.Wait() //nolint:errcheck // every outcome is in checks
+	var after *broker.Status
+	if st != nil {
+		after, _ = daemonStatus(ctx, d.socket)
+	}
+	out := make([]finding, len(checks))
+	now := time.Now()
+	for i, c := range checks {
+		c.entry = entryFor(after, c.name)
+		out[i] = checkProfile(c, now)
 	}
 	return out
 }
 
-// checkClock compares this machine's clock with AWS's: the daemon's last
+// clock compares this machine's clock with AWS's: the daemon's last
 // observation, else the Date header of an unauthenticated request to STS.
-func (d *doctor) checkClock(ctx context.Context) finding {
-	if d.status != nil && !d.status.ClockSkewAt.IsZero() && time.Since(d.status.ClockSkewAt) < time.Hour {
-		return clockFinding(d.status.ClockSkew, d.status.ClockSkewAt, "the daemon's last AWS call")
+func (d *doctor) clock(ctx context.Context, st *broker.Status) finding {
+	if st != nil && !st.ClockSkewAt.IsZero() && time.Since(st.ClockSkewAt) < time.Hour {
+		return clockFinding(st.ClockSkew, st.ClockSkewAt, "the daemon's last AWS call")
 	}
-	endpoint := os.Getenv("AWS_ENDPOINT_URL_STS")
+	endpoint := d.getenv("AWS_ENDPOINT_URL_STS")
 	if endpoint == "" {
 		endpoint = "https://sts.amazonaws.com/"
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	shown := clean.EnvValue("AWS_ENDPOINT_URL_STS", endpoint)
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
-		return finding{vWarn, "clock: " + err.Error(), ""}
+		return finding{check: "clock", v: vWarn, what: "clock: not checked: AWS_ENDPOINT_URL_STS, " + clean.Quote(shown, 200) + ", is not a URL",
+			fix: "set AWS_ENDPOINT_URL_STS to an https:// URL, or unset it"}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	local := time.Now()
 	if err != nil {
-		why, fix := awsprofile.NetworkCause(err)
-		return finding{vInfo, "clock: not checked: " + why, fix}
+		// doctor's own request, in doctor's environment: NetworkCause's
+		// fix speaks of the daemon's settings.
+		why, _ := awsprofile.NetworkCause(err)
+		return finding{check: "clock", v: vInfo, what: "clock: not checked: " + why}
 	}
 	resp.Body.Close()
 	remote, err := http.ParseTime(resp.Header.Get("Date"))
 	if err != nil {
-		return finding{vInfo, "clock: not checked, " + endpoint + " sent no Date", ""}
+		return finding{check: "clock", v: vInfo, what: "clock: not checked, " + shown + " sent no Date"}
 	}
-	return clockFinding(remote.Sub(local), local, endpoint)
+	return clockFinding(remote.Sub(local), local, shown)
 }
 
-func clockFinding(skew time.Duration, at time.Time, source string) finding {
-	if skew >= awsprofile.MaxClockSkew || skew <= -awsprofile.MaxClockSkew {
-		return finding{vFail, "clock: " + awsprofile.SkewMessage(skew, at), ""}
+// writeFindingText prints f as the text report does: the verdict, what
+// was found, and on the next line the fix.
+func writeFindingText(w io.Writer, f finding, show func(string) string) {
+	fmt.Fprintf(w, "%-4s  %s\n", f.v, show(f.what))
+	if f.fix != "" {
+		fmt.Fprintf(w, "      fix: %s\n", show(f.fix))
 	}
-	return finding{vOK, fmt.Sprintf("clock: within %s of AWS's (per %s)", max(skew, -skew).Round(time.Second)+time.Second, source), ""}
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+type doctorJSON struct {
+	OK       bool          `json:"ok"`
+	Findings []findingJSON `json:"findings"`
+}
+
+type findingJSON struct {
+	Check   string `json:"check"`
+	Subject string `json:"subject,omitempty"`
+	Verdict string `json:"verdict"`
+	Message string `json:"message"`
+	Fix     string `json:"fix,omitempty"`
+}
+
+// writeFindingsJSON prints findings as one JSON object; ok is the exit
+// status's rule.
+func writeFindingsJSON(w io.Writer, findings []finding, show func(string) string) error {
+	out := doctorJSON{OK: !anyFailed(findings), Findings: []findingJSON{}}
+	for _, f := range findings {
+		out.Findings = append(out.Findings, findingJSON{Check: f.check, Subject: show(f.subject),
+			Verdict: strings.ToLower(f.v.String()), Message: show(f.what), Fix: show(f.fix)})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

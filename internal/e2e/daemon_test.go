@@ -322,35 +322,6 @@ func TestConfigEditsTakeEffectAndForget(t *testing.T) {
 	}
 }
 
-func TestDoctor(t *testing.T) {
-	e := twoProfileEnv(t)
-	if err := e.StartDaemon(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	git(t, e, "", "ls-remote", "codecommit://dev@app")
-	git(t, e, "", "ls-remote", "codecommit://ops@lib")
-	out, stderr, err := e.Run(ctx(t), "", "codecommitd", "doctor")
-	if err != nil {
-		t.Fatalf("doctor failed: %v\n%s%s", err, out, stderr)
-	}
-	for _, want := range []string{
-		"ok    git version", "ok    git-remote-codecommit: " + bin, "ok    git-credential-codecommit: " + bin,
-		"ok    daemon: pid", "ok    socket: " + e.Socket, "info  daemon environment: ", " AWS_ENDPOINT_URL_STS=" + e.STS.URL,
-		"ok    profile ops: credentials good", "ok    profile dev: credentials good", "ok    clock: within",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("doctor output lacks %q:\n%s", want, out)
-		}
-	}
-	// Break a profile: doctor fails and says which and why.
-	cfg, _ := os.ReadFile(filepath.Join(e.Home, ".aws", "config"))
-	os.WriteFile(filepath.Join(e.Home, ".aws", "config"), []byte(strings.Replace(string(cfg), "source_profile = dev", "source_profile = gone", 1)), 0o600)
-	out, _, err = e.Run(ctx(t), "", "codecommitd", "doctor")
-	if err == nil || !regexp.MustCompile(`(?m)^FAIL  profile ops: .*source_profile gone`).MatchString(out) {
-		t.Errorf("doctor with a broken profile: %v\n%s", err, out)
-	}
-}
-
 func TestSIGHUPRereadsConfigAndDaemonIsHardened(t *testing.T) {
 	e, _ := roleEnv(t)
 	if err := e.StartDaemon(ctx(t)); err != nil {
