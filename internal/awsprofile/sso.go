@@ -264,6 +264,29 @@ func (r *Resolver) SSOSession(ctx context.Context, profile, session string, env 
 	return s, nil
 }
 
+// SessionProfiles returns the profiles of the caller's AWS config whose
+// chain signs in with session s (its token file), so that what
+// credentials codecommitd got from it can be forgotten at sign-out, as
+// `aws sso logout` sweeps the CLI's cache of them. Profiles that do not
+// resolve are left out.
+func (r *Resolver) SessionProfiles(ctx context.Context, s sso.Session, env map[string]string) []string {
+	secs, err := readSections(filesFor(env))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, name := range secs.names() {
+		p, err := r.Resolve(ctx, name, env)
+		if err != nil {
+			continue
+		}
+		if slices.ContainsFunc(p.SSO, func(x sso.Session) bool { return x.CacheKey() == s.CacheKey() }) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // ssoSession returns the keys of the [sso-session name] section of the
 // config files (the last file that has one wins, as in the SDK).
 func (s *sections) ssoSession(name string) (map[string]string, bool) {
