@@ -140,8 +140,13 @@ func (b *Broker) signedIn(ctx context.Context, p *awsprofile.Profile, s sso.Sess
 // for a session that is over.
 func cannotSignIn(p *awsprofile.Profile, s sso.Session, cause error) error {
 	what := "has ended"
-	if sso.ReasonOf(cause) == sso.ReasonNoToken {
+	switch sso.ReasonOf(cause) {
+	case sso.ReasonNoToken:
 		what = "is not signed in"
+	case sso.ReasonUnreadable:
+		what = "needs a new sign-in (its token file cannot be used)"
+	case sso.ReasonMismatch:
+		what = "needs a new sign-in (its token file is another session's)"
 	}
 	name := "SSO session " + s.Name
 	if s.Legacy() {

@@ -180,20 +180,28 @@ func TestCannotSignIn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newSSOWorld(t, home)
 		ctx := context.Background()
-		_, err := w.b.SignURL(ctx, w.request(broker.PromptUnavailable))
-		var be *broker.Error
-		if !errors.As(err, &be) || !errors.Is(err, broker.ErrSSOExpired) || !be.CannotPrompt ||
-			err.Error() != "SSO session corp is not signed in: run codecommitd login --sso-session corp" {
-			t.Fatalf("no token: %v", err)
-		}
 		if err := os.MkdirAll(filepath.Dir(w.tokens.TokenPath(corp)), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(w.tokens.TokenPath(corp), []byte(`{"accessToken": "old", "expiresAt": "2020-01-02T03:04:05Z"}`), 0o600)
-		if _, err := w.b.SignURL(ctx, w.request(broker.PromptUnavailable)); err == nil ||
-			err.Error() != "SSO session corp has ended: run codecommitd login --sso-session corp" {
-			t.Fatalf("expired: %v", err)
+		for _, tc := range []struct{ name, file, want string }{
+			{"no token", "", "SSO session corp is not signed in: run codecommitd login --sso-session corp"},
+			{"expired", `{"accessToken": "old", "expiresAt": "2020-01-02T03:04:05Z"}`, "SSO session corp has ended: run codecommitd login --sso-session corp"},
+			{"unreadable", "{not json", "SSO session corp needs a new sign-in (its token file cannot be used): run codecommitd login --sso-session corp"},
+			{"another session's", `{"startUrl": "https://other.awsapps.com/start", "region": "us-east-1", "accessToken": "x", "expiresAt": "2099-01-02T03:04:05Z"}`,
+				"SSO session corp needs a new sign-in (its token file is another session's): run codecommitd login --sso-session corp"},
+		} {
+			if tc.file != "" {
+				if err := os.WriteFile(w.tokens.TokenPath(corp), []byte(tc.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := w.b.SignURL(ctx, w.request(broker.PromptUnavailable))
+			var be *broker.Error
+			if !errors.As(err, &be) || !errors.Is(err, broker.ErrSSOExpired) || !be.CannotPrompt || err.Error() != tc.want {
+				t.Errorf("%s: %v; want %q", tc.name, err, tc.want)
+			}
 		}
+		os.Remove(w.tokens.TokenPath(corp))
 		if n := w.fake.Calls("StartDeviceAuthorization"); n != 0 {
 			t.Fatalf("%d sign-ins started for callers that cannot show them", n)
 		}
