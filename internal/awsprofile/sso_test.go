@@ -139,7 +139,7 @@ func TestSSOMessages(t *testing.T) {
 				got = strings.Replace(strings.Replace(got, "7m29s", "7m30s", 1), "7m31s", "7m30s", 1)
 			}
 			if !errors.Is(err, tc.kind) || got != tc.want {
-				t.Errorf("got  %v: %s\nwant %v: %s", err.(*broker.Error).Kind, got, tc.kind, tc.want)
+				t.Errorf("got  %s (of kind %v: %t)\nwant %s", got, tc.kind, errors.Is(err, tc.kind), tc.want)
 			}
 			for _, s := range append(sdkSentences, jargon...) {
 				if strings.Contains(err.Error(), s) {

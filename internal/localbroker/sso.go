@@ -291,7 +291,9 @@ func (b *Broker) startSignIn(s sso.Session, browser bool, stale sso.Token) *sign
 			}
 			if tok, err := b.tokens.Load(s); err == nil && tok.AccessToken != stale.AccessToken && time.Until(tok.ExpiresAt) > 0 {
 				cancel()
-				<-flow
+				if err := <-flow; err != nil { // that it was cancelled, as a rule
+					b.log.DebugContext(ctx, "the sign-in flow stopped", "session", s.String(), "error", err.Error())
+				}
 				b.signIns.finish(key, g, nil)
 				b.log.InfoContext(ctx, "signed in to IAM Identity Center elsewhere meanwhile", "session", s.String())
 				return

@@ -158,7 +158,7 @@ func TestSignInCrossesTheWire(t *testing.T) {
 	if !errors.As(out, &be) || !errors.Is(out, broker.ErrSSOSignIn) || !reflect.DeepEqual(be.SignIn, in) {
 		t.Fatalf("round trip: %+v", out)
 	}
-	if out := FromStatus(ToStatus(&broker.Error{Kind: broker.ErrSSOExpired, Msg: "m"})); out.(*broker.Error).SignIn != nil {
+	if out := FromStatus(ToStatus(&broker.Error{Kind: broker.ErrSSOExpired, Msg: "m"})); !errors.As(out, &be) || be.SignIn != nil {
 		t.Error("a sign-in appeared on an error without one")
 	}
 }
