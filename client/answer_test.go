@@ -109,6 +109,9 @@ func (b *slowBroker) SignURL(ctx context.Context, _ *broker.SignRequest) (*broke
 }
 func (b *slowBroker) Status(context.Context) (*broker.Status, error)    { return &broker.Status{}, nil }
 func (b *slowBroker) Forget(context.Context, string, bool) (int, error) { return 0, nil }
+func (b *slowBroker) SSOSessionChanged(context.Context, broker.SSOSession) error {
+	return nil
+}
 
 // serveDaemon serves the daemon's real gRPC server (peer check, health,
 // audit) for b on a freezable socket in a private folder.

@@ -167,6 +167,16 @@ func (a *Auto) Forget(ctx context.Context, profile string, all bool) (int, error
 	return c.Forget(ctx, profile, all)
 }
 
+// SSOSessionChanged implements broker.Broker; it never starts a daemon
+// (one that is not running reads the file when it needs it).
+func (a *Auto) SSOSessionChanged(ctx context.Context, s broker.SSOSession) error {
+	c, err := a.dial()
+	if err != nil {
+		return err
+	}
+	return c.SSOSessionChanged(ctx, s)
+}
+
 // NewAuto returns the Auto every helper uses: the socket and whether to
 // autostart come from the environment getenv reads; notes go to stderr.
 func NewAuto(getenv func(string) string, stderr io.Writer) *Auto {

@@ -236,3 +236,11 @@ func (c *Client) Forget(ctx context.Context, profile string, all bool) (int, err
 	}
 	return int(resp.GetForgotten()), nil
 }
+
+// SSOSessionChanged implements broker.Broker.
+func (c *Client) SSOSessionChanged(ctx context.Context, s broker.SSOSession) error {
+	return c.call(ctx, func(ctx context.Context) error {
+		_, err := c.api.SSOSessionChanged(ctx, &codecommitdv1.SSOSessionChangedRequest{Name: s.Name, StartUrl: s.StartURL})
+		return err
+	})
+}

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/browser"
 )
 
 // SignTimeout bounds one signing request of a helper, an MFA prompt
-// included.
+// included; a helper waiting for an IAM Identity Center sign-in makes one
+// request after another until that ends (SignWithSSO).
 const SignTimeout = 5 * time.Minute
 
 // Process is what a helper takes from the process it runs in. The zero
@@ -63,8 +65,9 @@ type SignOptions struct {
 // default the daemon, started if need be, else a one-shot) for a signed
 // password within SignTimeout, with the variables of the caller's
 // environment a request carries, asks a person for an MFA code when one is
-// needed (Prompter, SignWithMFA), and prints the answer's warnings on
-// Process.Stderr.
+// needed (Prompter, SignWithMFA), shows an IAM Identity Center sign-in
+// when one is needed and waits for it (SignInUI, SignWithSSO), and prints
+// the answer's warnings on Process.Stderr.
 func Sign(ctx context.Context, o SignOptions) (*broker.SignedURL, error) {
 	_ = o.Process.CheckAndSetDefaults() // it never fails
 	b := o.Broker
@@ -77,11 +80,10 @@ func Sign(ctx context.Context, o SignOptions) (*broker.SignedURL, error) {
 		defer auto.Close()
 		b = auto
 	}
-	ctx, cancel := context.WithTimeout(ctx, SignTimeout)
-	defer cancel()
 	req := o.Request
 	req.Env = broker.Environ(o.Process.Lookup)
-	s, err := SignWithMFA(ctx, b, &req, &Prompter{Getenv: o.Process.Getenv, Stderr: o.Process.Stderr})
+	ui := &SignInUI{Stderr: o.Process.Stderr, Browser: browser.Here(o.Process.Getenv)}
+	s, err := SignWithSSO(ctx, b, &req, &Prompter{Getenv: o.Process.Getenv, Stderr: o.Process.Stderr}, ui)
 	if err != nil {
 		return nil, err
 	}

@@ -17,10 +17,12 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
+	"github.com/codecommitd/codecommitd/internal/sso"
 )
 
 // Config configures a daemon run.
@@ -153,7 +155,16 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 			return nil, err
 		}
 	}
+	ssoTokens, err := awsprofile.NewSSOClient(ctx, cfg.Log, nil)
+	if err != nil {
+		return nil, err
+	}
+	keeper, err := sso.NewKeeper(sso.KeeperConfig{Client: ssoTokens, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
 	d.broker, err = localbroker.New(localbroker.Config{
+		SSO: ssoTokens, Keeper: keeper, SignIn: true,
 		Log: cfg.Log, Store: d.store.Store, Policy: cfg.CredentialPolicy, CacheProblem: d.store.Problem, Now: cfg.Now,
 		Info: broker.Status{
 			PID: os.Getpid(), StartedAt: time.Now(), Socket: cfg.Socket, Version: cfg.Version,
@@ -177,7 +188,7 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 		limited.quiet = cfg.testQuiet
 	}
 	d.server = &grpcService{srv: srv, sock: limited, grace: cfg.ShutdownGrace, log: grpcLog}
-	d.others = append(d.others, &reloader{broker: d.broker, log: d.log})
+	d.others = append(d.others, &reloader{broker: d.broker, log: d.log}, keeper)
 	if cfg.IdleExit > 0 {
 		d.others = append(d.others, &idleExit{after: cfg.IdleExit, activity: activity, open: limited.open.Load, stop: stop, log: d.log})
 	}

@@ -51,6 +51,13 @@ func (a *grpcAdapter) Forget(ctx context.Context, m *codecommitdv1.ForgetRequest
 	return &codecommitdv1.ForgetResponse{Forgotten: int64(n)}, nil
 }
 
+func (a *grpcAdapter) SSOSessionChanged(ctx context.Context, m *codecommitdv1.SSOSessionChangedRequest) (*codecommitdv1.SSOSessionChangedResponse, error) {
+	if err := a.b.SSOSessionChanged(ctx, broker.SSOSession{Name: clean.Line(m.GetName(), 256), StartURL: clean.Line(m.GetStartUrl(), 1024)}); err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return &codecommitdv1.SSOSessionChangedResponse{}, nil
+}
+
 // Limits on what one client may cost the daemon. Requests and answers are
 // a few hundred bytes; a git helper holds a connection for one or two
 // requests. No client, however many connections or streams it holds, can

@@ -44,6 +44,10 @@ func (b *countingBroker) Forget(context.Context, string, bool) (int, error) {
 	b.calls.Add(1)
 	return 0, nil
 }
+func (b *countingBroker) SSOSessionChanged(context.Context, broker.SSOSession) error {
+	b.calls.Add(1)
+	return nil
+}
 
 // lockedBuffer is a log sink safe for the server's goroutines.
 type lockedBuffer struct {

@@ -96,6 +96,8 @@ and git-credential-codecommit over a private Unix socket.`,
 		newForgetCommand(g),
 		newOneshotCommand(g),
 		newDoctorCommand(g),
+		newLoginCommand(g),
+		newLogoutCommand(g),
 	)
 	root.AddCommand(newServiceCommands(g)...)
 	return root

@@ -21,8 +21,11 @@ func newStatusCommand(g *globals) *cobra.Command {
 		Use:   "status",
 		Short: "Show the daemon and the profiles it keeps credentials for",
 		Long: `status shows the daemon (pid, uptime, socket, cache) and, per profile, the credential
-source, expiry, next refresh, requests and last error. With no daemon running it says
-so and exits with status 3, like systemctl; --json then prints {"running": false, …}.`,
+source, expiry, next refresh, requests and last error; then each IAM Identity Center
+(SSO) session used in the last 24 hours, which the daemon keeps signed in: its start
+URL, its token's expiry, the session's end where known, the next refresh and the last
+error. With no daemon running it says so and exits with status 3, like systemctl;
+--json then prints {"running": false, …}.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := daemonStatus(cmd.Context(), g.socketPath())
@@ -33,7 +36,7 @@ so and exits with status 3, like systemctl; --json then prints {"running": false
 			case err == nil:
 				return writeStatusText(cmd.OutOrStdout(), st, now)
 			case asJSON:
-				out := statusJSON{Running: false, Socket: g.socketPath(), Reason: err.Error(), Profiles: []profileStatusJSON{}}
+				out := statusJSON{Running: false, Socket: g.socketPath(), Reason: err.Error(), Profiles: []profileStatusJSON{}, SSOSessions: []ssoSessionJSON{}}
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				if jerr := enc.Encode(out); jerr != nil {
@@ -50,7 +53,7 @@ so and exits with status 3, like systemctl; --json then prints {"running": false
 			return err
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: an object with running, pid, socket, uptime_seconds and a profiles array")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: an object with running, pid, socket, uptime_seconds, a profiles array and an sso_sessions array")
 	return cmd
 }
 
@@ -68,6 +71,25 @@ type statusJSON struct {
 	KeySource       string              `json:"key_source,omitempty"`
 	CacheProblem    string              `json:"cache_problem,omitempty"`
 	Profiles        []profileStatusJSON `json:"profiles"`
+	SSOSessions     []ssoSessionJSON    `json:"sso_sessions"`
+}
+
+// ssoSessionJSON is one IAM Identity Center session the daemon keeps.
+type ssoSessionJSON struct {
+	Session     string     `json:"session"`
+	Name        string     `json:"sso_session,omitempty"`
+	StartURL    string     `json:"start_url"`
+	Region      string     `json:"region"`
+	TokenFile   string     `json:"token_file"`
+	Expires     *time.Time `json:"expires,omitempty"`
+	SessionEnds *time.Time `json:"session_ends,omitempty"`
+	Renewable   bool       `json:"renewable"`
+	NextRefresh *time.Time `json:"next_refresh,omitempty"`
+	LastRefresh *time.Time `json:"last_refresh,omitempty"`
+	Refreshes   int        `json:"refreshes"`
+	LastUsed    *time.Time `json:"last_used,omitempty"`
+	SigningIn   bool       `json:"signing_in,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
 }
 
 type profileStatusJSON struct {
@@ -97,7 +119,14 @@ func writeStatusJSON(w io.Writer, st *broker.Status, now time.Time) error {
 		Running: true, PID: st.PID, Version: st.Version, Socket: st.Socket, StartedAt: optTime(st.StartedAt),
 		UptimeSeconds: new(int64(now.Sub(st.StartedAt).Seconds())), OnDemand: new(st.OnDemand), IdleExitSeconds: int64(st.IdleExit.Seconds()),
 		CachePath: st.CachePath, KeySource: st.KeySource, CacheProblem: st.CacheProblem,
-		Profiles: []profileStatusJSON{},
+		Profiles: []profileStatusJSON{}, SSOSessions: []ssoSessionJSON{},
+	}
+	for _, x := range st.SSOSessions {
+		out.SSOSessions = append(out.SSOSessions, ssoSessionJSON{
+			Session: x.Session, Name: x.Name, StartURL: x.StartURL, Region: x.Region, TokenFile: x.TokenFile,
+			Expires: optTime(x.Expires), SessionEnds: optTime(x.SessionEnds), Renewable: x.Renewable, NextRefresh: optTime(x.NextRefresh),
+			LastRefresh: optTime(x.LastRefresh), Refreshes: x.Refreshes, LastUsed: optTime(x.LastUsed), SigningIn: x.SigningIn, LastError: x.LastError,
+		})
 	}
 	for _, p := range st.Profiles {
 		out.Profiles = append(out.Profiles, profileStatusJSON{
@@ -132,19 +161,11 @@ func writeStatusText(w io.Writer, st *broker.Status, now time.Time) error {
 	}
 	if len(st.Profiles) == 0 {
 		fmt.Fprintln(w, "no profiles used yet")
-		return nil
+		return writeSSOText(w, st.SSOSessions, now)
 	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nPROFILE\tSOURCE\tEXPIRES\tNEXT REFRESH\tREQUESTS\tSTATE")
-	rel := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		if d := t.Sub(now).Round(time.Second); d >= 0 {
-			return "in " + d.String()
-		}
-		return "expired"
-	}
+	rel := func(t time.Time) string { return relative(t, now) }
 	for _, p := range st.Profiles {
 		state := "ok"
 		switch {
@@ -161,6 +182,52 @@ func writeStatusText(w io.Writer, st *broker.Status, now time.Time) error {
 			state = p.LastError
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Profile, p.Source, rel(p.Expires), rel(p.NextRefresh), p.Requests, state)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeSSOText(w, st.SSOSessions, now)
+}
+
+// relative is t from now, for people: "in 5m0s", "expired", or "-"; a
+// day or more away, its date ("on 2026-03-31").
+func relative(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Second)
+	switch {
+	case t.IsZero():
+		return "-"
+	case d >= 24*time.Hour:
+		return "on " + t.Local().Format("2006-01-02")
+	case d >= 0:
+		return "in " + d.String()
+	}
+	return "expired"
+}
+
+// writeSSOText writes the IAM Identity Center sessions the daemon keeps:
+// each with its start URL, its token's expiry, the session's end where
+// known, the next refresh and what is wrong, if anything.
+func writeSSOText(w io.Writer, sessions []broker.SSOSessionStatus, now time.Time) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSSO SESSION\tSTART URL\tTOKEN EXPIRES\tSESSION ENDS\tNEXT REFRESH\tSTATE")
+	for _, x := range sessions {
+		name := x.Name
+		if name == "" {
+			name = x.Session // a legacy profile's
+		}
+		state := fmt.Sprintf("ok, renewed %d times", x.Refreshes)
+		switch {
+		case x.SigningIn:
+			state = "signing in: a git process shows the sign-in"
+		case x.LastError != "":
+			state = x.LastError
+		case !x.Renewable:
+			state = "ok, not renewable: sign in again when it expires"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, x.StartURL, relative(x.Expires, now), relative(x.SessionEnds, now), relative(x.NextRefresh, now), state)
 	}
 	return tw.Flush()
 }

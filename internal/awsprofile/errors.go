@@ -14,12 +14,12 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/sso"
 )
 
 // Classify turns an error from resolving p's credentials into a broker
@@ -46,7 +46,8 @@ func (r *Resolver) Classify(p *Profile, err error) error {
 	msg := err.Error()
 
 	var pe *ProcessError
-	var ssoErr *ssocreds.InvalidTokenError
+	var ssoErr *sso.Error
+	var loginErr *LoginError
 	var api smithy.APIError
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -56,12 +57,10 @@ func (r *Resolver) Classify(p *Profile, err error) error {
 			return broker.Errorf(broker.ErrSourceFailed, name, "%s; run it yourself to see why it hangs (%s …)", pe.Error(), pe.Program).WithCause(errors.Join(broker.ErrTemporary, err))
 		}
 		return e(broker.ErrSourceFailed, "%s; run its credential_process (%s …) yourself to see why", pe.Error(), pe.Program)
-	case errors.As(err, &ssoErr), strings.Contains(msg, "UnauthorizedException"),
-		strings.Contains(msg, "InvalidGrantException"), strings.Contains(msg, "cached SSO token file"):
-		return e(broker.ErrSSOExpired, "the SSO session of profile %s has expired, was never started, or its cached token cannot be read; run `aws sso login --profile %s`", name, name)
-	case strings.Contains(msg, "login session has expired"), strings.Contains(msg, "login session password has changed"),
-		strings.Contains(msg, "load login token"):
-		return e(broker.ErrLoginExpired, "the `aws login` session of profile %s has expired or was never started; run `aws login --profile %s`", name, name)
+	case errors.As(err, &ssoErr):
+		return classifySSO(p, ssoErr, err)
+	case errors.As(err, &loginErr):
+		return classifyLogin(p, loginErr)
 	case errors.As(err, &api):
 		return r.classifyAPI(p, api, err)
 	}
@@ -139,8 +138,6 @@ func (r *Resolver) classifyAPI(p *Profile, api smithy.APIError, cause error) err
 		return e(broker.ErrSourceFailed, "profile %s: STS rejected the web identity token (%s: %s); refresh the token file", name, code, msg)
 	case code == "RegionDisabledException":
 		return e(broker.ErrAccessDenied, "profile %s: STS is not activated in this region (%s); activate it in IAM or use another region", name, msg)
-	case code == "UnauthorizedException":
-		return e(broker.ErrSSOExpired, "the SSO session of profile %s has expired; run `aws sso login --profile %s`", name, name)
 	case code == "ValidationError":
 		return e(broker.ErrInvalidRequest, "profile %s: STS refused the request: %s; check duration_seconds and role_session_name", name, msg)
 	case throttling[code] || status == 429:

@@ -44,8 +44,15 @@ func newRetryer() aws.Retryer {
 	})
 }
 
-// httpClient is the Resolver's shared client, made on first use.
-func (r *Resolver) httpClient() *awshttp.BuildableClient {
-	r.httpOnce.Do(func() { r.http = newHTTPClient() })
+// httpClient is the Resolver's shared client, made on first use: over
+// Transport when it is set.
+func (r *Resolver) httpClient() aws.HTTPClient {
+	r.httpOnce.Do(func() {
+		if r.Transport != nil {
+			r.http = &http.Client{Transport: r.Transport, Timeout: AttemptTimeout}
+			return
+		}
+		r.http = newHTTPClient()
+	})
 	return r.http
 }

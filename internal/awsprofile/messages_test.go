@@ -2,16 +2,12 @@ package awsprofile
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,19 +26,14 @@ var jargon = []string{"operation error", "https response error", "StatusCode: 0"
 // classify resolves profile dev of the world (or, when env names a profile
 // or holds keys, what they decide) and fetches its credentials with STS at
 // endpoint, and returns the world's home folder and the error as a person
-// would read it. The world's SSO cache holds an expired token for the
-// session "corp".
+// would read it. (SSO and `aws login` profiles: TestSSOMessages,
+// TestLoginSessionMessages.)
 func classify(t *testing.T, endpoint, config, credentials string, env map[string]string) (home string, err error) {
 	t.Helper()
 	t.Setenv("AWS_ENDPOINT_URL_STS", endpoint)
 	t.Setenv("AWS_ENDPOINT_URL_SSO", endpoint)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	home = writeFiles(t, config, credentials)
-	h := sha1.Sum([]byte("corp"))
-	cache := filepath.Join(home, ".aws", "sso", "cache")
-	os.MkdirAll(cache, 0o700)
-	os.WriteFile(filepath.Join(cache, hex.EncodeToString(h[:])+".json"),
-		[]byte(`{"accessToken":"x","expiresAt":"`+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+`","region":"us-east-1","startUrl":"https://corp.awsapps.com/start"}`), 0o600)
 	r := newResolver(t)
 	ctx := context.Background()
 	reqEnv := map[string]string{"HOME": home}
@@ -108,11 +99,6 @@ func TestMessagesByFailureClass(t *testing.T) {
 			"profile dev: AWS STS failed (HTTP 503, ServiceUnavailable: Service is unavailable.); the fault is on AWS's side: codecommitd tries again by itself, or run the command again in a minute"},
 		{"throttling", sts.URL, &fakests.Fault{Status: 400, Code: "Throttling", Message: "Rate exceeded"}, nil, broker.ErrTemporary,
 			"profile dev: AWS STS is throttling requests (HTTP 400, Throttling); codecommitd tries again by itself, or run the command again in a minute"},
-		{"expired SSO token", sts.URL, nil, func(t *testing.T) (string, string) {
-			return "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Dev\nregion = us-east-1\n" +
-				"[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n", ""
-		}, broker.ErrSSOExpired,
-			"the SSO session of profile dev has expired, was never started, or its cached token cannot be read; run `aws sso login --profile dev`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if host, ok := strings.CutPrefix(tc.endpoint, "https://"); ok && strings.HasSuffix(host, ".invalid") {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,12 +15,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"gopkg.in/ini.v1"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/sso"
 )
 
 // Extensions are codecommitd's own keys in a profile section, which the
@@ -70,6 +71,10 @@ type Profile struct {
 	Key string
 	// Profiles lists every profile the files define.
 	Profiles []string
+	// SSO lists the IAM Identity Center sessions the chain signs in with
+	// (sso_session, or a legacy sso_start_url), from the top down; each
+	// names the profile it is configured in.
+	SSO []sso.Session
 
 	env map[string]string
 	// keysAt says where the static keys at the end of the source_profile
@@ -128,9 +133,16 @@ type Resolver struct {
 	SessionName string
 	// ProcessTimeout bounds one credential_process or mfa_process run.
 	ProcessTimeout time.Duration
+	// SSO reads and refreshes the IAM Identity Center token files of SSO
+	// profiles; nil means one made on first use (NewSSOClient). The
+	// daemon shares its own with its session keeper.
+	SSO *sso.Client
+	// Transport, if set, carries every AWS call instead of the network,
+	// with no bounds of its own (tests on a synctest bubble's clock).
+	Transport http.RoundTripper
 
 	httpOnce sync.Once
-	http     *awshttp.BuildableClient
+	http     aws.HTTPClient
 
 	mu    sync.Mutex
 	cache map[string]cachedProfile
@@ -292,6 +304,7 @@ func load(ctx context.Context, name string, explicit bool, files Files, env map[
 		}
 		p.Ext[c.Profile] = ext
 	}
+	p.SSO = ssoSessions(p, sections)
 
 	switch {
 	case env["AWS_REGION"] != "":

@@ -172,7 +172,7 @@ type builder struct {
 // not handle the way we want.
 func needsOwn(c *config.SharedConfig) bool {
 	for ; c != nil; c = c.Source {
-		if c.MFASerial != "" || c.CredentialSource == "Environment" || c.CredentialProcess != "" {
+		if c.MFASerial != "" || c.CredentialSource == "Environment" || c.CredentialProcess != "" || hasSSO(c) || c.LoginSession != "" {
 			return true
 		}
 	}
@@ -199,11 +199,15 @@ func (b *builder) build(ctx context.Context, c *config.SharedConfig) (aws.Creden
 			return nil, fmt.Errorf("profile %s has credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set in git's environment", c.Profile)
 		}
 		src = credentials.StaticCredentialsProvider{Value: env}
+	case c.WebIdentityTokenFile == "" && c.CredentialSource == "" && hasSSO(c):
+		src, err = b.sso(ctx, c)
+	case c.WebIdentityTokenFile == "" && c.CredentialSource == "" && c.LoginSession != "":
+		src, err = b.login(ctx, c)
 	case c.CredentialProcess != "":
 		src = b.process(c)
 	default:
 		// Only mfa_serial made this profile ours, and its credentials are
-		// of a kind the SDK resolves (SSO, web identity, metadata): let it.
+		// of a kind the SDK resolves (web identity, metadata): let it.
 		return b.sdk(ctx, c.Profile)
 	}
 	if err != nil {

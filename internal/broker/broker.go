@@ -28,6 +28,42 @@ type Broker interface {
 	// Forget drops the cached credentials of profile, or of every profile
 	// when all is set, and returns how many entries it dropped.
 	Forget(ctx context.Context, profile string, all bool) (int, error)
+	// SSOSessionChanged tells the broker that the token file of an IAM
+	// Identity Center session changed (`codecommitd login` or `logout`
+	// wrote or removed it): it reads it again now, and a sign-in it runs
+	// for that session ends if the file now holds a usable token.
+	SSOSessionChanged(ctx context.Context, s SSOSession) error
+}
+
+// SSOSession names an IAM Identity Center session as the AWS config does:
+// an [sso-session Name] section, or (Name empty) a legacy profile's
+// sso_start_url.
+type SSOSession struct {
+	Name, StartURL string
+}
+
+// SignIn is an IAM Identity Center sign-in the broker runs for a session
+// that needs one, as a caller shows it to a person. It holds no secret: the
+// code only works with the device code the broker keeps, and the authorize
+// page's answer only reaches the broker's own listener.
+type SignIn struct {
+	// ID identifies the sign-in: the caller that shows it names it in
+	// SignRequest.SSOSignInShown while it waits for it.
+	ID string
+	// Session names the session ("sso-session corp", "profile dev").
+	Session string
+	// AuthorizeURL is the page to open in a browser on this machine (the
+	// authorization code grant); else VerificationURL is the page to open
+	// on any device and UserCode the code to enter there (the device code
+	// grant), VerificationURLComplete the same page with the code filled
+	// in.
+	AuthorizeURL                                       string
+	VerificationURL, UserCode, VerificationURLComplete string
+	// Expires is when the sign-in gives up waiting.
+	Expires time.Time
+	// Show reports that this caller is the one to show it (print it, open
+	// the browser); the others wait, showing nothing.
+	Show bool
 }
 
 // SignRequest asks for a signed password. Only Repository is required.
@@ -52,6 +88,16 @@ type SignRequest struct {
 	// MFAPromptFailed reports that the caller was asked for a code after
 	// ErrMFARequired and could not get one: another caller may prompt.
 	MFAPromptFailed bool
+	// SSOSignInShown is the ID of the sign-in (ErrSSOSignIn) this caller
+	// showed a person and now waits for. A caller that gives up while it
+	// waits (Ctrl-C) thereby ends it, so another caller may show a new
+	// one.
+	SSOSignInShown string
+	// Browser reports that a browser can be opened where the caller's
+	// person is (package browser): a sign-in the caller shows may then use
+	// the authorization code grant, whose answer comes back to this
+	// machine.
+	Browser bool
 	// Client names the calling program, for the audit log.
 	Client string
 }
@@ -134,6 +180,36 @@ type Status struct {
 	// last AWS call, observed at ClockSkewAt (zero when never).
 	ClockSkew   time.Duration
 	ClockSkewAt time.Time
+	// SSOSessions are the IAM Identity Center sessions used in the last
+	// 24 hours, which the broker keeps signed in.
+	SSOSessions []SSOSessionStatus
+}
+
+// SSOSessionStatus describes one IAM Identity Center session the broker
+// keeps signed in.
+type SSOSessionStatus struct {
+	// Session names it ("sso-session corp", "profile dev"); Name and
+	// StartURL are as in SSOSession, Region is its sso_region.
+	Session                string
+	Name, StartURL, Region string
+	// TokenFile is the token file it shares with the AWS CLI.
+	TokenFile string
+	// Expires is when its access token expires (zero: no usable token);
+	// SessionEnds when the session itself ends, where known.
+	Expires, SessionEnds time.Time
+	// Renewable reports that the token can be renewed without a sign-in;
+	// NextRefresh is when it is renewed next (zero: not planned).
+	Renewable   bool
+	NextRefresh time.Time
+	// LastRefresh and Refreshes: the broker's last renewal, and how many.
+	LastRefresh time.Time
+	Refreshes   int
+	LastUsed    time.Time
+	// LastError says why the session cannot be kept alive, or how the
+	// last renewal failed; "" when all is well.
+	LastError string
+	// SigningIn reports a sign-in under way, shown by a git process.
+	SigningIn bool
 }
 
 // RecentProfile is a profile and when it was last used.

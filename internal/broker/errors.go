@@ -15,10 +15,16 @@ var (
 	ErrMFARequired     = errors.New("MFA code required")
 	ErrMFAInvalid      = errors.New("MFA code rejected")
 	ErrSSOExpired      = errors.New("SSO session expired")
-	ErrLoginExpired    = errors.New("aws login session expired")
-	ErrAccessDenied    = errors.New("access denied")
-	ErrSourceFailed    = errors.New("credential source failed")
-	ErrClockSkew       = errors.New("clock skew")
+	// ErrSSOSignIn: the profile's IAM Identity Center session needs a
+	// new sign-in, which the broker has started: this caller is to show
+	// it to a person (Error.SignIn.Show) or waits for the one another
+	// caller shows. Either way it calls again, the one that shows it
+	// naming it in SignRequest.SSOSignInShown, until the sign-in is done.
+	ErrSSOSignIn    = errors.New("SSO sign-in required")
+	ErrLoginExpired = errors.New("aws login session expired")
+	ErrAccessDenied = errors.New("access denied")
+	ErrSourceFailed = errors.New("credential source failed")
+	ErrClockSkew    = errors.New("clock skew")
 	// ErrPermissionDenied: the daemon refused the caller itself (another
 	// user's process). Its messages have codecommitd as their subject
 	// ("codecommitd serves only its own user …"); see Say.
@@ -40,7 +46,7 @@ var (
 // it names every Err… of this package).
 var Kinds = []error{
 	ErrInvalidRequest, ErrProfileNotFound, ErrRegionMissing, ErrNoCredentials, ErrMFARequired,
-	ErrMFAInvalid, ErrSSOExpired, ErrLoginExpired, ErrAccessDenied, ErrSourceFailed, ErrClockSkew,
+	ErrMFAInvalid, ErrSSOExpired, ErrSSOSignIn, ErrLoginExpired, ErrAccessDenied, ErrSourceFailed, ErrClockSkew,
 	ErrPermissionDenied, ErrUnavailable, ErrUntrustedDaemon, ErrTemporary,
 }
 
@@ -69,10 +75,14 @@ type Error struct {
 	Profiles []string
 	// MFASerial and MFAProcess, for ErrMFARequired and ErrMFAInvalid.
 	MFASerial, MFAProcess string
-	// CannotPrompt, for ErrMFARequired, reports that the broker knows the
-	// caller cannot ask for a code (it said so) and did not make it the
-	// one that prompts: the message says what to do instead.
+	// CannotPrompt, for ErrMFARequired and ErrSSOExpired, reports that
+	// the broker knows the caller cannot ask a person (it said so) and did
+	// not make it the one that prompts for a code or shows a sign-in: the
+	// message says what to do instead.
 	CannotPrompt bool
+	// SignIn, for ErrSSOSignIn, is the sign-in the caller shows or waits
+	// for.
+	SignIn *SignIn
 	// Err is the cause, kept for errors.Is and errors.As (a caller that
 	// gave up, a timeout, a network error); its text is not part of Msg
 	// unless Msg says so. It does not cross the wire.

@@ -71,7 +71,7 @@ region = us-east-1
 		{"no region", "codecommit://noregion@repo", []string{"no region for profile noregion", "region = ", "[profile noregion]", "codecommit::<region>://noregion@<repository>"}},
 		{"access denied", "codecommit://denied@repo", []string{"profile denied", "AccessDenied", denied, u.ARN}},
 		{"credential_process", "codecommit://proc@repo", []string{"credential_process of profile proc failed", "exit status 3", "token for proc expired, log in again"}},
-		{"sso expired", "codecommit://sso@repo", []string{"SSO session of profile sso", "aws sso login --profile sso"}},
+		{"sso never signed in", "codecommit://sso@repo", []string{"SSO session corp is not signed in: run codecommitd login --sso-session corp"}},
 		{"no credentials", "codecommit://empty@repo", []string{"profile empty has no credentials", "aws configure --profile empty"}},
 	}
 	for _, tt := range tests {

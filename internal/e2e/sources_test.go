@@ -212,9 +212,10 @@ credential_process = ` + staticProc + `
 	t.Run("expired aws login session", func(t *testing.T) {
 		stderr := gitFails(t, e, "", "ls-remote", "codecommit://oldlogin@repo")
 		assertClean(t, stderr)
-		if !strings.Contains(stderr, "aws login --profile oldlogin") {
-			t.Errorf("stderr lacks the fix:\n%s", stderr)
+		if want := "the `aws login` session of profile oldlogin has ended (the AWS sign-in service refused to renew it: TOKEN_EXPIRED); sign in again with `aws login --profile oldlogin`"; !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
+		noSDKPhrase(t, "git's stderr", stderr)
 		// The SDK tried to refresh the session before giving up.
 		if n := e.STS.Calls("CreateOAuth2Token"); n < 1 {
 			t.Errorf("CreateOAuth2Token calls = %d, want the SDK to have tried a refresh", n)

@@ -16,7 +16,7 @@ const (
 	localeMeaning      = "the locale, likewise"
 	xdgMeaning         = "the user's other folders, likewise"
 	windowsMeaning     = "(Windows) what a process needs to start and to find the user's profile"
-	browserMeaning     = "whether an SSO sign-in may open a browser here (package `internal/sso`; no command signs in yet, issue #20): not in an SSH session on macOS, elsewhere only where a display is set; else it prints the URL, or uses a device code"
+	browserMeaning     = "whether an IAM Identity Center sign-in (`codecommitd login`, or one a git command shows) opens a browser here: not in an SSH session on macOS, elsewhere only where a display is set and `xdg-open` is installed; else it signs in with a device code, entered on any device"
 )
 
 // All is every variable codecommitd reads or passes on, in README's order.
@@ -52,6 +52,10 @@ var All = []Var{
 	{Name: PasswordInArgv, Meaning: "`1`: put the password in `git remote-http`'s command line as AWS's helper does (only for git < 2.31; visible in `ps`)", Readers: Helper, Section: InHelpers},
 	{Name: "GIT_EXEC_PATH", Meaning: "where git keeps its programs (git sets it for the helpers it runs): the helper runs git's https helper from there", Readers: Helper, Section: InHelpers},
 	{Name: "GIT_CONFIG_PARAMETERS", Meaning: "the settings of `git -c`, to which the helper appends its own for git's https helper (see How the password reaches git)", Readers: Helper, Section: InHelpers},
+	{Name: "SSH_CONNECTION", Meaning: browserMeaning, Readers: Helper | Daemon, Section: InHelpers},
+	{Name: "SSH_TTY", Meaning: browserMeaning, Readers: Helper | Daemon, Section: InHelpers},
+	{Name: "DISPLAY", Meaning: browserMeaning, Readers: Helper | Daemon, Section: InHelpers},
+	{Name: "WAYLAND_DISPLAY", Meaning: browserMeaning, Readers: Helper | Daemon, Section: InHelpers},
 	{Name: "GIT_SSL_CAINFO", Meaning: "the CA file for the one request the helper makes itself, after git failed, to say where a redirect points (see Redirects)", Readers: Helper, Section: InHelpers},
 
 	// Read by the daemon, from its own environment.
@@ -67,6 +71,7 @@ var All = []Var{
 	{Name: "AWS_USE_DUALSTACK_ENDPOINT", Meaning: sdkMeaning, Readers: Daemon | Kept, Section: InDaemon},
 	{Name: "AWS_MAX_ATTEMPTS", Meaning: sdkMeaning, Readers: Daemon | Kept, Section: InDaemon},
 	{Name: "AWS_RETRY_MODE", Meaning: sdkMeaning, Readers: Daemon | Kept, Section: InDaemon},
+	{Name: "AWS_LOGIN_CACHE_DIRECTORY", Meaning: "where `aws login` keeps its sessions (default `~/.aws/login/cache`), as for the AWS CLI", Readers: Daemon | Kept, Section: InDaemon},
 	{Name: "AWS_EC2_METADATA_DISABLED", Meaning: metadataMeaning, Readers: Daemon | Kept | Shown, Section: InDaemon},
 	{Name: "AWS_EC2_METADATA_SERVICE_ENDPOINT", Meaning: metadataMeaning, Readers: Daemon | Kept | Shown, Section: InDaemon},
 	{Name: "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", Meaning: metadataMeaning, Readers: Daemon | Kept, Section: InDaemon},
@@ -82,10 +87,6 @@ var All = []Var{
 	{Name: "GOMEMLIMIT", Meaning: "Go's memory limit, as for any Go program", Readers: Daemon | Kept, Section: InDaemon},
 	{Name: Keyring, Meaning: "`0`: do not use the OS keyring for the cache key", Readers: Daemon | Kept, Section: InDaemon},
 	{Name: "DBUS_SESSION_BUS_ADDRESS", Meaning: "the session bus, through which the daemon reaches the keyring (Secret Service)", Readers: Daemon | Kept, Section: InDaemon},
-	{Name: "SSH_CONNECTION", Meaning: browserMeaning, Readers: Daemon, Section: InDaemon},
-	{Name: "SSH_TTY", Meaning: browserMeaning, Readers: Daemon, Section: InDaemon},
-	{Name: "DISPLAY", Meaning: browserMeaning, Readers: Daemon, Section: InDaemon},
-	{Name: "WAYLAND_DISPLAY", Meaning: browserMeaning, Readers: Daemon, Section: InDaemon},
 	{Name: Reaper, Meaning: "set by codecommitd for the reaper it starts for each `credential_process` run (Linux, see Platforms); not for people", Readers: Daemon, Section: InDaemon},
 
 	// Kept by a daemon the helpers start, for the programs it runs.

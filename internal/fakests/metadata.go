@@ -54,11 +54,27 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 
 // serveSignin answers the sign-in service's CreateOAuth2Token, which the SDK
 // calls to refresh an expired `aws login` session; the fake refuses every
-// refresh as an expired session.
+// refresh, as an expired session unless SetSignInRefusal says otherwise.
 func (s *Server) serveSignin(w http.ResponseWriter, r *http.Request) {
 	s.record("CreateOAuth2Token", "")
+	s.mu.Lock()
+	code := s.signinRefusal
+	s.mu.Unlock()
+	if code == "" {
+		code = "TOKEN_EXPIRED"
+	}
 	w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusBadRequest)
-	json.NewEncoder(w).Encode(map[string]string{"error": "TOKEN_EXPIRED", "message": "Your session has expired. Please reauthenticate."})
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "message": "Your session has expired. Please reauthenticate."})
+}
+
+// SetSignInRefusal sets the error code (TOKEN_EXPIRED,
+// USER_CREDENTIALS_CHANGED, INSUFFICIENT_PERMISSIONS, …) with which the
+// sign-in service refuses to renew an `aws login` session; "" means
+// TOKEN_EXPIRED.
+func (s *Server) SetSignInRefusal(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.signinRefusal = code
 }

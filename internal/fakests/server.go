@@ -34,6 +34,8 @@ type Server struct {
 	callers   map[string][]string // action → caller ARNs, in order
 	faults    map[string][]Fault
 	sso       *ssoState
+	// signinRefusal is the error code of the sign-in service's refusal.
+	signinRefusal string
 }
 
 // Fault is an error the next call of an action answers with.

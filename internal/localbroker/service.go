@@ -19,6 +19,7 @@ package localbroker
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
+	"github.com/codecommitd/codecommitd/internal/sso"
 )
 
 // Config configures a Broker. The zero Config is valid: credentials in
@@ -56,6 +58,23 @@ type Config struct {
 	// Now, if set, is the clock passwords are signed by; nil means
 	// time.Now. A test moves it to see a password outlive its window.
 	Now func() time.Time
+	// SSO reads, refreshes and writes the IAM Identity Center token files
+	// (the AWS CLI's); nil means one of the broker's own
+	// (awsprofile.NewSSOClient). The daemon shares it with Keeper.
+	SSO *sso.Client
+	// Keeper, if set, is told of each use of an SSO profile, keeps those
+	// sessions signed in, and reports them in Status; nil (a one-shot)
+	// keeps none.
+	Keeper *sso.Keeper
+	// SignIn makes the broker sign in, for a caller that can show it, a
+	// session that is over (ErrSSOSignIn), one sign-in per session for
+	// every caller waiting on it; the daemon does, a one-shot (which ends
+	// with its request) does not, and says what to run instead.
+	SignIn bool
+	// Transport, if set, carries every AWS call instead of the network
+	// (tests on a synctest bubble's clock, with package fakests'
+	// in-memory stand-in).
+	Transport http.RoundTripper
 }
 
 // CheckAndSetDefaults fills in defaults.
@@ -98,6 +117,16 @@ type Broker struct {
 	chains chains
 	mfa    mfaGate
 	usage  usage
+	// tokens are the SSO token files; keeper, if set, keeps their
+	// sessions alive; signIns are the sign-ins under way (signInFromGit).
+	tokens        *sso.Client
+	keeper        *sso.Keeper
+	signInFromGit bool
+	signIns       signIns
+	// ctx is the broker's own, for what outlives a request (a sign-in);
+	// stop ends it (Close, or the end of Run).
+	ctx  context.Context
+	stop context.CancelFunc
 }
 
 var _ broker.Broker = (*Broker)(nil)
@@ -123,13 +152,20 @@ func New(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &awsprofile.Resolver{}
+	if cfg.SSO == nil {
+		if cfg.SSO, err = awsprofile.NewSSOClient(context.Background(), cfg.Log, cfg.Transport); err != nil {
+			return nil, err
+		}
+	}
+	r := &awsprofile.Resolver{SSO: cfg.SSO, Transport: cfg.Transport}
 	if err := r.CheckAndSetDefaults(); err != nil {
 		return nil, err
 	}
+	ctx, stop := context.WithCancel(context.Background())
 	return &Broker{
 		log: cfg.Log.With(slog.String("component", "broker")), resolver: r, manager: m, now: cfg.Now,
 		info: cfg.Info, cacheProblem: cfg.CacheProblem, mfaTimeout: cfg.MFAPromptTimeout, store: cfg.Store,
+		tokens: cfg.SSO, keeper: cfg.Keeper, signInFromGit: cfg.SignIn, ctx: ctx, stop: stop,
 	}, nil
 }
 
@@ -137,13 +173,20 @@ func New(cfg Config) (*Broker, error) {
 func (b *Broker) String() string { return "credential broker" }
 
 // Run keeps recently used credentials warm until ctx ends (credmgr's Run),
-// then closes the broker: cancel ctx only once no request needs it.
-func (b *Broker) Run(ctx context.Context) error { return b.manager.Run(ctx) }
+// then closes the broker, ending the sign-ins under way: cancel ctx only
+// once no request needs it.
+func (b *Broker) Run(ctx context.Context) error {
+	defer b.stop()
+	return b.manager.Run(ctx)
+}
 
-// Close cancels the fetches under way and waits until every credential
-// obtained so far is saved; for a broker that does not run (`codecommitd
-// oneshot`), whose next run reads them from the cache.
-func (b *Broker) Close() { b.manager.Close() }
+// Close cancels the fetches and sign-ins under way and waits until every
+// credential obtained so far is saved; for a broker that does not run
+// (`codecommitd oneshot`), whose next run reads them from the cache.
+func (b *Broker) Close() {
+	b.stop()
+	b.manager.Close()
+}
 
 // Reload makes the next request read the AWS config files again and build
 // its profile's provider chain anew (SIGHUP).
@@ -177,7 +220,9 @@ func (b *Broker) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.
 	if err != nil {
 		return nil, err
 	}
-	creds, err := b.credentials(ctx, p, region, mfaAsk{code: req.MFACode, canPrompt: req.Prompt != broker.PromptUnavailable, promptFailed: req.MFAPromptFailed})
+	canPrompt := req.Prompt != broker.PromptUnavailable
+	creds, err := b.credentials(ctx, p, region, mfaAsk{code: req.MFACode, canPrompt: canPrompt, promptFailed: req.MFAPromptFailed},
+		signInAsk{canPrompt: canPrompt, shown: req.SSOSignInShown, browser: req.Browser})
 	if err != nil {
 		return nil, err
 	}
@@ -264,9 +309,12 @@ func (b *Broker) where(p *awsprofile.Profile, req *broker.SignRequest) (region, 
 	return region, host, warnings, nil
 }
 
-// credentials returns usable credentials for p, asking for MFA sessions
-// first when the chain needs them and the cached credentials are gone.
-func (b *Broker) credentials(ctx context.Context, p *awsprofile.Profile, region string, ask mfaAsk) (sigv4.Credentials, error) {
+// credentials returns usable credentials for p. When the cached ones are
+// gone it first has the chain's SSO sessions signed in and its MFA
+// sessions established, asking the caller for what a person must do; a
+// session the portal turns out to have ended is signed in once more.
+func (b *Broker) credentials(ctx context.Context, p *awsprofile.Profile, region string, ask mfaAsk, signIn signInAsk) (sigv4.Credentials, error) {
+	b.useSSO(p)
 	spec := credmgr.Spec{Key: p.Key, Profile: p.Name, Source: awsprofile.Describe(p), Fetch: b.fetcher(p, region)}
 	if _, ok := b.manager.Peek(p.Key); ok {
 		return b.manager.Get(ctx, spec) // counts the use, refreshes in the background if due
@@ -275,12 +323,21 @@ func (b *Broker) credentials(ctx context.Context, p *awsprofile.Profile, region 
 	if err != nil {
 		return sigv4.Credentials{}, b.resolver.Classify(p, err)
 	}
+	if err := b.ensureSSO(ctx, p, signIn, ""); err != nil {
+		return sigv4.Credentials{}, err
+	}
 	for _, s := range chain.MFA {
 		if err := b.ensureMFA(ctx, b.session(p, s), ask); err != nil {
 			return sigv4.Credentials{}, b.resolver.Classify(p, err)
 		}
 	}
 	c, err := b.manager.Get(ctx, spec)
+	if refused, ok := b.portalRefused(err); ok && b.signInFromGit {
+		if err := b.ensureSSO(ctx, p, signIn, refused); err != nil {
+			return sigv4.Credentials{}, err
+		}
+		c, err = b.manager.Get(ctx, spec)
+	}
 	return c, b.resolver.Classify(p, err)
 }
 
@@ -316,6 +373,7 @@ func (b *Broker) Status(ctx context.Context) (*broker.Status, error) {
 	st.RecentProfiles = b.usage.recent(b.store, time.Now().Add(-RecentWindow))
 	st.Environment = envvar.Values(os.Environ(), envvar.Shown, clean.EnvValue)
 	st.ClockSkew, st.ClockSkewAt = b.resolver.ClockSkew()
+	st.SSOSessions = b.ssoStatus()
 	return &st, nil
 }
 

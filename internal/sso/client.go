@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+
+	"github.com/codecommitd/codecommitd/internal/browser"
 )
 
 // Defaults of Config.
@@ -77,8 +79,8 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.ClientName == "" {
 		c.ClientName = DefaultClientName
 	}
-	if c.OpenURL == nil && browserHere(platform()) {
-		c.OpenURL = openBrowser
+	if c.OpenURL == nil && browser.Here(nil).CanOpen() {
+		c.OpenURL = browser.Open
 	}
 	if c.LoginTimeout == 0 {
 		c.LoginTimeout = DefaultLoginTimeout

@@ -24,7 +24,7 @@ const (
 // verification URL and the code (and opens the URL with the code filled in
 // when open), then polls CreateToken until the person approves, denies, or
 // the code expires.
-func (c *Client) loginDevice(ctx context.Context, s Session, reg registration, out io.Writer, open bool) (Token, error) {
+func (c *Client) loginDevice(ctx context.Context, s Session, reg registration, o LoginOptions, open bool, deadline time.Time) (Token, error) {
 	oidc := c.oidc(s.Region)
 	auth, err := oidc.StartDeviceAuthorization(ctx, &ssooidc.StartDeviceAuthorizationInput{
 		ClientId: aws.String(reg.ClientID), ClientSecret: aws.String(reg.ClientSecret), StartUrl: aws.String(s.StartURL),
@@ -34,17 +34,17 @@ func (c *Client) loginDevice(ctx context.Context, s Session, reg registration, o
 	}
 	bound := c.cfg.LoginTimeout
 	if d := time.Duration(auth.ExpiresIn) * time.Second; d > 0 && d < bound {
-		bound = d
+		bound, deadline = d, time.Now().Add(d)
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, d, errLoginTimeout)
 		defer cancel()
 	}
-	fmt.Fprintf(out, "To sign in to IAM Identity Center for %s, open\n\n  %s\n\non any device and enter the code\n\n  %s\n\n(or open %s, which fills the code in)\n",
-		s, aws.ToString(auth.VerificationUri), aws.ToString(auth.UserCode), aws.ToString(auth.VerificationUriComplete))
-	if open {
-		if err := c.cfg.OpenURL(aws.ToString(auth.VerificationUriComplete)); err != nil {
-			fmt.Fprintf(out, "Could not open a browser here (%s).\n", openFailed(err))
-		}
+	p := Prompt{Session: s, VerificationURL: aws.ToString(auth.VerificationUri), UserCode: aws.ToString(auth.UserCode),
+		VerificationURLComplete: aws.ToString(auth.VerificationUriComplete), Expires: deadline}
+	if o.Show != nil {
+		o.Show(p)
+	} else {
+		c.printDevice(o.Out, p, open)
 	}
 	interval := time.Duration(auth.Interval) * time.Second
 	if interval <= 0 {
@@ -75,6 +75,18 @@ func (c *Client) loginDevice(ctx context.Context, s Session, reg registration, o
 			return Token{}, &Error{Reason: ReasonTimedOut, Session: s, Code: "ExpiredTokenException", Detail: "the code expired before it was entered", Err: err}
 		default:
 			return Token{}, oidcError(s, "", ctx, err)
+		}
+	}
+}
+
+// printDevice tells the person at the terminal how to answer the device
+// code sign-in p, and opens its page with the code filled in when open.
+func (c *Client) printDevice(out io.Writer, p Prompt, open bool) {
+	fmt.Fprintf(out, "To sign in to IAM Identity Center for %s, open\n\n  %s\n\non any device and enter the code\n\n  %s\n\n(or open %s, which fills the code in)\n",
+		p.Session, p.VerificationURL, p.UserCode, p.VerificationURLComplete)
+	if open {
+		if err := c.cfg.OpenURL(p.VerificationURLComplete); err != nil {
+			fmt.Fprintf(out, "Could not open a browser here (%s).\n", openFailed(err))
 		}
 	}
 }

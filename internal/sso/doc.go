@@ -34,16 +34,18 @@
 //     in messages of its own that name the session and the fix; no SDK
 //     sentence or secret is in any of them.
 //
-// For the daemon and the command line (issue #20 part b): build one Client
-// from the daemon's AWS config (config.LoadDefaultConfig carries
+// How the rest uses it: one Client is built from the AWS config
+// (awsprofile.NewSSOClient: config.LoadDefaultConfig carries
 // AWS_ENDPOINT_URL_SSO_OIDC, proxies and CA bundles into Config.AWS); a
 // profile's sso_session (or legacy sso_start_url) becomes a Session.
-// `codecommitd login` is Client.Login with LoginOptions from its flags;
-// `logout` is left to part b. The daemon runs one Keeper as a Service,
-// calls Keeper.Use each time it resolves an SSO profile, and shows
-// Keeper.Status. A caller that meets an *Error branches on its Reason; its
-// message is complete as it is. Nothing here prompts on its own: only
-// Login prints, to LoginOptions.Out.
+// `codecommitd login` is Client.Login with LoginOptions from its flags,
+// `logout` is Client.Logout; a request takes its token with Client.Fresh;
+// a sign-in the daemon runs for a git process is Client.Login with
+// LoginOptions.Show; doctor checks a session with Client.Check. The daemon
+// runs one Keeper as a Service, calls Keeper.Use each time it resolves an
+// SSO profile, and shows Keeper.Status. A caller that meets an *Error
+// branches on its Reason; its message is complete as it is. Nothing here
+// prompts on its own: only Login prints, to LoginOptions.Out.
 //
 // What this follows, read in the sources (aws/aws-cli v2 branch, 2.36;
 // aws-sdk-go-v2 credentials v1.21): awscli/customizations/sso/utils.py

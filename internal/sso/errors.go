@@ -138,9 +138,9 @@ func (e *Error) Error() string {
 		}
 		return fmt.Sprintf("AWS refused the SSO token of %s, which this machine's clock calls valid: the clock is %s %s AWS's; fix the clock (NTP; on WSL after sleep: `sudo hwclock -s`)", s, skew.Round(time.Second), dir)
 	case ReasonDenied:
-		return fmt.Sprintf("the sign-in of %s was denied at the sign-in page%s; run `%s` again and choose Allow", s, e.codeNote(" ("), e.Session.loginCommand())
+		return fmt.Sprintf("the sign-in of %s was denied at the sign-in page%s; run `%s` again and choose Allow", s, e.codeNote(" ("), e.Session.LoginCommand())
 	case ReasonTimedOut:
-		return fmt.Sprintf("the sign-in of %s was not completed in time%s; run `%s` again", s, e.detail(" ("), e.Session.loginCommand())
+		return fmt.Sprintf("the sign-in of %s was not completed in time%s; run `%s` again", s, e.detail(" ("), e.Session.LoginCommand())
 	case ReasonCanceled:
 		return fmt.Sprintf("the sign-in or refresh of %s was cancelled", s)
 	case ReasonTemporary:

@@ -68,8 +68,8 @@ func TestEveryMessageNamesTheSessionAndTheFix(t *testing.T) {
 			if !strings.Contains(msg, s.String()) || strings.Contains(msg, "\n") || r.String() == "unknown" {
 				t.Errorf("%v: %q does not name %s on one line", r, msg, s)
 			}
-			if signIn[r] && !strings.Contains(msg, s.loginCommand()) {
-				t.Errorf("%v: %q lacks %q", r, msg, s.loginCommand())
+			if signIn[r] && !strings.Contains(msg, s.LoginCommand()) {
+				t.Errorf("%v: %q lacks %q", r, msg, s.LoginCommand())
 			}
 		}
 	}

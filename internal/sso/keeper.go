@@ -172,6 +172,13 @@ func (k *Keeper) Use(s Session) {
 	}
 	e.sess, e.st.lastUsed = s, now
 	k.mu.Unlock()
+	k.Reread()
+}
+
+// Reread makes the keeper read every session's token file again now,
+// without counting a use: a sign-in or a sign-out elsewhere
+// (`codecommitd login`, `logout`) shows in Status at once.
+func (k *Keeper) Reread() {
 	select {
 	case k.wake <- struct{}{}:
 	default:

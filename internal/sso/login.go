@@ -28,6 +28,27 @@ type LoginOptions struct {
 	// Out receives what the person must do (the URL, the code); nil means
 	// os.Stderr.
 	Out io.Writer
+	// Show, if set, is given what the person must do instead: nothing is
+	// printed to Out and no browser is opened here, for a caller that
+	// shows the sign-in elsewhere (the daemon hands it to the git process
+	// that signs in, which opens the browser itself). The flow is then
+	// the authorization code grant unless DeviceCode is set or the session
+	// is a legacy profile's: the caller decides whether a browser opens
+	// where the person is. Show is called once, before the wait begins.
+	Show func(Prompt)
+}
+
+// Prompt is what a person must do to finish a sign-in: open AuthorizeURL
+// in a browser on this machine (the authorization code grant), or open
+// VerificationURL on any device and enter UserCode (the device code grant;
+// VerificationURLComplete has the code filled in). It holds no secret:
+// the code only works with the device code the flow keeps.
+type Prompt struct {
+	Session                                            Session
+	AuthorizeURL                                       string
+	VerificationURL, UserCode, VerificationURLComplete string
+	// Expires is when the sign-in gives up waiting.
+	Expires time.Time
 }
 
 // errLoginTimeout is the cause of a sign-in's context that ran out of time.
@@ -53,6 +74,7 @@ func (c *Client) Login(ctx context.Context, s Session, o LoginOptions) (Token, e
 	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.LoginTimeout, errLoginTimeout)
 	defer cancel()
 	pkce, open := chooseFlow(s, o, c.cfg.OpenURL != nil)
+	deadline, _ := ctx.Deadline()
 	var tok Token
 	var err error
 	for fresh := range 2 {
@@ -62,9 +84,9 @@ func (c *Client) Login(ctx context.Context, s Session, o LoginOptions) (Token, e
 			return Token{}, err
 		}
 		if pkce {
-			tok, err = c.loginPKCE(ctx, s, reg, o.Out, open)
+			tok, err = c.loginPKCE(ctx, s, reg, o, open, deadline)
 		} else {
-			tok, err = c.loginDevice(ctx, s, reg, o.Out, open)
+			tok, err = c.loginDevice(ctx, s, reg, o, open, deadline)
 		}
 		if ReasonOf(err) != ReasonRegistrationExpired {
 			break
@@ -84,8 +106,13 @@ func (c *Client) Login(ctx context.Context, s Session, o LoginOptions) (Token, e
 // chooseFlow decides how s signs in: the authorization code grant with
 // PKCE (pkce), unless the device code grant is asked for, s is a legacy
 // profile's, or no browser can be opened here; and whether to open a
-// browser (else the URL is only printed).
+// browser (else the URL is only printed). A sign-in shown elsewhere
+// (o.Show) opens nothing here, and its caller has said whether a browser
+// opens where the person is.
 func chooseFlow(s Session, o LoginOptions, canOpen bool) (pkce, open bool) {
+	if o.Show != nil {
+		return !s.Legacy() && !o.DeviceCode, false
+	}
 	pkce = !s.Legacy() && !o.DeviceCode && canOpen
 	return pkce, canOpen && !o.NoBrowser
 }

@@ -26,7 +26,7 @@ const callbackPath = "/oauth/callback"
 // a listener on 127.0.0.1:0, the authorize page opened (or its URL
 // printed), one callback with the right state, the code redeemed with the
 // verifier, and a page that says how it went.
-func (c *Client) loginPKCE(ctx context.Context, s Session, reg registration, out io.Writer, open bool) (Token, error) {
+func (c *Client) loginPKCE(ctx context.Context, s Session, reg registration, o LoginOptions, open bool, deadline time.Time) (Token, error) {
 	// 127.0.0.1 only, not every interface: nothing on the network can
 	// reach the listener, and the redirect names this address.
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -49,15 +49,11 @@ func (c *Client) loginPKCE(ctx context.Context, s Session, reg registration, out
 	defer srv.Close() //nolint:errcheck // after Shutdown, or when the sign-in ends without an answer
 	defer close(cb.gone)
 
-	fmt.Fprintf(out, "Signing in to IAM Identity Center for %s.\n", s)
-	if open {
-		if err := c.cfg.OpenURL(authorize); err != nil {
-			fmt.Fprintf(out, "Could not open a browser (%s).\n", openFailed(err))
-		} else {
-			fmt.Fprintf(out, "Your browser opens the sign-in page; if it does not,\n")
-		}
+	if o.Show != nil {
+		o.Show(Prompt{Session: s, AuthorizeURL: authorize, Expires: deadline})
+	} else {
+		c.printAuthorize(o.Out, s, authorize, open)
 	}
-	fmt.Fprintf(out, "open this URL in a browser on this computer:\n\n  %s\n\n", authorize)
 
 	var a *answer
 	select {
@@ -75,6 +71,20 @@ func (c *Client) loginPKCE(ctx context.Context, s Session, reg registration, out
 	defer cancel()
 	srv.Shutdown(shutdown) //nolint:errcheck // waits for the page to be written; Close follows
 	return tok, err
+}
+
+// printAuthorize tells the person at the terminal to open the authorize
+// page, and opens it when open.
+func (c *Client) printAuthorize(out io.Writer, s Session, authorize string, open bool) {
+	fmt.Fprintf(out, "Signing in to IAM Identity Center for %s.\n", s)
+	if open {
+		if err := c.cfg.OpenURL(authorize); err != nil {
+			fmt.Fprintf(out, "Could not open a browser (%s).\n", openFailed(err))
+		} else {
+			fmt.Fprintf(out, "Your browser opens the sign-in page; if it does not,\n")
+		}
+	}
+	fmt.Fprintf(out, "open this URL in a browser on this computer:\n\n  %s\n\n", authorize)
 }
 
 // redeem turns the callback's answer into a token: an error the authorize

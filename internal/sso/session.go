@@ -47,8 +47,8 @@ func (s Session) String() string {
 	return "sso-session " + s.Name
 }
 
-// loginCommand is the command that signs s in.
-func (s Session) loginCommand() string {
+// LoginCommand is the command that signs s in from a terminal.
+func (s Session) LoginCommand() string {
 	if s.Legacy() {
 		return "codecommitd login --profile " + s.Profile
 	}
@@ -61,7 +61,7 @@ func (s Session) signInFix() string {
 	if s.Legacy() {
 		aws = "aws sso login --profile " + s.Profile
 	}
-	return "sign in with `" + s.loginCommand() + "` (or `" + aws + "`)"
+	return "sign in with `" + s.LoginCommand() + "` (or `" + aws + "`)"
 }
 
 func (s Session) check() error {

@@ -44,6 +44,7 @@ var mappings = []mapping{
 	{broker.ErrMFARequired, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_MFA_REQUIRED},
 	{broker.ErrMFAInvalid, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_MFA_INVALID},
 	{broker.ErrSSOExpired, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_SSO_EXPIRED},
+	{broker.ErrSSOSignIn, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_SSO_SIGN_IN},
 	{broker.ErrLoginExpired, codes.Unauthenticated, codecommitdv1.ErrorDetail_REASON_LOGIN_EXPIRED},
 	{broker.ErrAccessDenied, codes.PermissionDenied, codecommitdv1.ErrorDetail_REASON_ACCESS_DENIED},
 	{broker.ErrSourceFailed, codes.Aborted, codecommitdv1.ErrorDetail_REASON_SOURCE_FAILED},
@@ -88,6 +89,7 @@ func ToStatus(err error) error {
 			detail.Profile, detail.Profiles = clean.Line(be.Profile, 256), be.Profiles[:min(len(be.Profiles), 100)]
 			detail.MfaSerial, detail.MfaProcess = clean.Line(be.MFASerial, 256), clean.Line(be.MFAProcess, 1024)
 			detail.CannotPrompt = be.CannotPrompt
+			detail.SsoSignIn = signInToProto(be.SignIn)
 		}
 		st, derr := status.New(m.code, message(err)).WithDetails(detail)
 		if derr != nil {
@@ -124,6 +126,7 @@ func FromStatus(err error) error {
 			e := &broker.Error{
 				Kind: m.kind, Msg: st.Message(), Profile: detail.GetProfile(), Profiles: detail.GetProfiles(),
 				MFASerial: detail.GetMfaSerial(), MFAProcess: detail.GetMfaProcess(), CannotPrompt: detail.GetCannotPrompt(),
+				SignIn: signInFromProto(detail.GetSsoSignIn()),
 			}
 			if detail.GetTemporary() {
 				e.Err = broker.ErrTemporary
@@ -151,6 +154,7 @@ func SignRequestToProto(r *broker.SignRequest) *codecommitdv1.SignURLRequest {
 		Profile: r.Profile, Region: r.Region, Repository: r.Repository, Env: r.Env,
 		MfaCode: r.MFACode, Host: r.Host, Client: r.Client,
 		Prompt: codecommitdv1.SignURLRequest_Prompt(r.Prompt), MfaPromptFailed: r.MFAPromptFailed,
+		SsoSignInShown: r.SSOSignInShown, Browser: r.Browser,
 	}
 }
 
@@ -167,6 +171,7 @@ func SignRequestFromProto(m *codecommitdv1.SignURLRequest) *broker.SignRequest {
 		Profile: m.GetProfile(), Region: m.GetRegion(), Repository: m.GetRepository(), Env: env,
 		MFACode: m.GetMfaCode(), Host: m.GetHost(), Client: m.GetClient(),
 		Prompt: broker.Prompt(m.GetPrompt()), MFAPromptFailed: m.GetMfaPromptFailed(),
+		SSOSignInShown: m.GetSsoSignInShown(), Browser: m.GetBrowser(),
 	}
 }
 
@@ -210,6 +215,14 @@ func StatusToProto(s *broker.Status) *codecommitdv1.GetStatusResponse {
 			RefreshingSince: ts(p.RefreshingSince), NeedsMfa: p.NeedsMFA, OnReserve: p.OnReserve,
 		})
 	}
+	for _, x := range s.SSOSessions {
+		m.SsoSessions = append(m.SsoSessions, &codecommitdv1.SSOSessionStatus{
+			Session: x.Session, Name: x.Name, StartUrl: x.StartURL, Region: x.Region, TokenFile: x.TokenFile,
+			ExpiresAt: ts(x.Expires), SessionEnds: ts(x.SessionEnds), Renewable: x.Renewable, NextRefresh: ts(x.NextRefresh),
+			LastRefresh: ts(x.LastRefresh), Refreshes: int64(x.Refreshes), LastUsed: ts(x.LastUsed), LastError: x.LastError,
+			SigningIn: x.SigningIn,
+		})
+	}
 	return m
 }
 
@@ -235,7 +248,39 @@ func StatusFromProto(m *codecommitdv1.GetStatusResponse) *broker.Status {
 			RefreshingSince: tm(p.GetRefreshingSince()), NeedsMFA: p.GetNeedsMfa(), OnReserve: p.GetOnReserve(),
 		})
 	}
+	for _, x := range m.GetSsoSessions() {
+		s.SSOSessions = append(s.SSOSessions, broker.SSOSessionStatus{
+			Session: x.GetSession(), Name: x.GetName(), StartURL: x.GetStartUrl(), Region: x.GetRegion(), TokenFile: x.GetTokenFile(),
+			Expires: tm(x.GetExpiresAt()), SessionEnds: tm(x.GetSessionEnds()), Renewable: x.GetRenewable(), NextRefresh: tm(x.GetNextRefresh()),
+			LastRefresh: tm(x.GetLastRefresh()), Refreshes: int(x.GetRefreshes()), LastUsed: tm(x.GetLastUsed()), LastError: x.GetLastError(),
+			SigningIn: x.GetSigningIn(),
+		})
+	}
 	return s
+}
+
+// signInToProto converts a sign-in to its message; nil stays nil. Its
+// text fields are cut to what a URL or a name needs.
+func signInToProto(x *broker.SignIn) *codecommitdv1.SSOSignIn {
+	if x == nil {
+		return nil
+	}
+	return &codecommitdv1.SSOSignIn{
+		Id: clean.Line(x.ID, 128), Session: clean.Line(x.Session, 256), AuthorizeUrl: clean.Line(x.AuthorizeURL, MaxMessage),
+		VerificationUrl: clean.Line(x.VerificationURL, MaxMessage), UserCode: clean.Line(x.UserCode, 64),
+		VerificationUrlComplete: clean.Line(x.VerificationURLComplete, MaxMessage), ExpiresAt: ts(x.Expires), Show: x.Show,
+	}
+}
+
+// signInFromProto converts a message to a sign-in; nil stays nil.
+func signInFromProto(m *codecommitdv1.SSOSignIn) *broker.SignIn {
+	if m == nil {
+		return nil
+	}
+	return &broker.SignIn{
+		ID: m.GetId(), Session: m.GetSession(), AuthorizeURL: m.GetAuthorizeUrl(), VerificationURL: m.GetVerificationUrl(),
+		UserCode: m.GetUserCode(), VerificationURLComplete: m.GetVerificationUrlComplete(), Expires: tm(m.GetExpiresAt()), Show: m.GetShow(),
+	}
 }
 
 func ts(t time.Time) *timestamppb.Timestamp {

@@ -125,7 +125,7 @@ func TestStatusWithoutDetail(t *testing.T) {
 func TestMessagesRoundTrip(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	req := &broker.SignRequest{Profile: "p", Region: "eu-west-1", Repository: "r", Host: "h:1",
-		Env: map[string]string{"AWS_PROFILE": "x"}, MFACode: "123456", Client: "c"}
+		Env: map[string]string{"AWS_PROFILE": "x"}, MFACode: "123456", Client: "c", SSOSignInShown: "id", Browser: true}
 	if got := SignRequestFromProto(SignRequestToProto(req)); !reflect.DeepEqual(got, req) {
 		t.Errorf("request round trip = %+v", got)
 	}
@@ -139,9 +139,27 @@ func TestMessagesRoundTrip(t *testing.T) {
 			Expires: now, NextRefresh: now, LastError: "e", Requests: 3, LastUsed: now}},
 		RecentProfiles: []broker.RecentProfile{{Profile: "p", LastUsed: now}},
 		Environment:    map[string]string{"HTTPS_PROXY": "http://proxy:3128"},
-		ClockSkew:      -7 * time.Minute, ClockSkewAt: now}
+		ClockSkew:      -7 * time.Minute, ClockSkewAt: now,
+		SSOSessions: []broker.SSOSessionStatus{{Session: "sso-session corp", Name: "corp", StartURL: "https://corp.awsapps.com/start",
+			Region: "us-east-1", TokenFile: "/t.json", Expires: now, SessionEnds: now.Add(time.Hour), Renewable: true, NextRefresh: now,
+			LastRefresh: now, Refreshes: 3, LastUsed: now, LastError: "e", SigningIn: true}}}
 	if got := StatusFromProto(StatusToProto(st)); !reflect.DeepEqual(got, st) {
 		t.Errorf("status round trip = %+v", got)
+	}
+}
+
+// TestSignInCrossesTheWire: an ErrSSOSignIn carries its sign-in (what to
+// show, and whether this caller shows it) to the client.
+func TestSignInCrossesTheWire(t *testing.T) {
+	in := &broker.SignIn{ID: "abc", Session: "sso-session corp", VerificationURL: "https://d/device", UserCode: "BCDF-GHJK",
+		VerificationURLComplete: "https://d/device?user_code=BCDF-GHJK", Expires: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Show: true}
+	out := FromStatus(ToStatus(&broker.Error{Kind: broker.ErrSSOSignIn, Msg: "sign in", Profile: "dev", SignIn: in}))
+	var be *broker.Error
+	if !errors.As(out, &be) || !errors.Is(out, broker.ErrSSOSignIn) || !reflect.DeepEqual(be.SignIn, in) {
+		t.Fatalf("round trip: %+v", out)
+	}
+	if out := FromStatus(ToStatus(&broker.Error{Kind: broker.ErrSSOExpired, Msg: "m"})); !errors.As(out, &be) || be.SignIn != nil {
+		t.Error("a sign-in appeared on an error without one")
 	}
 }
 

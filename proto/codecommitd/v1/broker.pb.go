@@ -95,6 +95,10 @@ const (
 	// The daemon refused the caller itself (another user's process, a
 	// connection it cannot identify). Its code is PERMISSION_DENIED.
 	ErrorDetail_REASON_PERMISSION_DENIED ErrorDetail_Reason = 12
+	// The profile's IAM Identity Center session needs a new sign-in, which
+	// the daemon has started: sso_sign_in says what to show (when show is
+	// set) or what the client waits for. The client calls again.
+	ErrorDetail_REASON_SSO_SIGN_IN ErrorDetail_Reason = 20
 )
 
 // Enum value maps for ErrorDetail_Reason.
@@ -113,6 +117,7 @@ var (
 		10: "REASON_CLOCK_SKEW",
 		11: "REASON_LOGIN_EXPIRED",
 		12: "REASON_PERMISSION_DENIED",
+		20: "REASON_SSO_SIGN_IN",
 	}
 	ErrorDetail_Reason_value = map[string]int32{
 		"REASON_UNSPECIFIED":       0,
@@ -128,6 +133,7 @@ var (
 		"REASON_CLOCK_SKEW":        10,
 		"REASON_LOGIN_EXPIRED":     11,
 		"REASON_PERMISSION_DENIED": 12,
+		"REASON_SSO_SIGN_IN":       20,
 	}
 )
 
@@ -246,8 +252,15 @@ type SignURLRequest struct {
 	// MFAPromptFailed reports that the client was asked for an MFA code and
 	// could not get one (no answer, cancelled): another client may prompt.
 	MfaPromptFailed bool `protobuf:"varint,9,opt,name=mfa_prompt_failed,json=mfaPromptFailed,proto3" json:"mfa_prompt_failed,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The id of the SSO sign-in (REASON_SSO_SIGN_IN) this client showed a
+	// person and now waits for; cancelling such a request ends that sign-in,
+	// so another client may show a new one.
+	SsoSignInShown string `protobuf:"bytes,20,opt,name=sso_sign_in_shown,json=ssoSignInShown,proto3" json:"sso_sign_in_shown,omitempty"`
+	// Browser reports that a browser can be opened where the client's person
+	// is: a sign-in it shows may use the authorization code grant.
+	Browser       bool `protobuf:"varint,21,opt,name=browser,proto3" json:"browser,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SignURLRequest) Reset() {
@@ -339,6 +352,20 @@ func (x *SignURLRequest) GetPrompt() SignURLRequest_Prompt {
 func (x *SignURLRequest) GetMfaPromptFailed() bool {
 	if x != nil {
 		return x.MfaPromptFailed
+	}
+	return false
+}
+
+func (x *SignURLRequest) GetSsoSignInShown() string {
+	if x != nil {
+		return x.SsoSignInShown
+	}
+	return ""
+}
+
+func (x *SignURLRequest) GetBrowser() bool {
+	if x != nil {
+		return x.Browser
 	}
 	return false
 }
@@ -519,7 +546,10 @@ type GetStatusResponse struct {
 	OnDemand bool `protobuf:"varint,13,opt,name=on_demand,json=onDemand,proto3" json:"on_demand,omitempty"`
 	// How long the daemon runs without a request before it exits; unset:
 	// it never exits by itself.
-	IdleExit      *durationpb.Duration `protobuf:"bytes,14,opt,name=idle_exit,json=idleExit,proto3" json:"idle_exit,omitempty"`
+	IdleExit *durationpb.Duration `protobuf:"bytes,14,opt,name=idle_exit,json=idleExit,proto3" json:"idle_exit,omitempty"`
+	// The IAM Identity Center sessions used in the last 24 hours, which the
+	// daemon keeps signed in.
+	SsoSessions   []*SSOSessionStatus `protobuf:"bytes,20,rep,name=sso_sessions,json=ssoSessions,proto3" json:"sso_sessions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -648,6 +678,13 @@ func (x *GetStatusResponse) GetOnDemand() bool {
 func (x *GetStatusResponse) GetIdleExit() *durationpb.Duration {
 	if x != nil {
 		return x.IdleExit
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetSsoSessions() []*SSOSessionStatus {
+	if x != nil {
+		return x.SsoSessions
 	}
 	return nil
 }
@@ -991,7 +1028,9 @@ type ErrorDetail struct {
 	// Temporary reports a failure that may pass by itself (the network,
 	// throttling, a fault on AWS's side, a timeout): the daemon retries it
 	// itself, and the message says when.
-	Temporary     bool `protobuf:"varint,7,opt,name=temporary,proto3" json:"temporary,omitempty"`
+	Temporary bool `protobuf:"varint,7,opt,name=temporary,proto3" json:"temporary,omitempty"`
+	// The sign-in under way, for REASON_SSO_SIGN_IN.
+	SsoSignIn     *SSOSignIn `protobuf:"bytes,20,opt,name=sso_sign_in,json=ssoSignIn,proto3" json:"sso_sign_in,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1075,6 +1114,13 @@ func (x *ErrorDetail) GetTemporary() bool {
 	return false
 }
 
+func (x *ErrorDetail) GetSsoSignIn() *SSOSignIn {
+	if x != nil {
+		return x.SsoSignIn
+	}
+	return nil
+}
+
 // ReadyReport is how a daemon a client started says whether it listens.
 // It is not an RPC: the client passes a pipe as the descriptor
 // CODECOMMITD_READY_FD names, and the daemon writes one ReadyReport there
@@ -1136,11 +1182,380 @@ func (x *ReadyReport) GetMessage() string {
 	return ""
 }
 
+// SSOSignIn is an IAM Identity Center sign-in the daemon runs, as a client
+// shows it. It holds no secret: the code works only with the device code the
+// daemon keeps.
+type SSOSignIn struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Identifies the sign-in; the client that shows it names it in
+	// SignURLRequest.sso_sign_in_shown while it waits.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Names the session ("sso-session corp", "profile dev").
+	Session string `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	// The page to open in a browser on this machine (authorization code
+	// grant); empty for the device code grant.
+	AuthorizeUrl string `protobuf:"bytes,3,opt,name=authorize_url,json=authorizeUrl,proto3" json:"authorize_url,omitempty"`
+	// The page to open on any device (device code grant).
+	VerificationUrl string `protobuf:"bytes,4,opt,name=verification_url,json=verificationUrl,proto3" json:"verification_url,omitempty"`
+	// The code to enter there.
+	UserCode string `protobuf:"bytes,5,opt,name=user_code,json=userCode,proto3" json:"user_code,omitempty"`
+	// The same page with the code filled in.
+	VerificationUrlComplete string `protobuf:"bytes,6,opt,name=verification_url_complete,json=verificationUrlComplete,proto3" json:"verification_url_complete,omitempty"`
+	// When the sign-in gives up waiting.
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// This client is the one to show it; the others wait, showing nothing.
+	Show          bool `protobuf:"varint,8,opt,name=show,proto3" json:"show,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SSOSignIn) Reset() {
+	*x = SSOSignIn{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SSOSignIn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SSOSignIn) ProtoMessage() {}
+
+func (x *SSOSignIn) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SSOSignIn.ProtoReflect.Descriptor instead.
+func (*SSOSignIn) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SSOSignIn) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SSOSignIn) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *SSOSignIn) GetAuthorizeUrl() string {
+	if x != nil {
+		return x.AuthorizeUrl
+	}
+	return ""
+}
+
+func (x *SSOSignIn) GetVerificationUrl() string {
+	if x != nil {
+		return x.VerificationUrl
+	}
+	return ""
+}
+
+func (x *SSOSignIn) GetUserCode() string {
+	if x != nil {
+		return x.UserCode
+	}
+	return ""
+}
+
+func (x *SSOSignIn) GetVerificationUrlComplete() string {
+	if x != nil {
+		return x.VerificationUrlComplete
+	}
+	return ""
+}
+
+func (x *SSOSignIn) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *SSOSignIn) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+// SSOSessionStatus describes one IAM Identity Center session the daemon
+// keeps signed in.
+type SSOSessionStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Names it in messages ("sso-session corp", "profile dev").
+	Session string `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	// The sso-session's name; empty for a legacy profile's session.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Its sso_start_url.
+	StartUrl string `protobuf:"bytes,3,opt,name=start_url,json=startUrl,proto3" json:"start_url,omitempty"`
+	// Its sso_region.
+	Region string `protobuf:"bytes,4,opt,name=region,proto3" json:"region,omitempty"`
+	// The token file it shares with the AWS CLI.
+	TokenFile string `protobuf:"bytes,5,opt,name=token_file,json=tokenFile,proto3" json:"token_file,omitempty"`
+	// When its access token expires; unset when there is no usable token.
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// When the session itself ends, where known.
+	SessionEnds *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=session_ends,json=sessionEnds,proto3" json:"session_ends,omitempty"`
+	// The token can be renewed without a sign-in.
+	Renewable bool `protobuf:"varint,8,opt,name=renewable,proto3" json:"renewable,omitempty"`
+	// When it is renewed next; unset when not planned.
+	NextRefresh *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_refresh,json=nextRefresh,proto3" json:"next_refresh,omitempty"`
+	// The daemon's last renewal.
+	LastRefresh *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=last_refresh,json=lastRefresh,proto3" json:"last_refresh,omitempty"`
+	// How many renewals the daemon made.
+	Refreshes int64 `protobuf:"varint,11,opt,name=refreshes,proto3" json:"refreshes,omitempty"`
+	// When a request last used it.
+	LastUsed *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_used,json=lastUsed,proto3" json:"last_used,omitempty"`
+	// Why it cannot be kept alive, or how the last renewal failed.
+	LastError string `protobuf:"bytes,13,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// A sign-in is under way, shown by a git process.
+	SigningIn     bool `protobuf:"varint,14,opt,name=signing_in,json=signingIn,proto3" json:"signing_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SSOSessionStatus) Reset() {
+	*x = SSOSessionStatus{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SSOSessionStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SSOSessionStatus) ProtoMessage() {}
+
+func (x *SSOSessionStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SSOSessionStatus.ProtoReflect.Descriptor instead.
+func (*SSOSessionStatus) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SSOSessionStatus) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *SSOSessionStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SSOSessionStatus) GetStartUrl() string {
+	if x != nil {
+		return x.StartUrl
+	}
+	return ""
+}
+
+func (x *SSOSessionStatus) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *SSOSessionStatus) GetTokenFile() string {
+	if x != nil {
+		return x.TokenFile
+	}
+	return ""
+}
+
+func (x *SSOSessionStatus) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *SSOSessionStatus) GetSessionEnds() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SessionEnds
+	}
+	return nil
+}
+
+func (x *SSOSessionStatus) GetRenewable() bool {
+	if x != nil {
+		return x.Renewable
+	}
+	return false
+}
+
+func (x *SSOSessionStatus) GetNextRefresh() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRefresh
+	}
+	return nil
+}
+
+func (x *SSOSessionStatus) GetLastRefresh() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastRefresh
+	}
+	return nil
+}
+
+func (x *SSOSessionStatus) GetRefreshes() int64 {
+	if x != nil {
+		return x.Refreshes
+	}
+	return 0
+}
+
+func (x *SSOSessionStatus) GetLastUsed() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsed
+	}
+	return nil
+}
+
+func (x *SSOSessionStatus) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *SSOSessionStatus) GetSigningIn() bool {
+	if x != nil {
+		return x.SigningIn
+	}
+	return false
+}
+
+// SSOSessionChangedRequest names the session whose token file changed.
+type SSOSessionChangedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sso-session's name, or empty for a legacy profile's session.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The legacy profile's sso_start_url (its token file is named after it).
+	StartUrl      string `protobuf:"bytes,2,opt,name=start_url,json=startUrl,proto3" json:"start_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SSOSessionChangedRequest) Reset() {
+	*x = SSOSessionChangedRequest{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SSOSessionChangedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SSOSessionChangedRequest) ProtoMessage() {}
+
+func (x *SSOSessionChangedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SSOSessionChangedRequest.ProtoReflect.Descriptor instead.
+func (*SSOSessionChangedRequest) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SSOSessionChangedRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SSOSessionChangedRequest) GetStartUrl() string {
+	if x != nil {
+		return x.StartUrl
+	}
+	return ""
+}
+
+// SSOSessionChangedResponse is empty: the daemon read the file again.
+type SSOSessionChangedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SSOSessionChangedResponse) Reset() {
+	*x = SSOSessionChangedResponse{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SSOSessionChangedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SSOSessionChangedResponse) ProtoMessage() {}
+
+func (x *SSOSessionChangedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SSOSessionChangedResponse.ProtoReflect.Descriptor instead.
+func (*SSOSessionChangedResponse) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{13}
+}
+
 var File_codecommitd_v1_broker_proto protoreflect.FileDescriptor
 
 const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcodecommitd/v1/broker.proto\x12\x0ecodecommitd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x03\n" +
+	"\x1bcodecommitd/v1/broker.proto\x12\x0ecodecommitd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x04\n" +
 	"\x0eSignURLRequest\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x1e\n" +
@@ -1152,7 +1567,9 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\x04host\x18\x06 \x01(\tR\x04host\x12\x16\n" +
 	"\x06client\x18\a \x01(\tR\x06client\x12=\n" +
 	"\x06prompt\x18\b \x01(\x0e2%.codecommitd.v1.SignURLRequest.PromptR\x06prompt\x12*\n" +
-	"\x11mfa_prompt_failed\x18\t \x01(\bR\x0fmfaPromptFailed\x1a6\n" +
+	"\x11mfa_prompt_failed\x18\t \x01(\bR\x0fmfaPromptFailed\x12)\n" +
+	"\x11sso_sign_in_shown\x18\x14 \x01(\tR\x0essoSignInShown\x12\x18\n" +
+	"\abrowser\x18\x15 \x01(\bR\abrowser\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
@@ -1169,7 +1586,7 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\aprofile\x18\x05 \x01(\tR\aprofile\x12\x16\n" +
 	"\x06region\x18\x06 \x01(\tR\x06region\x12\x1a\n" +
 	"\bwarnings\x18\a \x03(\tR\bwarnings\"\x12\n" +
-	"\x10GetStatusRequest\"\xee\x05\n" +
+	"\x10GetStatusRequest\"\xb3\x06\n" +
 	"\x11GetStatusResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x03R\x03pid\x129\n" +
 	"\n" +
@@ -1189,7 +1606,8 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\x16clock_skew_observed_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x13clockSkewObservedAt\x12#\n" +
 	"\rcache_problem\x18\f \x01(\tR\fcacheProblem\x12\x1b\n" +
 	"\ton_demand\x18\r \x01(\bR\bonDemand\x126\n" +
-	"\tidle_exit\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\bidleExit\x1a>\n" +
+	"\tidle_exit\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\bidleExit\x12C\n" +
+	"\fsso_sessions\x18\x14 \x03(\v2 .codecommitd.v1.SSOSessionStatusR\vssoSessions\x1a>\n" +
 	"\x10EnvironmentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
@@ -1218,7 +1636,7 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x10\n" +
 	"\x03all\x18\x02 \x01(\bR\x03all\".\n" +
 	"\x0eForgetResponse\x12\x1c\n" +
-	"\tforgotten\x18\x01 \x01(\x03R\tforgotten\"\xe1\x04\n" +
+	"\tforgotten\x18\x01 \x01(\x03R\tforgotten\"\xb4\x05\n" +
 	"\vErrorDetail\x12:\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\".codecommitd.v1.ErrorDetail.ReasonR\x06reason\x12\x18\n" +
 	"\aprofile\x18\x02 \x01(\tR\aprofile\x12\x1a\n" +
@@ -1228,7 +1646,8 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\vmfa_process\x18\x05 \x01(\tR\n" +
 	"mfaProcess\x12#\n" +
 	"\rcannot_prompt\x18\x06 \x01(\bR\fcannotPrompt\x12\x1c\n" +
-	"\ttemporary\x18\a \x01(\bR\ttemporary\"\xdc\x02\n" +
+	"\ttemporary\x18\a \x01(\bR\ttemporary\x129\n" +
+	"\vsso_sign_in\x18\x14 \x01(\v2\x19.codecommitd.v1.SSOSignInR\tssoSignIn\"\xf4\x02\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REASON_INVALID_REQUEST\x10\x01\x12\x1c\n" +
@@ -1243,7 +1662,8 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\x11REASON_CLOCK_SKEW\x10\n" +
 	"\x12\x18\n" +
 	"\x14REASON_LOGIN_EXPIRED\x10\v\x12\x1c\n" +
-	"\x18REASON_PERMISSION_DENIED\x10\f\"\xce\x01\n" +
+	"\x18REASON_PERMISSION_DENIED\x10\f\x12\x16\n" +
+	"\x12REASON_SSO_SIGN_IN\x10\x14\"\xce\x01\n" +
 	"\vReadyReport\x12=\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2#.codecommitd.v1.ReadyReport.OutcomeR\aoutcome\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"f\n" +
@@ -1251,11 +1671,46 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rOUTCOME_READY\x10\x01\x12\x1b\n" +
 	"\x17OUTCOME_ALREADY_RUNNING\x10\x02\x12\x12\n" +
-	"\x0eOUTCOME_FAILED\x10\x032\xf6\x01\n" +
+	"\x0eOUTCOME_FAILED\x10\x03\"\xad\x02\n" +
+	"\tSSOSignIn\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\asession\x18\x02 \x01(\tR\asession\x12#\n" +
+	"\rauthorize_url\x18\x03 \x01(\tR\fauthorizeUrl\x12)\n" +
+	"\x10verification_url\x18\x04 \x01(\tR\x0fverificationUrl\x12\x1b\n" +
+	"\tuser_code\x18\x05 \x01(\tR\buserCode\x12:\n" +
+	"\x19verification_url_complete\x18\x06 \x01(\tR\x17verificationUrlComplete\x129\n" +
+	"\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x12\n" +
+	"\x04show\x18\b \x01(\bR\x04show\"\xbf\x04\n" +
+	"\x10SSOSessionStatus\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
+	"\tstart_url\x18\x03 \x01(\tR\bstartUrl\x12\x16\n" +
+	"\x06region\x18\x04 \x01(\tR\x06region\x12\x1d\n" +
+	"\n" +
+	"token_file\x18\x05 \x01(\tR\ttokenFile\x129\n" +
+	"\n" +
+	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12=\n" +
+	"\fsession_ends\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vsessionEnds\x12\x1c\n" +
+	"\trenewable\x18\b \x01(\bR\trenewable\x12=\n" +
+	"\fnext_refresh\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vnextRefresh\x12=\n" +
+	"\flast_refresh\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\vlastRefresh\x12\x1c\n" +
+	"\trefreshes\x18\v \x01(\x03R\trefreshes\x127\n" +
+	"\tlast_used\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\blastUsed\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\r \x01(\tR\tlastError\x12\x1d\n" +
+	"\n" +
+	"signing_in\x18\x0e \x01(\bR\tsigningIn\"K\n" +
+	"\x18SSOSessionChangedRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\tstart_url\x18\x02 \x01(\tR\bstartUrl\"\x1b\n" +
+	"\x19SSOSessionChangedResponse2\xe0\x02\n" +
 	"\rBrokerService\x12J\n" +
 	"\aSignURL\x12\x1e.codecommitd.v1.SignURLRequest\x1a\x1f.codecommitd.v1.SignURLResponse\x12P\n" +
 	"\tGetStatus\x12 .codecommitd.v1.GetStatusRequest\x1a!.codecommitd.v1.GetStatusResponse\x12G\n" +
-	"\x06Forget\x12\x1d.codecommitd.v1.ForgetRequest\x1a\x1e.codecommitd.v1.ForgetResponseBGZEgithub.com/codecommitd/codecommitd/proto/codecommitd/v1;codecommitdv1b\x06proto3"
+	"\x06Forget\x12\x1d.codecommitd.v1.ForgetRequest\x1a\x1e.codecommitd.v1.ForgetResponse\x12h\n" +
+	"\x11SSOSessionChanged\x12(.codecommitd.v1.SSOSessionChangedRequest\x1a).codecommitd.v1.SSOSessionChangedResponseBGZEgithub.com/codecommitd/codecommitd/proto/codecommitd/v1;codecommitdv1b\x06proto3"
 
 var (
 	file_codecommitd_v1_broker_proto_rawDescOnce sync.Once
@@ -1270,55 +1725,69 @@ func file_codecommitd_v1_broker_proto_rawDescGZIP() []byte {
 }
 
 var file_codecommitd_v1_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_codecommitd_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_codecommitd_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_codecommitd_v1_broker_proto_goTypes = []any{
-	(SignURLRequest_Prompt)(0),    // 0: codecommitd.v1.SignURLRequest.Prompt
-	(ErrorDetail_Reason)(0),       // 1: codecommitd.v1.ErrorDetail.Reason
-	(ReadyReport_Outcome)(0),      // 2: codecommitd.v1.ReadyReport.Outcome
-	(*SignURLRequest)(nil),        // 3: codecommitd.v1.SignURLRequest
-	(*SignURLResponse)(nil),       // 4: codecommitd.v1.SignURLResponse
-	(*GetStatusRequest)(nil),      // 5: codecommitd.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),     // 6: codecommitd.v1.GetStatusResponse
-	(*RecentProfile)(nil),         // 7: codecommitd.v1.RecentProfile
-	(*ProfileStatus)(nil),         // 8: codecommitd.v1.ProfileStatus
-	(*ForgetRequest)(nil),         // 9: codecommitd.v1.ForgetRequest
-	(*ForgetResponse)(nil),        // 10: codecommitd.v1.ForgetResponse
-	(*ErrorDetail)(nil),           // 11: codecommitd.v1.ErrorDetail
-	(*ReadyReport)(nil),           // 12: codecommitd.v1.ReadyReport
-	nil,                           // 13: codecommitd.v1.SignURLRequest.EnvEntry
-	nil,                           // 14: codecommitd.v1.GetStatusResponse.EnvironmentEntry
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
+	(SignURLRequest_Prompt)(0),        // 0: codecommitd.v1.SignURLRequest.Prompt
+	(ErrorDetail_Reason)(0),           // 1: codecommitd.v1.ErrorDetail.Reason
+	(ReadyReport_Outcome)(0),          // 2: codecommitd.v1.ReadyReport.Outcome
+	(*SignURLRequest)(nil),            // 3: codecommitd.v1.SignURLRequest
+	(*SignURLResponse)(nil),           // 4: codecommitd.v1.SignURLResponse
+	(*GetStatusRequest)(nil),          // 5: codecommitd.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),         // 6: codecommitd.v1.GetStatusResponse
+	(*RecentProfile)(nil),             // 7: codecommitd.v1.RecentProfile
+	(*ProfileStatus)(nil),             // 8: codecommitd.v1.ProfileStatus
+	(*ForgetRequest)(nil),             // 9: codecommitd.v1.ForgetRequest
+	(*ForgetResponse)(nil),            // 10: codecommitd.v1.ForgetResponse
+	(*ErrorDetail)(nil),               // 11: codecommitd.v1.ErrorDetail
+	(*ReadyReport)(nil),               // 12: codecommitd.v1.ReadyReport
+	(*SSOSignIn)(nil),                 // 13: codecommitd.v1.SSOSignIn
+	(*SSOSessionStatus)(nil),          // 14: codecommitd.v1.SSOSessionStatus
+	(*SSOSessionChangedRequest)(nil),  // 15: codecommitd.v1.SSOSessionChangedRequest
+	(*SSOSessionChangedResponse)(nil), // 16: codecommitd.v1.SSOSessionChangedResponse
+	nil,                               // 17: codecommitd.v1.SignURLRequest.EnvEntry
+	nil,                               // 18: codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 20: google.protobuf.Duration
 }
 var file_codecommitd_v1_broker_proto_depIdxs = []int32{
-	13, // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
+	17, // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
 	0,  // 1: codecommitd.v1.SignURLRequest.prompt:type_name -> codecommitd.v1.SignURLRequest.Prompt
-	15, // 2: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
-	15, // 3: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	19, // 2: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 3: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
 	8,  // 4: codecommitd.v1.GetStatusResponse.profiles:type_name -> codecommitd.v1.ProfileStatus
 	7,  // 5: codecommitd.v1.GetStatusResponse.recent_profiles:type_name -> codecommitd.v1.RecentProfile
-	14, // 6: codecommitd.v1.GetStatusResponse.environment:type_name -> codecommitd.v1.GetStatusResponse.EnvironmentEntry
-	16, // 7: codecommitd.v1.GetStatusResponse.clock_skew:type_name -> google.protobuf.Duration
-	15, // 8: codecommitd.v1.GetStatusResponse.clock_skew_observed_at:type_name -> google.protobuf.Timestamp
-	16, // 9: codecommitd.v1.GetStatusResponse.idle_exit:type_name -> google.protobuf.Duration
-	15, // 10: codecommitd.v1.RecentProfile.last_used:type_name -> google.protobuf.Timestamp
-	15, // 11: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
-	15, // 12: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
-	15, // 13: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
-	15, // 14: codecommitd.v1.ProfileStatus.refreshing_since:type_name -> google.protobuf.Timestamp
-	1,  // 15: codecommitd.v1.ErrorDetail.reason:type_name -> codecommitd.v1.ErrorDetail.Reason
-	2,  // 16: codecommitd.v1.ReadyReport.outcome:type_name -> codecommitd.v1.ReadyReport.Outcome
-	3,  // 17: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
-	5,  // 18: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
-	9,  // 19: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
-	4,  // 20: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
-	6,  // 21: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
-	10, // 22: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
-	20, // [20:23] is the sub-list for method output_type
-	17, // [17:20] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	18, // 6: codecommitd.v1.GetStatusResponse.environment:type_name -> codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	20, // 7: codecommitd.v1.GetStatusResponse.clock_skew:type_name -> google.protobuf.Duration
+	19, // 8: codecommitd.v1.GetStatusResponse.clock_skew_observed_at:type_name -> google.protobuf.Timestamp
+	20, // 9: codecommitd.v1.GetStatusResponse.idle_exit:type_name -> google.protobuf.Duration
+	14, // 10: codecommitd.v1.GetStatusResponse.sso_sessions:type_name -> codecommitd.v1.SSOSessionStatus
+	19, // 11: codecommitd.v1.RecentProfile.last_used:type_name -> google.protobuf.Timestamp
+	19, // 12: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 13: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
+	19, // 14: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
+	19, // 15: codecommitd.v1.ProfileStatus.refreshing_since:type_name -> google.protobuf.Timestamp
+	1,  // 16: codecommitd.v1.ErrorDetail.reason:type_name -> codecommitd.v1.ErrorDetail.Reason
+	13, // 17: codecommitd.v1.ErrorDetail.sso_sign_in:type_name -> codecommitd.v1.SSOSignIn
+	2,  // 18: codecommitd.v1.ReadyReport.outcome:type_name -> codecommitd.v1.ReadyReport.Outcome
+	19, // 19: codecommitd.v1.SSOSignIn.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 20: codecommitd.v1.SSOSessionStatus.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 21: codecommitd.v1.SSOSessionStatus.session_ends:type_name -> google.protobuf.Timestamp
+	19, // 22: codecommitd.v1.SSOSessionStatus.next_refresh:type_name -> google.protobuf.Timestamp
+	19, // 23: codecommitd.v1.SSOSessionStatus.last_refresh:type_name -> google.protobuf.Timestamp
+	19, // 24: codecommitd.v1.SSOSessionStatus.last_used:type_name -> google.protobuf.Timestamp
+	3,  // 25: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
+	5,  // 26: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
+	9,  // 27: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
+	15, // 28: codecommitd.v1.BrokerService.SSOSessionChanged:input_type -> codecommitd.v1.SSOSessionChangedRequest
+	4,  // 29: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
+	6,  // 30: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
+	10, // 31: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
+	16, // 32: codecommitd.v1.BrokerService.SSOSessionChanged:output_type -> codecommitd.v1.SSOSessionChangedResponse
+	29, // [29:33] is the sub-list for method output_type
+	25, // [25:29] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_codecommitd_v1_broker_proto_init() }
@@ -1332,7 +1801,7 @@ func file_codecommitd_v1_broker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_codecommitd_v1_broker_proto_rawDesc), len(file_codecommitd_v1_broker_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   12,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	BrokerService_SignURL_FullMethodName   = "/codecommitd.v1.BrokerService/SignURL"
-	BrokerService_GetStatus_FullMethodName = "/codecommitd.v1.BrokerService/GetStatus"
-	BrokerService_Forget_FullMethodName    = "/codecommitd.v1.BrokerService/Forget"
+	BrokerService_SignURL_FullMethodName           = "/codecommitd.v1.BrokerService/SignURL"
+	BrokerService_GetStatus_FullMethodName         = "/codecommitd.v1.BrokerService/GetStatus"
+	BrokerService_Forget_FullMethodName            = "/codecommitd.v1.BrokerService/Forget"
+	BrokerService_SSOSessionChanged_FullMethodName = "/codecommitd.v1.BrokerService/SSOSessionChanged"
 )
 
 // BrokerServiceClient is the client API for BrokerService service.
@@ -39,6 +40,11 @@ type BrokerServiceClient interface {
 	GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error)
 	// Forget drops the cached credentials of one profile, or of all.
 	Forget(ctx context.Context, in *ForgetRequest, opts ...grpc.CallOption) (*ForgetResponse, error)
+	// SSOSessionChanged tells the daemon that an IAM Identity Center
+	// session's token file changed (codecommitd login or logout): it reads
+	// the file again now, and a sign-in it runs for that session ends once
+	// the file holds a usable token.
+	SSOSessionChanged(ctx context.Context, in *SSOSessionChangedRequest, opts ...grpc.CallOption) (*SSOSessionChangedResponse, error)
 }
 
 type brokerServiceClient struct {
@@ -79,6 +85,16 @@ func (c *brokerServiceClient) Forget(ctx context.Context, in *ForgetRequest, opt
 	return out, nil
 }
 
+func (c *brokerServiceClient) SSOSessionChanged(ctx context.Context, in *SSOSessionChangedRequest, opts ...grpc.CallOption) (*SSOSessionChangedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SSOSessionChangedResponse)
+	err := c.cc.Invoke(ctx, BrokerService_SSOSessionChanged_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BrokerServiceServer is the server API for BrokerService service.
 // All implementations must embed UnimplementedBrokerServiceServer
 // for forward compatibility.
@@ -94,6 +110,11 @@ type BrokerServiceServer interface {
 	GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error)
 	// Forget drops the cached credentials of one profile, or of all.
 	Forget(context.Context, *ForgetRequest) (*ForgetResponse, error)
+	// SSOSessionChanged tells the daemon that an IAM Identity Center
+	// session's token file changed (codecommitd login or logout): it reads
+	// the file again now, and a sign-in it runs for that session ends once
+	// the file holds a usable token.
+	SSOSessionChanged(context.Context, *SSOSessionChangedRequest) (*SSOSessionChangedResponse, error)
 	mustEmbedUnimplementedBrokerServiceServer()
 }
 
@@ -112,6 +133,9 @@ func (UnimplementedBrokerServiceServer) GetStatus(context.Context, *GetStatusReq
 }
 func (UnimplementedBrokerServiceServer) Forget(context.Context, *ForgetRequest) (*ForgetResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Forget not implemented")
+}
+func (UnimplementedBrokerServiceServer) SSOSessionChanged(context.Context, *SSOSessionChangedRequest) (*SSOSessionChangedResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SSOSessionChanged not implemented")
 }
 func (UnimplementedBrokerServiceServer) mustEmbedUnimplementedBrokerServiceServer() {}
 func (UnimplementedBrokerServiceServer) testEmbeddedByValue()                       {}
@@ -188,6 +212,24 @@ func _BrokerService_Forget_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BrokerService_SSOSessionChanged_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SSOSessionChangedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BrokerServiceServer).SSOSessionChanged(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BrokerService_SSOSessionChanged_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BrokerServiceServer).SSOSessionChanged(ctx, req.(*SSOSessionChangedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // BrokerService_ServiceDesc is the grpc.ServiceDesc for BrokerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -206,6 +248,10 @@ var BrokerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Forget",
 			Handler:    _BrokerService_Forget_Handler,
+		},
+		{
+			MethodName: "SSOSessionChanged",
+			Handler:    _BrokerService_SSOSessionChanged_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
