@@ -134,6 +134,8 @@ type Status struct {
 	// last AWS call, observed at ClockSkewAt (zero when never).
 	ClockSkew   time.Duration
 	ClockSkewAt time.Time
+	// Transport is the git transport; nil where none runs (the one-shot).
+	Transport *TransportStatus
 }
 
 // RecentProfile is a profile and when it was last used.
