@@ -18,9 +18,11 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
+	"github.com/codecommitd/codecommitd/internal/transport"
 )
 
 // Config configures a daemon run.
@@ -153,8 +155,16 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 			return nil, err
 		}
 	}
+	// The git transport listens now, so a grant never waits for it; a
+	// daemon that cannot listen on loopback runs without it (the helpers
+	// then hand git a signed password).
+	tr, err := transport.New(transport.Config{Logger: cfg.Log, DrainTimeout: cfg.ShutdownGrace})
+	if err != nil {
+		d.log.WarnContext(ctx, "running without the git transport: "+clean.Line(err.Error(), 300))
+		tr = nil
+	}
 	d.broker, err = localbroker.New(localbroker.Config{
-		Log: cfg.Log, Store: d.store.Store, Policy: cfg.CredentialPolicy, CacheProblem: d.store.Problem, Now: cfg.Now,
+		Log: cfg.Log, Store: d.store.Store, Policy: cfg.CredentialPolicy, CacheProblem: d.store.Problem, Now: cfg.Now, Transport: tr,
 		Info: broker.Status{
 			PID: os.Getpid(), StartedAt: time.Now(), Socket: cfg.Socket, Version: cfg.Version,
 			CachePath: d.store.Path, KeySource: d.store.KeySource, OnDemand: cfg.OnDemand, IdleExit: cfg.IdleExit,
@@ -166,7 +176,12 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 	activity := &activity{}
 	activity.touch(time.Now())
 	grpcLog := cfg.Log.With(slog.String("component", "grpc"))
-	srv := newGRPCServer(d.broker, grpcLog, newPeerCreds(), activity.interceptor)
+	var transports broker.Transporter
+	if tr != nil {
+		transports = d.broker
+		d.others = append(d.others, tr)
+	}
+	srv := newGRPCServer(d.broker, transports, grpcLog, newPeerCreds(), activity.interceptor)
 	sock, err := d.in.listen()
 	if err != nil {
 		return nil, err

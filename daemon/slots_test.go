@@ -45,7 +45,7 @@ func serveLimited(t *testing.T, b broker.Broker, log *slog.Logger, now func() ti
 		p.PID = pidOf(int(n.Add(1)))
 		return p, err
 	}
-	srv := newGRPCServer(b, log, peerCreds{self: peercred.Current(), of: of}, more...)
+	srv := newGRPCServer(b, nil, log, peerCreds{self: peercred.Current(), of: of}, more...)
 	l := newLimitListener(inner, MaxConnections)
 	if now != nil {
 		l.now = now

@@ -30,6 +30,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
+	"github.com/codecommitd/codecommitd/internal/transport"
 )
 
 // Config configures a Broker. The zero Config is valid: credentials in
@@ -56,6 +57,9 @@ type Config struct {
 	// Now, if set, is the clock passwords are signed by; nil means
 	// time.Now. A test moves it to see a password outlive its window.
 	Now func() time.Time
+	// Transport, if set, is the git transport OpenTransport grants
+	// capabilities of; nil (the one-shot) refuses OpenTransport.
+	Transport *transport.Transport
 }
 
 // CheckAndSetDefaults fills in defaults.
@@ -95,9 +99,10 @@ type Broker struct {
 	// store is the one the manager persists to; usage also records
 	// recent use there when it can (UsageStore). Nil: memory only.
 	store  credmgr.Store
-	chains chains
-	mfa    mfaGate
-	usage  usage
+	chains    chains
+	mfa       mfaGate
+	usage     usage
+	transport *transport.Transport
 }
 
 var _ broker.Broker = (*Broker)(nil)
@@ -130,6 +135,7 @@ func New(cfg Config) (*Broker, error) {
 	return &Broker{
 		log: cfg.Log.With(slog.String("component", "broker")), resolver: r, manager: m, now: cfg.Now,
 		info: cfg.Info, cacheProblem: cfg.CacheProblem, mfaTimeout: cfg.MFAPromptTimeout, store: cfg.Store,
+		transport: cfg.Transport,
 	}, nil
 }
 
@@ -154,6 +160,37 @@ func (b *Broker) Reload() {
 
 // SignURL implements broker.Broker.
 func (b *Broker) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
+	r, err := b.resolve(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	path := codecommit.RepositoryPath(req.Repository)
+	signed := b.signer.Sign(r.creds, r.region, r.host, path, b.now())
+	// A password works until its signature's window closes, or until the
+	// credentials behind it expire, whichever comes first.
+	expires := signed.Expires
+	if !r.creds.Expires.IsZero() && r.creds.Expires.Before(expires) {
+		expires = r.creds.Expires
+	}
+	return &broker.SignedURL{
+		URL: "https://" + r.host + path, Username: signed.Username, Password: signed.Password, Expires: expires,
+		Profile: r.p.Name, Region: r.region, Warnings: r.warnings,
+	}, nil
+}
+
+// resolved is a request resolved as far as signing: its profile, region,
+// host and credentials.
+type resolved struct {
+	p            *awsprofile.Profile
+	region, host string
+	warnings     []string
+	creds        sigv4.Credentials
+}
+
+// resolve checks req, resolves its profile, region and host, and gets
+// the profile's credentials (asking for MFA as the request allows): all
+// SignURL and OpenTransport do before they sign or grant.
+func (b *Broker) resolve(ctx context.Context, req *broker.SignRequest) (*resolved, error) {
 	if err := codecommit.ValidateRepositoryName(req.Repository); err != nil {
 		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%s", err)
 	}
@@ -184,19 +221,8 @@ func (b *Broker) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.
 	if w := b.resolver.SkewWarning(); w != "" {
 		warnings = append(warnings, "warning: "+w)
 	}
-	path := codecommit.RepositoryPath(req.Repository)
-	signed := b.signer.Sign(creds, region, host, path, b.now())
 	b.usage.touch(ctx, b.store, p.Name, time.Now(), b.log)
-	// A password works until its signature's window closes, or until the
-	// credentials behind it expire, whichever comes first.
-	expires := signed.Expires
-	if !creds.Expires.IsZero() && creds.Expires.Before(expires) {
-		expires = creds.Expires
-	}
-	return &broker.SignedURL{
-		URL: "https://" + host + path, Username: signed.Username, Password: signed.Password, Expires: expires,
-		Profile: p.Name, Region: region, Warnings: warnings,
-	}, nil
+	return &resolved{p: p, region: region, host: host, warnings: warnings, creds: creds}, nil
 }
 
 // MaxProfileName bounds a profile name in a request.
@@ -316,6 +342,7 @@ func (b *Broker) Status(ctx context.Context) (*broker.Status, error) {
 	st.RecentProfiles = b.usage.recent(b.store, time.Now().Add(-RecentWindow))
 	st.Environment = envvar.Values(os.Environ(), envvar.Shown, clean.EnvValue)
 	st.ClockSkew, st.ClockSkewAt = b.resolver.ClockSkew()
+	st.Transport = b.transportStatus()
 	return &st, nil
 }
 
