@@ -83,7 +83,9 @@ func (a admission) begin() (end func(), err error) { return a.beginWith(a.conn.b
 
 // beginTransport is begin for a git transport stream
 // (trackedConn.beginTransport).
-func (a admission) beginTransport() (end func(), err error) { return a.beginWith(a.conn.beginTransport) }
+func (a admission) beginTransport() (end func(), err error) {
+	return a.beginWith(a.conn.beginTransport)
+}
 
 func (a admission) beginWith(begin func() (func(), int)) (end func(), err error) {
 	end, busy := begin()

@@ -98,7 +98,7 @@ type Broker struct {
 	mfaTimeout   time.Duration
 	// store is the one the manager persists to; usage also records
 	// recent use there when it can (UsageStore). Nil: memory only.
-	store  credmgr.Store
+	store     credmgr.Store
 	chains    chains
 	mfa       mfaGate
 	usage     usage
