@@ -65,8 +65,8 @@ func readCAFile(path string) ([]byte, error) {
 }
 
 // grantSigner signs the requests of one grant with the credentials the
-// manager holds for its profile, fresh for each request: a warm Get and
-// an HMAC. It never prompts: a failure is one line for git.
+// manager holds for its profile, fresh for each request: a look-up and an
+// HMAC. It never prompts: a failure is one line for git.
 type grantSigner struct {
 	b      *Broker
 	p      *awsprofile.Profile
@@ -74,7 +74,13 @@ type grantSigner struct {
 }
 
 func (s *grantSigner) Sign(ctx context.Context, host, path string) (string, error) {
-	creds, err := s.b.credentials(ctx, s.p, s.region, mfaAsk{canPrompt: false})
+	// The credentials held, without counting a request (the helper's
+	// counted); else as a request gets them (refreshed, or the reason).
+	creds, ok := s.b.manager.Peek(s.p.Key)
+	var err error
+	if !ok {
+		creds, err = s.b.credentials(ctx, s.p, s.region, mfaAsk{canPrompt: false})
+	}
 	if err != nil {
 		var be *broker.Error
 		if errors.As(err, &be) {
