@@ -115,6 +115,10 @@ func openTransport(ctx context.Context, cfg Config, opts client.SignOptions, git
 // transport while git ran, and git failed.
 const daemonStopped = "git-remote-codecommit: the codecommitd daemon stopped during this git operation (it was restarted or killed), so the operation failed; run the command again: the next one works"
 
+// daemonStoppedMaybe is what the helper says when the daemon ended the
+// transport while git ran, and git's http helper ended with status 0.
+const daemonStoppedMaybe = "git-remote-codecommit: the codecommitd daemon stopped during this git operation (it was restarted or killed); if git says the operation failed, run the command again: the next one works"
+
 // endedWait bounds how long the helper waits, after git failed, to learn
 // whether the daemon ended the transport: the daemon's end reaches the
 // helper's socket about when it reaches git's connection.
@@ -129,7 +133,9 @@ const endedWait = time.Second
 // The capability is released when git exits; if the daemon ended it
 // meanwhile and git failed, the helper says so in one line.
 func launchTransport(cfg Config, git, remoteName string, remote codecommit.Remote, c *broker.Capability) error {
-	defer c.Release()
+	if c.Release != nil {
+		defer c.Release()
+	}
 	cred, err := sibling.Find("git-credential-codecommit")
 	if err != nil {
 		return err
@@ -144,6 +150,14 @@ func launchTransport(cfg Config, git, remoteName string, remote codecommit.Remot
 		return fmt.Errorf("running %s: %w", argv0, err)
 	}
 	if code == 0 {
+		// git's http helper ends with status 0 after a failed request
+		// of protocol v2 (git then says "expected flush after ref
+		// listing"): whether the operation failed is git's to say.
+		select {
+		case <-c.Ended:
+			fmt.Fprintln(cfg.Stderr, daemonStoppedMaybe)
+		default:
+		}
 		return nil
 	}
 	if code <= 128 && c.Ended != nil {
