@@ -16,6 +16,7 @@ const (
 	localeMeaning      = "the locale, likewise"
 	xdgMeaning         = "the user's other folders, likewise"
 	windowsMeaning     = "(Windows) what a process needs to start and to find the user's profile"
+	traceMeaning       = "git's, set or dropped by the helper in git's http helper's environment whatever yours says: `GIT_TRACE_REDACT=1`, and no `GIT_TRACE2_CONFIG_PARAMS` or `GIT_TRACE2_ENV_VARS`, so that no trace of git's shows the password (see How the password reaches git)"
 	gitHTTPMeaning     = "git's own, over `http.sslVerify`, `http.lowSpeedLimit`, `http.lowSpeedTime`, `http.userAgent`: sent to the daemon's git transport with git's other settings for the repository (see The git transport)"
 	browserMeaning     = "whether an SSO sign-in may open a browser here (package `internal/sso`; no command signs in yet, issue #20): not in an SSH session on macOS, elsewhere only where a display is set; else it prints the URL, or uses a device code"
 )
@@ -53,6 +54,9 @@ var All = []Var{
 	{Name: PasswordInArgv, Meaning: "`1`: put the password in `git remote-http`'s command line as AWS's helper does (only for git < 2.31; visible in `ps`)", Readers: Helper, Section: InHelpers},
 	{Name: "GIT_EXEC_PATH", Meaning: "where git keeps its programs (git sets it for the helpers it runs): the helper runs git's https helper from there", Readers: Helper, Section: InHelpers},
 	{Name: "GIT_CONFIG_PARAMETERS", Meaning: "the settings of `git -c`, to which the helper appends its own for git's https helper (see How the password reaches git)", Readers: Helper, Section: InHelpers},
+	{Name: "GIT_TRACE_REDACT", Meaning: traceMeaning, Readers: Helper, Section: InHelpers},
+	{Name: "GIT_TRACE2_CONFIG_PARAMS", Meaning: traceMeaning, Readers: Helper, Section: InHelpers},
+	{Name: "GIT_TRACE2_ENV_VARS", Meaning: traceMeaning, Readers: Helper, Section: InHelpers},
 	{Name: Transport, Meaning: "`direct`: hand git a signed password (see How the password reaches git) instead of the daemon's git transport; unset or `daemon`: the transport when a daemon answers (see The git transport)", Readers: Helper, Section: InHelpers},
 	{Name: "GIT_SSL_CAINFO", Meaning: "the CA file git trusts (over `http.sslCAInfo`): sent to the daemon's git transport with git's other settings, and used for the one request the helper makes itself, after git failed, to say where a redirect points (see Redirects)", Readers: Helper | GitHTTP, Section: InHelpers},
 	{Name: "GIT_SSL_NO_VERIFY", Meaning: gitHTTPMeaning, Readers: GitHTTP, Section: InHelpers},
