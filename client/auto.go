@@ -56,10 +56,10 @@ type Auto struct {
 	once   sync.Once
 	client *Client
 	err    error
-	// startFailed is why starting the daemon failed: it is not tried
-	// again in this process (a second request, with an MFA code, would
-	// wait for it again).
-	startFailed string
+	// gone is why no daemon can be used: it is not tried again in this
+	// process (a second request, with an MFA code, would wait for it
+	// again).
+	gone *noDaemon
 }
 
 var _ broker.Broker = (*Auto)(nil)
@@ -94,45 +94,95 @@ func (a *Auto) stderr() io.Writer {
 
 // SignURL implements broker.Broker with autostart and fallback.
 func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
+	var s *broker.SignedURL
+	err := a.ask(ctx, func(c *Client) (err error) {
+		s, err = c.SignURL(ctx, req)
+		return err
+	})
+	if nd, ok := errors.AsType[*noDaemon](err); ok {
+		return a.fallback(ctx, req, nd.why, nd.also)
+	}
+	return s, err
+}
+
+var _ broker.Transporter = (*Auto)(nil)
+
+// OpenTransport implements broker.Transporter with autostart; without a
+// daemon (the one-shot cannot carry git's traffic) it fails with an error
+// wrapping ErrNoTransport, and a SignURL that follows resolves in-process
+// at once, with the note saying why.
+func (a *Auto) OpenTransport(ctx context.Context, req *broker.TransportRequest) (*broker.Capability, error) {
+	var c *broker.Capability
+	err := a.ask(ctx, func(cl *Client) (err error) {
+		c, err = cl.OpenTransport(ctx, req)
+		return err
+	})
+	if nd, ok := errors.AsType[*noDaemon](err); ok {
+		return nil, fmt.Errorf("%w: %w", ErrNoTransport, nd)
+	}
+	return c, err
+}
+
+// noDaemon is why no daemon can be used (why, and what was tried: also).
+type noDaemon struct {
+	why  error
+	also string
+}
+
+func (e *noDaemon) Error() string { return e.why.Error() }
+func (e *noDaemon) Unwrap() error { return e.why }
+
+// ask makes a call to the daemon, starting it when none answers. When no
+// daemon can be used it returns a *noDaemon, and so at once for every
+// later call.
+func (a *Auto) ask(ctx context.Context, rpc func(*Client) error) error {
+	if a.gone != nil {
+		return a.gone
+	}
+	err := a.try(ctx, rpc)
+	if nd, ok := errors.AsType[*noDaemon](err); ok {
+		a.gone = nd
+	}
+	return err
+}
+
+func (a *Auto) try(ctx context.Context, rpc func(*Client) error) error {
 	c, err := a.dial()
 	if err != nil {
-		return a.fallback(ctx, req, err, "")
+		return &noDaemon{err, ""}
 	}
-	s, err := c.SignURL(ctx, req)
+	err = rpc(c)
 	var stuck *StuckError
 	switch {
 	case !errors.Is(err, broker.ErrUnavailable):
-		return s, err
+		return err
 	case errors.Is(err, broker.ErrUntrustedDaemon):
 		// Whatever listens there is not ours: never start one beside
 		// it, never speak to it again.
-		return a.fallback(ctx, req, err, "")
+		return &noDaemon{err, ""}
 	case errors.As(err, &stuck):
 		// Ours, but stopped: a second daemon could take neither its
 		// socket nor its lock.
-		return a.fallback(ctx, req, err, "")
+		return &noDaemon{err, ""}
 	case !a.Autostart:
-		return a.fallback(ctx, req, err, envvar.Autostart+"=0 keeps it from being started")
-	case a.startFailed != "":
-		return a.fallback(ctx, req, err, a.startFailed)
+		return &noDaemon{err, envvar.Autostart + "=0 keeps it from being started"}
 	}
 	if serr := a.start(ctx); serr != nil {
-		a.startFailed = "starting it failed: " + clean.Line(serr.Error(), 200)
-		return a.fallback(ctx, req, err, a.startFailed)
+		return &noDaemon{err, "starting it failed: " + clean.Line(serr.Error(), 200)}
 	}
 	// The first connection failed and is backing off; use a fresh one.
 	c.Close()
 	if c, err = a.connect(a.Socket); err != nil {
-		return a.fallback(ctx, req, err, "")
+		return &noDaemon{err, ""}
 	}
 	a.client = c
-	switch s, err = c.SignURL(ctx, req); {
+	switch err = rpc(c); {
 	case errors.As(err, &stuck):
-		return a.fallback(ctx, req, err, "")
+		return &noDaemon{err, ""}
 	case errors.Is(err, broker.ErrUnavailable):
-		return a.fallback(ctx, req, err, "it was started but does not answer")
+		return &noDaemon{err, "it was started but does not answer"}
 	}
-	return s, err
+	return err
 }
 
 // fallback resolves req in-process after saying, in one line, why the

@@ -177,26 +177,33 @@ func checkCode(s, from string) (string, error) {
 // process can prompt, so a daemon never waits on one that cannot; when the
 // prompt fails, the daemon is told, so another git process may ask.
 func SignWithMFA(ctx context.Context, b broker.Broker, req *broker.SignRequest, prompter *Prompter) (*broker.SignedURL, error) {
+	return withMFA(ctx, req, prompter, b.SignURL)
+}
+
+// withMFA is SignWithMFA for any call that resolves a request as SignURL
+// does (OpenTransport too).
+func withMFA[T any](ctx context.Context, req *broker.SignRequest, prompter *Prompter, call func(context.Context, *broker.SignRequest) (T, error)) (T, error) {
 	if prompter != nil && req.Prompt == broker.PromptUnknown {
 		r := *req
 		r.Prompt = prompter.Availability()
 		req = &r
 	}
-	s, err := b.SignURL(ctx, req)
+	s, err := call(ctx, req)
 	var be *broker.Error
 	if prompter == nil || !errors.Is(err, broker.ErrMFARequired) || !errors.As(err, &be) || be.CannotPrompt {
 		return s, err
 	}
+	var none T
 	code, err := prompter.Code(ctx, be)
 	if err != nil {
 		release := *req
 		release.MFAPromptFailed = true
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		b.SignURL(rctx, &release) //nolint:errcheck // only tells the daemon; the prompt's error is the one to show
-		return nil, err
+		call(rctx, &release) //nolint:errcheck // only tells the daemon; the prompt's error is the one to show
+		return none, err
 	}
 	again := *req
 	again.MFACode = code
-	return b.SignURL(ctx, &again)
+	return call(ctx, &again)
 }

@@ -77,6 +77,13 @@ func (u *SignInUI) show(s *broker.SignIn, canOpen bool) {
 // gives up (Ctrl-C) while it waits ends the sign-in it shows, so another
 // git process may show the next.
 func SignWithSSO(ctx context.Context, b broker.Broker, req *broker.SignRequest, prompter *Prompter, ui *SignInUI) (*broker.SignedURL, error) {
+	return withSSO(ctx, req, prompter, ui, b.SignURL)
+}
+
+// withSSO is SignWithSSO for any call that resolves a request as SignURL
+// does (OpenTransport too).
+func withSSO[T any](ctx context.Context, req *broker.SignRequest, prompter *Prompter, ui *SignInUI, call func(context.Context, *broker.SignRequest) (T, error)) (T, error) {
+	var none T
 	r := *req
 	if prompter != nil && r.Prompt == broker.PromptUnknown {
 		r.Prompt = prompter.Availability()
@@ -85,7 +92,7 @@ func SignWithSSO(ctx context.Context, b broker.Broker, req *broker.SignRequest, 
 	r.Browser = canOpen
 	for {
 		cctx, cancel := context.WithTimeout(ctx, SignTimeout)
-		s, err := SignWithMFA(cctx, b, &r, prompter)
+		s, err := withMFA(cctx, &r, prompter, call)
 		cancel()
 		var be *broker.Error
 		if !errors.Is(err, broker.ErrSSOSignIn) || !errors.As(err, &be) || be.SignIn == nil {
@@ -98,9 +105,9 @@ func SignWithSSO(ctx context.Context, b broker.Broker, req *broker.SignRequest, 
 		}
 		switch {
 		case ctx.Err() != nil:
-			return nil, ctx.Err()
+			return none, ctx.Err()
 		case time.Now().After(in.Expires.Add(signInSlack)):
-			return nil, &broker.Error{Kind: broker.ErrSSOExpired, Profile: be.Profile,
+			return none, &broker.Error{Kind: broker.ErrSSOExpired, Profile: be.Profile,
 				Msg: fmt.Sprintf("gave up waiting for the sign-in to IAM Identity Center of %s; run the command again", in.Session)}
 		}
 	}

@@ -19,10 +19,12 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/clean"
 	"github.com/codecommitd/codecommitd/internal/credmgr"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/sso"
+	"github.com/codecommitd/codecommitd/internal/transport"
 )
 
 // Config configures a daemon run.
@@ -133,6 +135,9 @@ type parts struct {
 	server *grpcService
 	// others run beside the server (SIGHUP, idle exit).
 	others []service
+	// afterServer run until the server has stopped (the git transport:
+	// the server's draining requests may still grant it).
+	afterServer []service
 }
 
 // build makes every part of the daemon, in an order that keeps a client
@@ -163,9 +168,20 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The git transport listens now, so a grant never waits for it; a
+	// daemon that cannot listen on loopback runs without it (the helpers
+	// then hand git a signed password).
+	// It stops once the server has: every grant has ended by then (the
+	// server waited ShutdownGrace for their streams), so what is left to
+	// drain are requests of a git cut off at that bound.
+	tr, err := transport.New(transport.Config{Logger: cfg.Log, DrainTimeout: time.Second})
+	if err != nil {
+		d.log.WarnContext(ctx, "running without the git transport: "+clean.Line(err.Error(), 300))
+		tr = nil
+	}
 	d.broker, err = localbroker.New(localbroker.Config{
 		SSO: ssoTokens, Keeper: keeper, SignIn: true,
-		Log: cfg.Log, Store: d.store.Store, Policy: cfg.CredentialPolicy, CacheProblem: d.store.Problem, Now: cfg.Now,
+		Log: cfg.Log, Store: d.store.Store, Policy: cfg.CredentialPolicy, CacheProblem: d.store.Problem, Now: cfg.Now, GitTransport: tr,
 		Info: broker.Status{
 			PID: os.Getpid(), StartedAt: time.Now(), Socket: cfg.Socket, Version: cfg.Version,
 			CachePath: d.store.Path, KeySource: d.store.KeySource, OnDemand: cfg.OnDemand, IdleExit: cfg.IdleExit,
@@ -177,7 +193,12 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 	activity := &activity{}
 	activity.touch(time.Now())
 	grpcLog := cfg.Log.With(slog.String("component", "grpc"))
-	srv := newGRPCServer(d.broker, grpcLog, newPeerCreds(), activity.interceptor)
+	var transports broker.Transporter
+	if tr != nil {
+		transports = d.broker
+		d.afterServer = append(d.afterServer, tr)
+	}
+	srv := newGRPCServer(d.broker, transports, grpcLog, newPeerCreds(), activity.interceptor)
 	sock, err := d.in.listen()
 	if err != nil {
 		return nil, err
@@ -196,12 +217,15 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 }
 
 // run starts the parts under one errgroup and waits for them. Shutdown is
-// cancellation of ctx: the gRPC server drains first, and only then is the
-// broker stopped, so the requests under way get their credentials.
+// cancellation of ctx: the gRPC server drains first (its git transport
+// streams too), and only then are the broker and the afterServer parts
+// stopped, so the requests under way get their credentials and grants.
 func (d *parts) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	bctx, stopBroker := context.WithCancel(context.Background())
 	defer stopBroker()
+	actx, stopAfter := context.WithCancel(context.Background())
+	defer stopAfter()
 	supervise := func(ctx context.Context, s service, after func()) {
 		g.Go(func() error {
 			defer after()
@@ -211,8 +235,11 @@ func (d *parts) run(ctx context.Context) error {
 			return nil
 		})
 	}
-	supervise(gctx, d.server, stopBroker)
+	supervise(gctx, d.server, func() { stopAfter(); stopBroker() })
 	supervise(bctx, d.broker, func() {})
+	for _, s := range d.afterServer {
+		supervise(actx, s, func() {})
+	}
 	for _, s := range d.others {
 		supervise(gctx, s, func() {})
 	}

@@ -21,10 +21,12 @@ import (
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
-// grpcAdapter serves a broker.Broker as codecommitd.v1.BrokerService.
+// grpcAdapter serves a broker.Broker as codecommitd.v1.BrokerService, and
+// its git transport, when it has one (t).
 type grpcAdapter struct {
 	codecommitdv1.UnimplementedBrokerServiceServer
 	b broker.Broker
+	t broker.Transporter
 }
 
 func (a *grpcAdapter) SignURL(ctx context.Context, m *codecommitdv1.SignURLRequest) (*codecommitdv1.SignURLResponse, error) {
@@ -58,6 +60,29 @@ func (a *grpcAdapter) SSOSessionChanged(ctx context.Context, m *codecommitdv1.SS
 	return &codecommitdv1.SSOSessionChangedResponse{}, nil
 }
 
+// OpenTransport resolves and grants as the broker's OpenTransport does
+// (a failure is the RPC's error, before any event), sends the grant, and
+// keeps the stream open until the client ends it or the server stops: the
+// capability is revoked then.
+func (a *grpcAdapter) OpenTransport(m *codecommitdv1.OpenTransportRequest, stream grpc.ServerStreamingServer[codecommitdv1.OpenTransportResponse]) error {
+	if a.t == nil {
+		return status.Error(codes.Unimplemented, "this codecommitd runs no git transport")
+	}
+	ctx := stream.Context()
+	c, err := a.t.OpenTransport(ctx, wire.TransportRequestFromProto(m))
+	if err != nil {
+		return wire.ToStatus(err)
+	}
+	if c.Release != nil {
+		defer c.Release()
+	}
+	if err := stream.Send(wire.GrantToProto(c)); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
 // Limits on what one client may cost the daemon. Requests and answers are
 // a few hundred bytes; a git helper holds a connection for one or two
 // requests. No client, however many connections or streams it holds, can
@@ -89,35 +114,44 @@ const (
 	// MaxConnectionAge is when the daemon asks a client to move to a new
 	// connection (GOAWAY: requests under way go on, new ones reconnect);
 	// MaxConnectionAgeGrace is how long after that it closes the old one,
-	// ending its streams. The grace outlasts any request a helper waits
-	// for (five minutes), so only long-lived streams are cut.
+	// ending its streams (the limitListener does). The grace outlasts any
+	// request a helper waits for (five minutes), so only long-lived
+	// streams are cut; but a git transport stream (OpenTransport), which
+	// lasts as long as its git operation (a push may take an hour), is
+	// never cut for its age: its connection is closed when it ends. Nor is
+	// one capped with the streams of MaxLongStreams: it counts as a
+	// request under way on its connection, so its connection is neither
+	// idle nor evicted.
 	MaxConnectionAge      = time.Minute
 	MaxConnectionAgeGrace = 5 * time.Minute
 )
 
 // NewGRPCServer returns the daemon's gRPC server for b (the health service,
-// reflection, the audit log), admitting only connections from this user,
-// for a listener of the caller's: the client's tests serve it on a socket
-// they can freeze.
+// reflection, the audit log; the git transport when b is a
+// broker.Transporter), admitting only connections from this user, for a
+// listener of the caller's: the client's tests serve it on a socket they
+// can freeze.
 func NewGRPCServer(b broker.Broker, log *slog.Logger) *grpc.Server {
-	return newGRPCServer(b, log, newPeerCreds())
+	t, _ := b.(broker.Transporter)
+	return newGRPCServer(b, t, log, newPeerCreds())
 }
 
-// newGRPCServer is NewGRPCServer with the peer check creds, and more run
-// after its own interceptors.
-func newGRPCServer(b broker.Broker, log *slog.Logger, creds peerCreds, more ...grpc.UnaryServerInterceptor) *grpc.Server {
+// newGRPCServer is NewGRPCServer with the transport t (nil: none), the
+// peer check creds, and more run after its own interceptors.
+func newGRPCServer(b broker.Broker, t broker.Transporter, log *slog.Logger, creds peerCreds, more ...grpc.UnaryServerInterceptor) *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.InTapHandle(refuseStrangers(log)),
 		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{underWay, audit(log)}, more...)...),
-		grpc.ChainStreamInterceptor(admitStreams(make(chan struct{}, MaxLongStreams))),
+		grpc.ChainStreamInterceptor(admitStreams(make(chan struct{}, MaxLongStreams)), auditTransport(log)),
 		grpc.MaxRecvMsgSize(MaxMessage),
 		grpc.MaxConcurrentStreams(MaxStreams),
 		grpc.ConnectionTimeout(HandshakeTimeout),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout,
-			MaxConnectionAge: MaxConnectionAge, MaxConnectionAgeGrace: MaxConnectionAgeGrace}),
+		// No MaxConnectionAgeGrace: the limitListener closes old
+		// connections, but those with a git transport stream.
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout, MaxConnectionAge: MaxConnectionAge}),
 	)
-	codecommitdv1.RegisterBrokerServiceServer(srv, &grpcAdapter{b: b})
+	codecommitdv1.RegisterBrokerServiceServer(srv, &grpcAdapter{b: b, t: t})
 	h := health.NewServer()
 	h.SetServingStatus(codecommitdv1.BrokerService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, h)
@@ -177,15 +211,28 @@ func underWay(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grp
 	return handler(ctx, req)
 }
 
-// admitStreams is the second lock for streaming RPCs (reflection, health
-// watch). It admits one only while it can take a place in open, which
-// bounds how many are open at once, and counts it as under way on its
-// connection.
+// admitStreams is the second lock for streaming RPCs. A git transport
+// stream is counted as a request under way on its connection (and keeps it
+// from being closed for its age), and is not capped with the others: one
+// per git operation, it must never wait for a watcher to go. The others
+// (reflection, health watch) are admitted only while they can take a place
+// in open, which bounds how many are open at once, and counted as under
+// way on their connection.
 func admitStreams(open chan struct{}) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		a := admissionFrom(ss.Context())
 		if a.refused != nil {
 			return a.refusal()
+		}
+		if info.FullMethod == codecommitdv1.BrokerService_OpenTransport_FullMethodName {
+			if a.conn != nil {
+				end, err := a.beginTransport()
+				if err != nil {
+					return err
+				}
+				defer end()
+			}
+			return handler(srv, ss)
 		}
 		select {
 		case open <- struct{}{}:
@@ -202,4 +249,58 @@ func admitStreams(open chan struct{}) grpc.StreamServerInterceptor {
 		}
 		return handler(srv, ss)
 	}
+}
+
+// auditTransport writes the audit log of git transport streams: a
+// "request" line once the grant is sent (who asked, for which profile and
+// repository, how long it took), a failure as audit writes one, and a line
+// when the stream ends, saying how long it lasted.
+func auditTransport(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if info.FullMethod != codecommitdv1.BrokerService_OpenTransport_FullMethodName {
+			return handler(srv, ss)
+		}
+		s := &auditedStream{ServerStream: ss, log: log, start: time.Now(),
+			attrs: []slog.Attr{slog.String("method", info.FullMethod), slog.Any("peer", admissionFrom(ss.Context()))}}
+		err := handler(srv, s)
+		ctx := ss.Context()
+		switch code := status.Code(err); {
+		case s.granted:
+			log.LogAttrs(ctx, slog.LevelInfo, "git transport closed", append(s.attrs, slog.Duration("lasted", time.Since(s.start)))...)
+		case code == codes.Canceled || code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.Canceled):
+			log.LogAttrs(ctx, slog.LevelInfo, "request abandoned by the client", append(s.attrs, slog.Duration("took", time.Since(s.start)))...)
+		default:
+			log.LogAttrs(ctx, slog.LevelWarn, "request failed", append(s.attrs, slog.Duration("took", time.Since(s.start)),
+				slog.String("code", code.String()), slog.String("error", status.Convert(err).Message()))...)
+		}
+		return err
+	}
+}
+
+// auditedStream notes the request of a transport stream and its grant.
+type auditedStream struct {
+	grpc.ServerStream
+	log     *slog.Logger
+	start   time.Time
+	attrs   []slog.Attr
+	granted bool
+}
+
+func (s *auditedStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if r, ok := m.(*codecommitdv1.OpenTransportRequest); ok && err == nil {
+		s.attrs = append(s.attrs, slog.String("profile", clean.Line(r.GetSign().GetProfile(), 128)),
+			slog.String("repository", clean.Line(r.GetSign().GetRepository(), 128)), slog.String("client", clean.Line(r.GetSign().GetClient(), 128)))
+	}
+	return err
+}
+
+func (s *auditedStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	if r, ok := m.(*codecommitdv1.OpenTransportResponse); ok && err == nil && !s.granted {
+		s.granted = true
+		s.attrs = append(s.attrs, slog.String("resolved_profile", r.GetGrant().GetProfile()), slog.String("region", r.GetGrant().GetRegion()))
+		s.log.LogAttrs(s.Context(), slog.LevelInfo, "request", append(s.attrs, slog.Duration("took", time.Since(s.start)))...)
+	}
+	return err
 }

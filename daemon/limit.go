@@ -16,7 +16,10 @@ import (
 // connection has something under way. Nor can any one client keep them all
 // busy: one process may have something under way on at most perProcess
 // connections (a request beyond is refused), and long-lived streams are
-// capped apart (MaxLongStreams). Unlike golang.org/x/net/netutil's, its
+// capped apart (MaxLongStreams). A connection is closed once it is older
+// than maxAge (ending its streams), unless it carries a git transport
+// stream, which lasts as long as its git operation (then it is closed when
+// the last one ends). Unlike golang.org/x/net/netutil's, its
 // connections still give access to the socket (syscall.Conn), which the
 // peer check needs.
 type limitListener struct {
@@ -28,6 +31,8 @@ type limitListener struct {
 	// quiet, if set, is called when the last open connection closes.
 	quiet func()
 	open  atomic.Int64
+	// maxAge is how old a connection without a transport stream may get.
+	maxAge time.Duration
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -49,9 +54,53 @@ const evictAfter = time.Second
 // MaxConnectionsPerProcess of them busy for one process (tests change these
 // before the first Accept).
 func newLimitListener(l net.Listener, n int) *limitListener {
-	return &limitListener{Listener: l, max: n, perProcess: MaxConnectionsPerProcess, now: time.Now,
-		done: make(chan struct{}), freed: make(chan struct{}, 1),
+	ll := &limitListener{Listener: l, max: n, perProcess: MaxConnectionsPerProcess, now: time.Now,
+		maxAge: MaxConnectionAge + MaxConnectionAgeGrace,
+		done:   make(chan struct{}), freed: make(chan struct{}, 1),
 		conns: make(map[*trackedConn]struct{}), busy: make(map[int]int)}
+	go ll.reap()
+	return ll
+}
+
+// ageCheck is how often the listener looks for connections past maxAge.
+const ageCheck = 10 * time.Second
+
+// reap closes, every ageCheck until the listener closes, the connections
+// past maxAge that carry no transport stream.
+func (l *limitListener) reap() {
+	t := time.NewTicker(ageCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+			l.closeAged()
+		}
+	}
+}
+
+// closeAged closes the connections past maxAge that carry no transport
+// stream.
+func (l *limitListener) closeAged() {
+	l.mu.Lock()
+	var old []*trackedConn
+	now := l.now()
+	for c := range l.conns {
+		if aged(c.opened, c.transports, now, l.maxAge) {
+			old = append(old, c)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range old {
+		_ = c.Close()
+	}
+}
+
+// aged reports whether a connection opened at opened, carrying transports
+// transport streams, is to be closed at now.
+func aged(opened time.Time, transports int, now time.Time, maxAge time.Duration) bool {
+	return transports == 0 && now.Sub(opened) >= maxAge
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -74,6 +123,7 @@ func (l *limitListener) admit(t *trackedConn) error {
 		l.mu.Lock()
 		if len(l.conns) < l.max {
 			t.idleSince = l.now()
+			t.opened = t.idleSince
 			l.conns[t] = struct{}{}
 			l.open.Add(1)
 			l.mu.Unlock()
@@ -176,6 +226,9 @@ type trackedConn struct {
 	pid       int // 0: not known
 	busy      int
 	idleSince time.Time
+	opened    time.Time
+	// transports counts the git transport streams under way on it.
+	transports int
 }
 
 var errNotSocket = errors.New("the connection is not on a socket")
@@ -228,5 +281,29 @@ func (c *trackedConn) begin() (end func(), busy int) {
 		}
 		l.mu.Unlock()
 		l.signal()
+	}), 0
+}
+
+// beginTransport is begin for a git transport stream: the connection is
+// not closed for its age while one is under way; once the last ends, a
+// connection past its age is closed.
+func (c *trackedConn) beginTransport() (end func(), busy int) {
+	request, busy := c.begin()
+	if request == nil {
+		return nil, busy
+	}
+	l := c.l
+	l.mu.Lock()
+	c.transports++
+	l.mu.Unlock()
+	return sync.OnceFunc(func() {
+		l.mu.Lock()
+		c.transports--
+		old := aged(c.opened, c.transports, l.now(), l.maxAge)
+		l.mu.Unlock()
+		request()
+		if old {
+			_ = c.Close()
+		}
 	}), 0
 }

@@ -91,16 +91,11 @@ func (l *pipeListener) Close() error {
 
 func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
 
-// closed reports whether the server closed the client end c.
-func closed(c net.Conn) bool {
-	_, err := c.Read(make([]byte, 1))
-	return errors.Is(err, io.EOF)
-}
-
 func TestLimitListener(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		inner := newPipeListener()
 		l := newLimitListener(inner, 2)
+		l.maxAge = 1000 * time.Hour // TestAgedConnections checks the age
 		defer l.Close()
 		var clients []net.Conn
 		for range 4 {
@@ -135,7 +130,7 @@ func TestLimitListener(t *testing.T) {
 			t.Fatal("the third connection was not accepted")
 		}
 		defer c3.Close()
-		if !closed(clients[0]) {
+		if !isClosed(clients[0]) {
 			t.Error("the idle connection was not closed for the new one")
 		}
 		if l.open.Load() != 2 {
@@ -165,7 +160,7 @@ func TestLimitListener(t *testing.T) {
 		} else {
 			defer c4.Close()
 		}
-		if !closed(clients[1]) {
+		if !isClosed(clients[1]) {
 			t.Error("the connection idle longest was not closed for the fourth")
 		}
 		c3.Close()
@@ -246,4 +241,75 @@ func TestOneProcessKeepsAtMostPerProcessBusy(t *testing.T) {
 	if l.busy[7] != 1 {
 		t.Errorf("pid 7 busy on %d, want 1 (second)", l.busy[7])
 	}
+}
+
+// TestAgedConnections: a connection past its age is closed, ending its
+// streams, unless a git transport stream is under way on it; that one is
+// closed when its last transport stream ends.
+func TestAgedConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inner := newPipeListener()
+		l := newLimitListener(inner, 8)
+		defer l.Close()
+		var clients []net.Conn
+		var conns []*trackedConn
+		for range 3 {
+			c := inner.dial()
+			defer c.Close()
+			clients = append(clients, c)
+			a, err := l.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, a.(*trackedConn))
+		}
+		conns[0].begin() // a health Watch, say
+		endTransport, _ := conns[1].beginTransport()
+		// conns[2]: nothing under way
+		time.Sleep(l.maxAge + ageCheck)
+		synctest.Wait()
+		if !isClosed(clients[0]) || !isClosed(clients[2]) {
+			t.Error("a connection past its age without a transport stream is still open")
+		}
+		if isClosed(clients[1]) {
+			t.Fatal("a connection carrying a git transport stream was closed for its age")
+		}
+		time.Sleep(10 * l.maxAge) // an hour-long push
+		synctest.Wait()
+		if isClosed(clients[1]) {
+			t.Fatal("a connection carrying a git transport stream was closed for its age")
+		}
+		endTransport()
+		synctest.Wait()
+		if !isClosed(clients[1]) {
+			t.Error("the old connection stays open once its transport stream ended")
+		}
+	})
+}
+
+func TestAged(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		age        time.Duration
+		transports int
+		want       bool
+	}{
+		{time.Minute, 0, false},
+		{6 * time.Minute, 0, true},
+		{6 * time.Minute, 1, false},
+		{10 * time.Hour, 2, false},
+	} {
+		if got := aged(t0, tc.transports, t0.Add(tc.age), 6*time.Minute); got != tc.want {
+			t.Errorf("aged(%s old, %d transport streams) = %v, want %v", tc.age, tc.transports, got, tc.want)
+		}
+	}
+}
+
+// isClosed reports whether c's other end has been closed, without waiting
+// for more than a moment on an open one.
+func isClosed(c net.Conn) bool {
+	c.SetReadDeadline(time.Now().Add(time.Millisecond))
+	defer c.SetReadDeadline(time.Time{})
+	_, err := c.Read(make([]byte, 1))
+	return errors.Is(err, io.EOF)
 }

@@ -79,8 +79,16 @@ func (c peerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInf
 
 // begin records a request or stream under way on a's connection (see
 // trackedConn.begin), or says why it is refused.
-func (a admission) begin() (end func(), err error) {
-	end, busy := a.conn.begin()
+func (a admission) begin() (end func(), err error) { return a.beginWith(a.conn.begin) }
+
+// beginTransport is begin for a git transport stream
+// (trackedConn.beginTransport).
+func (a admission) beginTransport() (end func(), err error) {
+	return a.beginWith(a.conn.beginTransport)
+}
+
+func (a admission) beginWith(begin func() (func(), int)) (end func(), err error) {
+	end, busy := begin()
 	if end != nil {
 		return end, nil
 	}

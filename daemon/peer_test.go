@@ -77,7 +77,7 @@ func serve(t *testing.T, of func(syscall.Conn) (peercred.Peer, error)) (codecomm
 	}
 	b := &countingBroker{}
 	logs := &lockedBuffer{}
-	srv := newGRPCServer(b, slog.New(slog.NewTextHandler(logs, nil)), peerCreds{self: peercred.Self{UID: os.Getuid()}, of: of})
+	srv := newGRPCServer(b, nil, slog.New(slog.NewTextHandler(logs, nil)), peerCreds{self: peercred.Self{UID: os.Getuid()}, of: of})
 	go srv.Serve(l)
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -45,7 +45,8 @@ func serveLimited(t *testing.T, b broker.Broker, log *slog.Logger, now func() ti
 		p.PID = pidOf(int(n.Add(1)))
 		return p, err
 	}
-	srv := newGRPCServer(b, log, peerCreds{self: peercred.Current(), of: of}, more...)
+	tr, _ := b.(broker.Transporter)
+	srv := newGRPCServer(b, tr, log, peerCreds{self: peercred.Current(), of: of}, more...)
 	l := newLimitListener(inner, MaxConnections)
 	if now != nil {
 		l.now = now
@@ -238,4 +239,64 @@ func (b *blockingBroker) SignURL(ctx context.Context, req *broker.SignRequest) (
 	close(b.entered)
 	<-b.release
 	return b.countingBroker.SignURL(ctx, req)
+}
+
+// grantingBroker grants git transport capabilities, and counts those
+// released.
+type grantingBroker struct {
+	countingBroker
+	granted, released atomic.Int32
+}
+
+func (b *grantingBroker) OpenTransport(ctx context.Context, _ *broker.TransportRequest) (*broker.Capability, error) {
+	b.granted.Add(1)
+	return &broker.Capability{URL: "http://127.0.0.1:1/v1/repos/r", Header: "X-Codecommitd-Capability: k", Release: func() { b.released.Add(1) }}, nil
+}
+
+// TestTransportStreamsAreNotCappedWithWatches: with every place for
+// long-lived streams taken by health Watches, git transport streams are
+// still granted, more of them than those places, each counted as a request
+// under way; each is released when its client ends it.
+func TestTransportStreamsAreNotCappedWithWatches(t *testing.T) {
+	b := &grantingBroker{}
+	sock := serveLimited(t, b, slog.New(slog.DiscardHandler), nil, func(n int) int { return 1000 + n })
+	for range MaxLongStreams {
+		if err := watch(t, sock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := watch(t, sock); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("one more watch: %v, want it refused: the places are not all taken", err)
+	}
+	const n = MaxLongStreams + 8
+	var caps []*broker.Capability
+	for range n {
+		c, err := client.Dial(sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		capability, err := c.OpenTransport(ctx, &broker.TransportRequest{SignRequest: broker.SignRequest{Repository: "r"}})
+		cancel()
+		if err != nil {
+			t.Fatalf("transport stream %d of %d, with every watch place taken: %v", len(caps)+1, n, err)
+		}
+		caps = append(caps, capability)
+	}
+	select {
+	case <-caps[0].Ended:
+		t.Fatal("a granted transport stream ended by itself")
+	default:
+	}
+	for _, c := range caps {
+		c.Release()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b.released.Load() != n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := b.released.Load(); got != n {
+		t.Errorf("%d of %d capabilities released after their clients ended the streams", got, n)
+	}
 }

@@ -70,6 +70,7 @@ type statusJSON struct {
 	CachePath       string              `json:"cache_path,omitempty"`
 	KeySource       string              `json:"key_source,omitempty"`
 	CacheProblem    string              `json:"cache_problem,omitempty"`
+	Transport       *transportJSON      `json:"transport,omitempty"`
 	Profiles        []profileStatusJSON `json:"profiles"`
 	SSOSessions     []ssoSessionJSON    `json:"sso_sessions"`
 }
@@ -119,7 +120,7 @@ func writeStatusJSON(w io.Writer, st *broker.Status, now time.Time) error {
 		Running: true, PID: st.PID, Version: st.Version, Socket: st.Socket, StartedAt: optTime(st.StartedAt),
 		UptimeSeconds: new(int64(now.Sub(st.StartedAt).Seconds())), OnDemand: new(st.OnDemand), IdleExitSeconds: int64(st.IdleExit.Seconds()),
 		CachePath: st.CachePath, KeySource: st.KeySource, CacheProblem: st.CacheProblem,
-		Profiles: []profileStatusJSON{}, SSOSessions: []ssoSessionJSON{},
+		Transport: transportToJSON(st.Transport, now), Profiles: []profileStatusJSON{}, SSOSessions: []ssoSessionJSON{},
 	}
 	for _, x := range st.SSOSessions {
 		out.SSOSessions = append(out.SSOSessions, ssoSessionJSON{
@@ -158,6 +159,9 @@ func writeStatusText(w io.Writer, st *broker.Status, now time.Time) error {
 		fmt.Fprintf(w, "cache:  %s (key from %s)\n", st.CachePath, st.KeySource)
 	default:
 		fmt.Fprintln(w, "cache:  memory only")
+	}
+	if err := writeTransportText(w, st.Transport, now); err != nil {
+		return err
 	}
 	if len(st.Profiles) == 0 {
 		fmt.Fprintln(w, "no profiles used yet")

@@ -183,6 +183,8 @@ type Status struct {
 	// SSOSessions are the IAM Identity Center sessions used in the last
 	// 24 hours, which the broker keeps signed in.
 	SSOSessions []SSOSessionStatus
+	// Transport is the git transport; nil where none runs (the one-shot).
+	Transport *TransportStatus
 }
 
 // SSOSessionStatus describes one IAM Identity Center session the broker

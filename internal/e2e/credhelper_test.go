@@ -137,11 +137,12 @@ var signedPassword = regexp.MustCompile(`\d{8}T\d{6}Z[0-9a-f]{64}`)
 
 func TestNoPasswordOnAnyCommandLine(t *testing.T) {
 	e := twoProfileEnv(t)
+	direct(e) // the password's path: TestTransportKeepsSecretsFromGit is the transport's
 	execPath, log := spyGit(t, e, "")
 	store := filepath.Join(e.Dir, "stored-credentials")
 	git(t, e, "", "config", "--global", "credential.helper", "store --file "+store)
 	before, _ := os.ReadFile(filepath.Join(e.Home, ".gitconfig"))
-	e.Extra = []string{"GIT_EXEC_PATH=" + execPath}
+	e.Extra = append(e.Extra, "GIT_EXEC_PATH="+execPath)
 	roundTripRepo(t, e, "codecommit://dev@app")
 
 	spy, _ := os.ReadFile(log)

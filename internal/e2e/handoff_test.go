@@ -26,6 +26,7 @@ func since(e *testenv.Env, n int) []gitserver.Request { return e.Git.Requests()[
 // its first request on (no 401), and runs no second program.
 func TestOneRequestPerOperation(t *testing.T) {
 	e, _ := roleEnv(t)
+	direct(e) // the password's path; TestTransportByDefault counts the transport's
 	if err := e.StartDaemon(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +86,7 @@ func TestNothingSecretInGitTraces(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, _ := roleEnv(t, c.opts...)
+			direct(e) // the password's path; TestTransportTraces is the transport's
 			text := tracedOperations(t, e)
 			if conns := e.Git.Conns(); (conns.HTTP2 == conns.TLS) != c.h2 || conns.TLS == 0 {
 				t.Fatalf("git made %d TLS connections, %d of them HTTP/2: not the protocol under test", conns.TLS, conns.HTTP2)
@@ -95,14 +97,17 @@ func TestNothingSecretInGitTraces(t *testing.T) {
 }
 
 // tracedOperations runs clone, commit, push and fetch with every trace git
-// has, and returns all of it.
+// has, unredacted where git lets the user ask (GIT_TRACE_REDACT=0), with
+// trace2 asked to log the variable and the settings that hold the header,
+// and returns all of it.
 func tracedOperations(t *testing.T, e *testenv.Env) string {
 	t.Helper()
 	if err := e.StartDaemon(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	trace2 := filepath.Join(e.Dir, "trace2.json")
-	e.Extra = []string{"GIT_TRACE=1", "GIT_TRACE_CURL=1", "GIT_TRACE_PACKET=1", "GIT_TRACE2_EVENT=" + trace2}
+	e.Extra = append(e.Extra, "GIT_TRACE=1", "GIT_TRACE_CURL=1", "GIT_TRACE_PACKET=1", "GIT_TRACE2_EVENT="+trace2,
+		"GIT_TRACE_REDACT=0", "GIT_TRACE2_ENV_VARS=GIT_CONFIG_PARAMETERS", "GIT_TRACE2_CONFIG_PARAMS=http.*")
 	var all strings.Builder
 	run := func(dir string, args ...string) {
 		out, stderr, err := e.Run(ctx(t), dir, "git", args...)
@@ -129,6 +134,13 @@ func noSecretIn(t *testing.T, e *testenv.Env, text string) {
 	if !strings.Contains(strings.ToLower(text), "authorization: basic <redacted>") || !strings.Contains(text, "=> Send header") {
 		t.Fatalf("the curl trace shows no redacted Authorization header; the test proves nothing:\n%.3000s", text)
 	}
+	noCredentialIn(t, e, text)
+}
+
+// noCredentialIn fails the test if a trace shows a signed password or a
+// credential.
+func noCredentialIn(t *testing.T, e *testenv.Env, text string) {
+	t.Helper()
 	if m := signedPassword.FindString(text); m != "" {
 		t.Errorf("a signed password in git's traces: %s", m)
 	}
@@ -146,6 +158,19 @@ func noSecretIn(t *testing.T, e *testenv.Env, text string) {
 	if strings.Contains(text, "with user '") {
 		t.Error(`curl's "Server auth using Basic with user" line is in the trace`)
 	}
+}
+
+// TestTransportTraces runs the same traced operations through the git
+// transport: git holds no password, so none is in its traces; what they
+// show is the loopback capability, which only this user can use, and only
+// while its helper runs.
+func TestTransportTraces(t *testing.T) {
+	e, _ := roleEnv(t)
+	text := tracedOperations(t, e)
+	if !strings.Contains(text, "=> Send header") || !strings.Contains(strings.ToLower(text), "x-codecommitd-capability: ") {
+		t.Fatalf("the curl trace shows no request headers to the loopback URL; the test proves nothing:\n%.3000s", text)
+	}
+	noCredentialIn(t, e, text)
 }
 
 // TestUsersOwnExtraHeadersKeepWorking sets extra headers in the global
@@ -174,6 +199,7 @@ func TestUsersOwnExtraHeadersKeepWorking(t *testing.T) {
 // request is refused, and the helper says exactly why and what to do.
 func TestAPushThatOutlivesItsPasswordSaysWhy(t *testing.T) {
 	e, _ := roleEnv(t)
+	direct(e) // the transport signs each request afresh: no password to outlive
 	// The daemon runs in this process, signing by a clock the test moves,
 	// which the stand-ins share. It starts 16 minutes behind, so that when
 	// it has moved, the helper's own clock agrees that the password's 15
@@ -196,7 +222,7 @@ func TestAPushThatOutlivesItsPasswordSaysWhy(t *testing.T) {
 	if err := <-ready; err != nil {
 		t.Fatal(err)
 	}
-	e.Extra = []string{"CODECOMMITD_AUTOSTART=0"}
+	e.Extra = append(e.Extra, "CODECOMMITD_AUTOSTART=0")
 	git(t, e, "", "clone", "--quiet", "codecommit://dev@repo", "w")
 	git(t, e, "w", "commit", "--quiet", "--allow-empty", "-m", "slow")
 

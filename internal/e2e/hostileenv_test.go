@@ -87,12 +87,13 @@ func secretsOnDisk(t *testing.T, e *testenv.Env, dir string) []string {
 // and the user's own valid settings (an extra header) must still apply.
 func TestNoStorageHelperSeesThePassword(t *testing.T) {
 	e, _ := roleEnv(t)
+	direct(e) // the password's path: through the transport git holds no password to store
 	if err := e.StartDaemon(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	tmp := filepath.Join(e.Dir, "tmp")
 	os.Mkdir(tmp, 0o700)
-	e.Extra = []string{"TMPDIR=" + tmp}
+	e.Extra = append(e.Extra, "TMPDIR="+tmp)
 	spyLog := filepath.Join(e.Dir, "spy-helper.log")
 	spy := filepath.Join(e.Dir, "spy-helper")
 	// A credential helper records its action and everything git tells it.

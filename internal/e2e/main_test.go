@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/gitserver"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 	"github.com/codecommitd/codecommitd/internal/testprobe"
@@ -67,6 +68,13 @@ func newEnv(t *testing.T, opts ...gitserver.Option) *testenv.Env {
 	}
 	t.Cleanup(e.Close)
 	return e
+}
+
+// direct makes git-remote-codecommit hand git a signed password, as before
+// the git transport (CODECOMMITD_TRANSPORT=direct), for the tests of that
+// path.
+func direct(e *testenv.Env) {
+	e.Extra = append(e.Extra, envvar.Transport+"=direct")
 }
 
 func ctx(t *testing.T) context.Context {

@@ -19,6 +19,7 @@ import (
 // none, fail, and the helper must say in one line where the server pointed.
 func TestTheSignedPasswordNeverFollowsARedirect(t *testing.T) {
 	e, _ := roleEnv(t)
+	direct(e) // the password's path; TestTransportFollowsNoRedirect is the transport's
 	if err := e.StartDaemon(ctx(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,10 @@ const (
 	Keyring = "CODECOMMITD_KEYRING"
 	// Reaper marks a process package shell started as a reaper.
 	Reaper = "CODECOMMITD_REAPER"
+	// Transport chooses how git-remote-codecommit hands git the
+	// repository: "daemon" (or unset) through the daemon's git
+	// transport when a daemon answers, "direct" with a signed password.
+	Transport = "CODECOMMITD_TRANSPORT"
 )
 
 // Reader is a set of the parts that read a variable, or pass it on.
@@ -61,6 +65,10 @@ const (
 	Kept
 	// Shown: status and doctor show the daemon's value, URLs redacted.
 	Shown
+	// GitHTTP: git-remote-codecommit sends the caller's value with a
+	// request for the git transport, as one of git's settings for its
+	// connection (broker.TransportRequest.GitEnv).
+	GitHTTP
 )
 
 // Section is where README's "Environment variables" lists a variable.

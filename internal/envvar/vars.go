@@ -8,7 +8,7 @@ const (
 	webIdentityMeaning = "web identity from the environment (EKS, GitHub Actions), under the same rule"
 	askpassMeaning     = "used for the MFA prompt when `" + Askpass + "` is not set (IDEs set these)"
 	trustMeaning       = "TLS trust for AWS calls"
-	proxyMeaning       = "proxy settings for AWS calls (as Go reads them: `user:password@host:port` without a scheme means `http://`; a `#`, `/` or `?` in the user or password must be percent-encoded; loopback addresses never go through the proxy); `status` and `doctor` show these with the user and password redacted. The helpers read `HTTPS_PROXY` and `NO_PROXY` too, for the one request they make themselves (see Redirects)"
+	proxyMeaning       = "proxy settings for AWS calls (as Go reads them: `user:password@host:port` without a scheme means `http://`; a `#`, `/` or `?` in the user or password must be percent-encoded; loopback addresses never go through the proxy); `status` and `doctor` show these with the user and password redacted. The helpers read `HTTPS_PROXY` and `NO_PROXY` too, for the one request they make themselves (see Redirects), and `git-remote-codecommit` sends them (and `AWS_CA_BUNDLE`) to the git transport with git's settings, as git would use them for the repository (see The git transport)"
 	sdkMeaning         = "as for the AWS SDK (at most 2 attempts are made whatever they say; see How it works)"
 	metadataMeaning    = "instance and container credentials"
 	foldersMeaning     = "where the socket and the log of an autostarted daemon go"
@@ -17,6 +17,8 @@ const (
 	xdgMeaning         = "the user's other folders, likewise"
 	windowsMeaning     = "(Windows) what a process needs to start and to find the user's profile"
 	browserMeaning     = "whether an IAM Identity Center sign-in (`codecommitd login`, or one a git command shows) opens a browser here: not in an SSH session on macOS, elsewhere only where a display is set and `xdg-open` is installed; else it signs in with a device code, entered on any device"
+	traceMeaning       = "git's, set or dropped by the helper in git's http helper's environment whatever yours says: `GIT_TRACE_REDACT=1`, and no `GIT_TRACE2_CONFIG_PARAMS` or `GIT_TRACE2_ENV_VARS`, so that no trace of git's shows the password (see How the password reaches git)"
+	gitHTTPMeaning     = "git's own, over `http.sslVerify`, `http.lowSpeedLimit`, `http.lowSpeedTime`, `http.userAgent`: sent to the daemon's git transport with git's other settings for the repository (see The git transport)"
 )
 
 // All is every variable codecommitd reads or passes on, in README's order.
@@ -56,17 +58,25 @@ var All = []Var{
 	{Name: "SSH_TTY", Meaning: browserMeaning, Readers: Helper | Daemon, Section: InHelpers},
 	{Name: "DISPLAY", Meaning: browserMeaning, Readers: Helper | Daemon, Section: InHelpers},
 	{Name: "WAYLAND_DISPLAY", Meaning: browserMeaning, Readers: Helper | Daemon, Section: InHelpers},
-	{Name: "GIT_SSL_CAINFO", Meaning: "the CA file for the one request the helper makes itself, after git failed, to say where a redirect points (see Redirects)", Readers: Helper, Section: InHelpers},
+	{Name: "GIT_TRACE_REDACT", Meaning: traceMeaning, Readers: Helper, Section: InHelpers},
+	{Name: "GIT_TRACE2_CONFIG_PARAMS", Meaning: traceMeaning, Readers: Helper, Section: InHelpers},
+	{Name: "GIT_TRACE2_ENV_VARS", Meaning: traceMeaning, Readers: Helper, Section: InHelpers},
+	{Name: Transport, Meaning: "`direct`: hand git a signed password (see How the password reaches git) instead of the daemon's git transport; unset or `daemon`: the transport when a daemon answers (see The git transport)", Readers: Helper, Section: InHelpers},
+	{Name: "GIT_SSL_CAINFO", Meaning: "the CA file git trusts (over `http.sslCAInfo`): sent to the daemon's git transport with git's other settings, and used for the one request the helper makes itself, after git failed, to say where a redirect points (see Redirects)", Readers: Helper | GitHTTP, Section: InHelpers},
+	{Name: "GIT_SSL_NO_VERIFY", Meaning: gitHTTPMeaning, Readers: GitHTTP, Section: InHelpers},
+	{Name: "GIT_HTTP_LOW_SPEED_LIMIT", Meaning: gitHTTPMeaning, Readers: GitHTTP, Section: InHelpers},
+	{Name: "GIT_HTTP_LOW_SPEED_TIME", Meaning: gitHTTPMeaning, Readers: GitHTTP, Section: InHelpers},
+	{Name: "GIT_HTTP_USER_AGENT", Meaning: gitHTTPMeaning, Readers: GitHTTP, Section: InHelpers},
 
 	// Read by the daemon, from its own environment.
 	{Name: "AWS_ENDPOINT_URL*", Meaning: "STS/SSO endpoints (tests, private endpoints): `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_SSO_OIDC`, or `AWS_ENDPOINT_URL` for every service", Readers: Daemon | Kept | Shown, Section: InDaemon},
-	{Name: "AWS_CA_BUNDLE", Meaning: trustMeaning, Readers: Daemon | Kept | Shown, Section: InDaemon},
+	{Name: "AWS_CA_BUNDLE", Meaning: trustMeaning, Readers: Daemon | Kept | Shown | GitHTTP, Section: InDaemon},
 	{Name: "SSL_CERT_FILE", Meaning: trustMeaning, Readers: Daemon | Kept, Section: InDaemon},
 	{Name: "SSL_CERT_DIR", Meaning: trustMeaning, Readers: Daemon | Kept, Section: InDaemon},
-	{Name: "HTTPS_PROXY", Meaning: proxyMeaning, Readers: Daemon | Helper | Kept | Shown, Section: InDaemon, AnyCase: true},
+	{Name: "HTTPS_PROXY", Meaning: proxyMeaning, Readers: Daemon | Helper | Kept | Shown | GitHTTP, Section: InDaemon, AnyCase: true},
 	{Name: "HTTP_PROXY", Meaning: proxyMeaning, Readers: Daemon | Kept | Shown, Section: InDaemon, AnyCase: true},
-	{Name: "NO_PROXY", Meaning: proxyMeaning, Readers: Daemon | Helper | Kept | Shown, Section: InDaemon, AnyCase: true},
-	{Name: "ALL_PROXY", Meaning: "not read by Go, so not by codecommitd; kept for the `credential_process` programs the daemon runs", Readers: Kept | Shown, Section: InDaemon, AnyCase: true},
+	{Name: "NO_PROXY", Meaning: proxyMeaning, Readers: Daemon | Helper | Kept | Shown | GitHTTP, Section: InDaemon, AnyCase: true},
+	{Name: "ALL_PROXY", Meaning: "not read by Go, so not by the daemon for AWS calls; kept for the `credential_process` programs the daemon runs, and sent by the helper to the git transport as git's proxy when `HTTPS_PROXY` is not set", Readers: Kept | Shown | GitHTTP, Section: InDaemon, AnyCase: true},
 	{Name: "AWS_STS_REGIONAL_ENDPOINTS", Meaning: sdkMeaning, Readers: Daemon | Kept | Shown, Section: InDaemon},
 	{Name: "AWS_USE_DUALSTACK_ENDPOINT", Meaning: sdkMeaning, Readers: Daemon | Kept, Section: InDaemon},
 	{Name: "AWS_MAX_ATTEMPTS", Meaning: sdkMeaning, Readers: Daemon | Kept, Section: InDaemon},

@@ -32,6 +32,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/sigv4"
 	"github.com/codecommitd/codecommitd/internal/sso"
+	"github.com/codecommitd/codecommitd/internal/transport"
 )
 
 // Config configures a Broker. The zero Config is valid: credentials in
@@ -75,6 +76,9 @@ type Config struct {
 	// (tests on a synctest bubble's clock, with package fakests'
 	// in-memory stand-in).
 	Transport http.RoundTripper
+	// GitTransport, if set, is the git transport OpenTransport grants
+	// capabilities of; nil (the one-shot) refuses OpenTransport.
+	GitTransport *transport.Transport
 }
 
 // CheckAndSetDefaults fills in defaults.
@@ -125,8 +129,9 @@ type Broker struct {
 	signIns       signIns
 	// ctx is the broker's own, for what outlives a request (a sign-in);
 	// stop ends it (Close, or the end of Run).
-	ctx  context.Context
-	stop context.CancelFunc
+	ctx       context.Context
+	stop      context.CancelFunc
+	transport *transport.Transport
 }
 
 var _ broker.Broker = (*Broker)(nil)
@@ -165,7 +170,7 @@ func New(cfg Config) (*Broker, error) {
 	return &Broker{
 		log: cfg.Log.With(slog.String("component", "broker")), resolver: r, manager: m, now: cfg.Now,
 		info: cfg.Info, cacheProblem: cfg.CacheProblem, mfaTimeout: cfg.MFAPromptTimeout, store: cfg.Store,
-		tokens: cfg.SSO, keeper: cfg.Keeper, signInFromGit: cfg.SignIn, ctx: ctx, stop: stop,
+		tokens: cfg.SSO, keeper: cfg.Keeper, signInFromGit: cfg.SignIn, ctx: ctx, stop: stop, transport: cfg.GitTransport,
 	}, nil
 }
 
@@ -197,6 +202,37 @@ func (b *Broker) Reload() {
 
 // SignURL implements broker.Broker.
 func (b *Broker) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.SignedURL, error) {
+	r, err := b.resolve(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	path := codecommit.RepositoryPath(req.Repository)
+	signed := b.signer.Sign(r.creds, r.region, r.host, path, b.now())
+	// A password works until its signature's window closes, or until the
+	// credentials behind it expire, whichever comes first.
+	expires := signed.Expires
+	if !r.creds.Expires.IsZero() && r.creds.Expires.Before(expires) {
+		expires = r.creds.Expires
+	}
+	return &broker.SignedURL{
+		URL: "https://" + r.host + path, Username: signed.Username, Password: signed.Password, Expires: expires,
+		Profile: r.p.Name, Region: r.region, Warnings: r.warnings,
+	}, nil
+}
+
+// resolved is a request resolved as far as signing: its profile, region,
+// host and credentials.
+type resolved struct {
+	p            *awsprofile.Profile
+	region, host string
+	warnings     []string
+	creds        sigv4.Credentials
+}
+
+// resolve checks req, resolves its profile, region and host, and gets
+// the profile's credentials (asking for MFA as the request allows): all
+// SignURL and OpenTransport do before they sign or grant.
+func (b *Broker) resolve(ctx context.Context, req *broker.SignRequest) (*resolved, error) {
 	if err := codecommit.ValidateRepositoryName(req.Repository); err != nil {
 		return nil, broker.Errorf(broker.ErrInvalidRequest, req.Profile, "%s", err)
 	}
@@ -229,19 +265,8 @@ func (b *Broker) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.
 	if w := b.resolver.SkewWarning(); w != "" {
 		warnings = append(warnings, "warning: "+w)
 	}
-	path := codecommit.RepositoryPath(req.Repository)
-	signed := b.signer.Sign(creds, region, host, path, b.now())
 	b.usage.touch(ctx, b.store, p.Name, time.Now(), b.log)
-	// A password works until its signature's window closes, or until the
-	// credentials behind it expire, whichever comes first.
-	expires := signed.Expires
-	if !creds.Expires.IsZero() && creds.Expires.Before(expires) {
-		expires = creds.Expires
-	}
-	return &broker.SignedURL{
-		URL: "https://" + host + path, Username: signed.Username, Password: signed.Password, Expires: expires,
-		Profile: p.Name, Region: region, Warnings: warnings,
-	}, nil
+	return &resolved{p: p, region: region, host: host, warnings: warnings, creds: creds}, nil
 }
 
 // MaxProfileName bounds a profile name in a request.
@@ -374,6 +399,7 @@ func (b *Broker) Status(ctx context.Context) (*broker.Status, error) {
 	st.Environment = envvar.Values(os.Environ(), envvar.Shown, clean.EnvValue)
 	st.ClockSkew, st.ClockSkewAt = b.resolver.ClockSkew()
 	st.SSOSessions = b.ssoStatus()
+	st.Transport = b.transportStatus()
 	return &st, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -36,15 +35,7 @@ import (
 // When git remote-http fails after the password stopped working (a push
 // that took longer than 15 minutes to send), the helper says so; when it
 // fails otherwise, and the server redirects this URL, it says where to.
-func launch(ctx context.Context, cfg Config, remoteName string, remote codecommit.Remote, s *broker.SignedURL) error {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		return fmt.Errorf("git is not on PATH: %w", err)
-	}
-	v, err := gitversion.Of(git, gitversion.CacheDir(cfg.Getenv))
-	if err != nil {
-		return err
-	}
+func launch(ctx context.Context, cfg Config, git string, v gitversion.Version, remoteName string, remote codecommit.Remote, s *broker.SignedURL) error {
 	optIn := cfg.Getenv(envvar.PasswordInArgv) == "1"
 	switch {
 	case !v.AtLeast(gitversion.ConfigEnv) && optIn:
@@ -61,9 +52,9 @@ func launch(ctx context.Context, cfg Config, remoteName string, remote codecommi
 	if err != nil {
 		return err
 	}
-	env := injectConfig(os.Environ(), s.URL, helperCommand(cred, remote.Profile, s.Region), authorization(s))
+	env := hardenTraces(injectConfig(os.Environ(), s.URL, helperCommand(cred, remote.Profile, s.Region), authorization(s)))
 	argv0, argv := git, []string{"git", "remote-http", remoteName, s.URL}
-	if direct := remoteHTTPS(cfg.Getenv); direct != "" {
+	if direct := remoteHelperIn(cfg.Getenv, "git-remote-https"); direct != "" {
 		argv0, argv = direct, []string{"git-remote-https", remoteName, s.URL}
 	}
 	err = run(cfg, argv0, argv, env, remote, s)
@@ -73,15 +64,15 @@ func launch(ctx context.Context, cfg Config, remoteName string, remote codecommi
 	return err
 }
 
-// remoteHTTPS is git's own https helper in the exec path git gave this
-// helper (GIT_EXEC_PATH), or "": running it directly spares the git
-// wrapper that `git remote-http` starts first.
-func remoteHTTPS(getenv func(string) string) string {
+// remoteHelperIn is git's own http helper name (git-remote-https,
+// git-remote-http) in the exec path git gave this helper (GIT_EXEC_PATH),
+// or "": running it directly spares the git wrapper that `git remote-http`
+// starts first.
+func remoteHelperIn(getenv func(string) string, name string) string {
 	dir := getenv("GIT_EXEC_PATH")
 	if dir == "" || !filepath.IsAbs(dir) {
 		return ""
 	}
-	name := "git-remote-https"
 	if runtime.GOOS == "windows" {
 		name += ".exe"
 	}
@@ -159,9 +150,11 @@ func shellQuote(s string) string {
 const envConfigParameters = "GIT_CONFIG_PARAMETERS"
 
 // injectConfig returns env with the git configuration, scoped to url, that
-// hands git the password as a header, makes git ask our helper, and no one
-// else, should the server still want credentials, and keeps git from
-// following a redirect with the header to another URL.
+// hands git the password (or the transport's capability) as a header,
+// makes git ask our helper, and no one else, should the server still want
+// credentials, and keeps git from following a redirect with the header to
+// another URL; more are further http.<url>.<name> settings (the
+// transport's empty proxy).
 //
 // Nothing the environment or the user's configuration already holds can
 // undo or shadow these entries, because they are the last ones git reads:
@@ -183,15 +176,19 @@ const envConfigParameters = "GIT_CONFIG_PARAMETERS"
 // never gets here from git, which refuses it before it runs any remote
 // helper, naming the variable; run by hand with one, git's https helper
 // refuses it the same way before it sends a request.
-func injectConfig(env []string, url, helper, header string) []string {
+func injectConfig(env []string, url, helper, header string, more ...[2]string) []string {
 	var b strings.Builder
-	for _, e := range [][2]string{
+	entries := [][2]string{
 		{"credential." + url + ".helper", ""}, // forget every helper configured so far
 		{"credential." + url + ".helper", helper},
 		{"credential." + url + ".useHttpPath", "true"},
 		{"http." + url + ".extraHeader", header},
 		{"http." + url + ".followRedirects", "false"},
-	} {
+	}
+	for _, m := range more {
+		entries = append(entries, [2]string{"http." + url + "." + m[0], m[1]})
+	}
+	for _, e := range entries {
 		b.WriteByte(' ')
 		sqQuote(&b, e[0])
 		b.WriteByte('=')

@@ -119,3 +119,49 @@ func TestHelperCommandQuoting(t *testing.T) {
 		}
 	}
 }
+
+// TestLaunchTransportSaysWhenTheDaemonEnded: when the daemon ended the
+// transport while git's http helper ran, the helper says so: that the
+// operation failed when git's http helper failed, that it may have when
+// it ended with status 0 (as it does after a failed request of protocol
+// v2); nothing when the transport lasted.
+func TestLaunchTransportSaysWhenTheDaemonEnded(t *testing.T) {
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "git-credential-codecommit"), []byte("#!/bin/sh\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	for _, tc := range []struct {
+		name  string
+		code  int
+		ended bool
+		say   string
+	}{
+		{"failed, the daemon ended it", 128, true, daemonStopped},
+		{"status 0, the daemon ended it", 0, true, daemonStoppedMaybe},
+		{"failed, the transport lasted", 128, false, ""},
+		{"succeeded, the transport lasted", 0, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ended := make(chan struct{})
+			if tc.ended {
+				close(ended)
+			}
+			var stderr strings.Builder
+			cfg := Config{Process: client.Process{Stderr: &stderr, Getenv: func(string) string { return "" }},
+				RunGit: func(string, []string, []string) (int, error) { return tc.code, nil }}
+			c := &broker.Capability{URL: "http://127.0.0.1:1/v1/repos/r", Header: "X-Codecommitd-Capability: x", Ended: ended}
+			err := launchTransport(cfg, "git", "origin", codecommit.Remote{Profile: "dev", Repository: "r"}, c)
+			var exit ExitError
+			if tc.code != 0 && (!errors.As(err, &exit) || int(exit) != tc.code) {
+				t.Fatalf("err = %v, want git's exit status %d", err, tc.code)
+			}
+			if tc.code == 0 && err != nil {
+				t.Fatalf("err = %v, want nil", err)
+			}
+			if got := strings.TrimSuffix(stderr.String(), "\n"); got != tc.say {
+				t.Errorf("said %q, want %q", got, tc.say)
+			}
+		})
+	}
+}

@@ -16,11 +16,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"time"
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/codecommit"
+	"github.com/codecommitd/codecommitd/internal/gitversion"
 	"github.com/codecommitd/codecommitd/internal/manual"
 	"github.com/codecommitd/codecommitd/internal/version"
 )
@@ -37,6 +39,9 @@ type Config struct {
 	// RunGit runs git with this process's stdio, waits for it and returns
 	// its exit code; tests substitute it.
 	RunGit func(argv0 string, argv, env []string) (int, error)
+	// GitOutput runs git with this process's stdin and stderr and returns
+	// its stdout and exit code; tests substitute it.
+	GitOutput func(argv0 string, argv, env []string) ([]byte, int, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -48,6 +53,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	}
 	if c.RunGit == nil {
 		c.RunGit = runGit
+	}
+	if c.GitOutput == nil {
+		c.GitOutput = gitOutput
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -78,11 +86,38 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	signed, err := client.Sign(ctx, client.SignOptions{Process: cfg.Process, Request: broker.SignRequest{
-		Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository, Client: "git-remote-codecommit",
-	}})
+	mode, err := transportMode(cfg.Getenv)
 	if err != nil {
 		return err
 	}
-	return launch(ctx, cfg, remoteName, remote, signed)
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return fmt.Errorf("git is not on PATH: %w", err)
+	}
+	v, err := gitversion.Of(git, gitversion.CacheDir(cfg.Getenv))
+	if err != nil {
+		return err
+	}
+	auto := client.NewAuto(cfg.Getenv, cfg.Stderr)
+	defer auto.Close()
+	opts := client.SignOptions{Process: cfg.Process, Broker: auto, Request: broker.SignRequest{
+		Profile: remote.Profile, Region: remote.Region, Repository: remote.Repository, Client: "git-remote-codecommit",
+	}}
+	// The daemon's git transport, when one answers and git can take the
+	// capability from its environment; else (no daemon: the one-shot,
+	// CODECOMMITD_TRANSPORT=direct, git < 2.31) a signed password.
+	if mode == modeDaemon && v.AtLeast(gitversion.ConfigEnv) {
+		c, err := openTransport(ctx, cfg, opts, git, remoteName)
+		if err == nil {
+			return launchTransport(cfg, git, remoteName, remote, c)
+		}
+		if !errors.Is(err, client.ErrNoTransport) {
+			return err
+		}
+	}
+	signed, err := client.Sign(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return launch(ctx, cfg, git, v, remoteName, remote, signed)
 }

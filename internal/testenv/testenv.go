@@ -76,8 +76,9 @@ func New(dir, bin string, opts ...gitserver.Option) (*Env, error) {
 // the binaries in the folder bin (relative or not) and what `make demo`,
 // `make bench` and `make chaos` run against: profile, a role assumed from
 // the static keys of profile base (a user of that name), both in Region,
-// and a repository "repo" with one commit.
-func Temp(bin, profile string) (_ *Env, err error) {
+// and a repository "repo" with one commit; opts set how the git stand-in
+// speaks HTTP.
+func Temp(bin, profile string, opts ...gitserver.Option) (_ *Env, err error) {
 	if bin, err = filepath.Abs(bin); err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func Temp(bin, profile string) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := New(dir, bin)
+	e, err := New(dir, bin, opts...)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -168,8 +168,10 @@ func get(t *testing.T, c Capability) <-chan string {
 	return out
 }
 
-// TestRunDrains stops the transport while a transfer is under way: it
-// stops accepting at once, lets the transfer finish, then returns nil.
+// TestRunDrains stops the transport while a git operation is under way:
+// it goes on accepting while the operation's grant is live (git's next
+// request may come on a new connection), stops accepting once the grant is
+// revoked, lets the transfer under way finish, then returns nil.
 func TestRunDrains(t *testing.T) {
 	up := newBlockingUpstream()
 	srv, ca := tlsUpstream(t, up, false)
@@ -180,11 +182,21 @@ func TestRunDrains(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- tr.Run(ctx) }()
-	c := grantOn(t, tr, srv.URL, ca, Upstream{})
+	c, revoke, err := tr.Grant(testCtx(t), Grant{Repository: "repo", Host: strings.TrimPrefix(srv.URL, "https://"), Profile: "dev",
+		Signer: &testSigner{now: time.Now}, Upstream: Upstream{CAInfo: ca}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	body := get(t, c)
 	within(t, "the transfer starting", up.started)
 	cancel()
 	addr := strings.TrimPrefix(tr.Status().URL, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("the listener refuses connections while a grant is live: %v", err)
+	}
+	conn.Close()
+	revoke()
 	eventually(t, "the listener refuses new connections", func() bool {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {
@@ -242,7 +254,7 @@ func TestRunDrainIsBounded(t *testing.T) {
 	if got := <-body; got == "first;last" || !strings.Contains(got, "error") {
 		t.Errorf("the endless transfer got %q, want it cut", got)
 	}
-	if !strings.Contains(logs.String(), "git transfers still under way after the drain time were cut") {
+	if !strings.Contains(logs.String(), "git operations still under way after the drain time are cut") {
 		t.Errorf("the log does not say it cut transfers:\n%s", logs)
 	}
 }

@@ -186,6 +186,10 @@ func (t *Transport) Grant(ctx context.Context, g Grant) (Capability, func(), err
 		if t.grants[gr.sum] == gr {
 			delete(t.grants, gr.sum)
 			gr.pool.addGrant(-1)
+			select {
+			case t.revoked <- struct{}{}:
+			default:
+			}
 		}
 	})
 	mu.Lock()

@@ -33,8 +33,9 @@ type Config struct {
 	// DialTimeout bounds connecting (TCP, and the proxy's CONNECT) and the
 	// TLS handshake, each; default 30 s.
 	DialTimeout time.Duration
-	// DrainTimeout is how long Run lets requests under way finish once
-	// its context ends; default 30 s.
+	// DrainTimeout is how long Run lets the git operations under way
+	// finish once its context ends (until their grants are revoked, and
+	// their requests have ended); default 30 s.
 	DrainTimeout time.Duration
 	// RootCAs are trusted for a grant whose Upstream names no CA file;
 	// nil: the system's roots.
@@ -89,6 +90,8 @@ type Transport struct {
 	mu     sync.Mutex
 	grants map[[sha256.Size]byte]*grant
 	pools  map[poolKey]*pool
+	// revoked is signalled when a grant is revoked.
+	revoked chan struct{}
 }
 
 // New makes a transport listening on a free port of 127.0.0.1. Run serves
@@ -102,11 +105,12 @@ func New(cfg Config) (*Transport, error) {
 		return nil, fmt.Errorf("the git transport cannot listen on 127.0.0.1: %w", err)
 	}
 	t := &Transport{
-		cfg:    cfg,
-		ln:     ln,
-		base:   "http://" + ln.Addr().String(),
-		grants: map[[sha256.Size]byte]*grant{},
-		pools:  map[poolKey]*pool{},
+		cfg:     cfg,
+		ln:      ln,
+		base:    "http://" + ln.Addr().String(),
+		grants:  map[[sha256.Size]byte]*grant{},
+		pools:   map[poolKey]*pool{},
+		revoked: make(chan struct{}, 1),
 	}
 	t.refused.init(cfg.Now)
 	t.ctx, t.cancel = context.WithCancel(context.Background())
@@ -124,8 +128,10 @@ func New(cfg Config) (*Transport, error) {
 // String names the service.
 func (t *Transport) String() string { return "git transport on " + t.ln.Addr().String() }
 
-// Run serves the transport until ctx ends, then stops accepting, lets
-// requests under way finish for at most DrainTimeout, cuts the rest, closes
+// Run serves the transport until ctx ends, then drains it for at most
+// DrainTimeout: it goes on serving the grants in use until they are
+// revoked (their git operations ended), then stops accepting and lets the
+// requests under way finish; it cuts what is left at the bound, closes
 // every upstream connection and returns nil. Call it once.
 func (t *Transport) Run(ctx context.Context) error {
 	var handlers sync.WaitGroup
@@ -148,6 +154,7 @@ func (t *Transport) Run(ctx context.Context) error {
 	case err = <-served:
 	case <-ctx.Done():
 		drain, cancel := context.WithTimeout(context.Background(), t.cfg.DrainTimeout)
+		t.awaitRevoked(drain)
 		if srv.Shutdown(drain) != nil {
 			t.cfg.Logger.WarnContext(drain, "git transfers still under way after the drain time were cut", "drain", t.cfg.DrainTimeout)
 			_ = srv.Close()
@@ -171,6 +178,24 @@ func (t *Transport) Run(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("the git transport stopped serving: %w", err)
+}
+
+// awaitRevoked returns once no grant is live, or ctx ends.
+func (t *Transport) awaitRevoked(ctx context.Context) {
+	for {
+		t.mu.Lock()
+		n := len(t.grants)
+		t.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-t.revoked:
+		case <-ctx.Done():
+			t.cfg.Logger.WarnContext(ctx, "git operations still under way after the drain time are cut", "operations", n, "drain", t.cfg.DrainTimeout)
+			return
+		}
+	}
 }
 
 // poolLocked returns the pool for s, making it if needed and dropping

@@ -197,6 +197,7 @@ func StatusToProto(s *broker.Status) *codecommitdv1.GetStatusResponse {
 		Pid: int64(s.PID), StartedAt: ts(s.StartedAt), Socket: s.Socket, Version: s.Version,
 		CachePath: s.CachePath, KeySource: s.KeySource, Environment: s.Environment,
 		ClockSkewObservedAt: ts(s.ClockSkewAt), CacheProblem: s.CacheProblem, OnDemand: s.OnDemand,
+		Transport: transportStatusToProto(s.Transport),
 	}
 	if s.IdleExit > 0 {
 		m.IdleExit = durationpb.New(s.IdleExit)
@@ -233,6 +234,7 @@ func StatusFromProto(m *codecommitdv1.GetStatusResponse) *broker.Status {
 		CachePath: m.GetCachePath(), KeySource: m.GetKeySource(), Environment: m.GetEnvironment(),
 		ClockSkew: m.GetClockSkew().AsDuration(), ClockSkewAt: tm(m.GetClockSkewObservedAt()),
 		CacheProblem: m.GetCacheProblem(), OnDemand: m.GetOnDemand(),
+		Transport: transportStatusFromProto(m.GetTransport()),
 	}
 	if m.GetIdleExit() != nil {
 		s.IdleExit = m.GetIdleExit().AsDuration()

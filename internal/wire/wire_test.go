@@ -227,3 +227,30 @@ func TestStatusMessagesAreSendable(t *testing.T) {
 		t.Fatal("kind lost")
 	}
 }
+
+func TestTransportMessagesRoundTrip(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	req := &broker.TransportRequest{
+		SignRequest: broker.SignRequest{Profile: "p", Repository: "r", Env: map[string]string{"AWS_PROFILE": "x"}, MFACode: "123456", Client: "c"},
+		GitConfig:   []broker.ConfigEntry{{Key: "http.proxy", Value: "p:1"}, {Key: "http.https://h/.sslverify", NoValue: true}},
+		GitEnv:      map[string]string{"GIT_SSL_CAINFO": "/ca.pem", "https_proxy": ""},
+	}
+	if got := TransportRequestFromProto(TransportRequestToProto(req)); !reflect.DeepEqual(got, req) {
+		t.Errorf("transport request round trip = %+v", got)
+	}
+	// Of the git environment, only git's variables cross.
+	m := TransportRequestToProto(req)
+	m.GitEnv["AWS_SECRET_ACCESS_KEY"] = "secret"
+	if got := TransportRequestFromProto(m); got.GitEnv["AWS_SECRET_ACCESS_KEY"] != "" || len(got.GitEnv) != 2 {
+		t.Errorf("the git environment kept %v", got.GitEnv)
+	}
+	c := &broker.Capability{URL: "http://127.0.0.1:1/v1/repos/r", Header: "X-Codecommitd-Capability: k", Profile: "p", Region: "eu-west-1", Warnings: []string{"w"}}
+	if got := GrantFromProto(GrantToProto(c).GetGrant()); !reflect.DeepEqual(got, c) {
+		t.Errorf("grant round trip = %+v", got)
+	}
+	st := &broker.Status{PID: 7, Transport: &broker.TransportStatus{URL: "http://127.0.0.1:1", Grants: 2,
+		Conns: []broker.TransportConn{{Host: "h:443", Proxy: "http://[redacted]@p:1", Protocol: "h2", Opened: now, LastUsed: now, InFlight: 1, Requests: 9}}}}
+	if got := StatusFromProto(StatusToProto(st)); !reflect.DeepEqual(got.Transport, st.Transport) {
+		t.Errorf("transport status round trip = %+v", got.Transport)
+	}
+}

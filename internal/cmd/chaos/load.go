@@ -15,17 +15,22 @@ import (
 
 	"github.com/codecommitd/codecommitd/client"
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
 // killDuringLoad is scenario (2): 32 workers run git operations in a loop
 // while the daemon is killed with kill -9; the helpers start a new one.
+// git gets a signed password (CODECOMMITD_TRANSPORT=direct), so no
+// operation depends on the daemon once it has one: none may fail.
+// Scenario (9) is the same through the daemon's git transport.
 func killDuringLoad(ctx context.Context, bin string) (bool, error) {
 	e, err := testenv.Temp(bin, "dev")
 	if err != nil {
 		return false, err
 	}
 	defer e.Close()
+	e.Extra = append(e.Extra, envvar.Transport+"=direct")
 	if ok, _, stderr := lsRemote(ctx, e); !ok { // autostarts the first daemon
 		return false, fmt.Errorf("warming up: %s", stderr)
 	}

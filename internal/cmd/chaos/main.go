@@ -10,8 +10,9 @@
 //	    time scaled down 30 times (the daemon, in this process, with its
 //	    refresh policy divided by 30), so ten minutes pass in 20 seconds;
 //	(2) the daemon killed with kill -9 while 32 git operations loop in
-//	    parallel: failed operations (want 0), and STS calls made by the
-//	    daemons that follow (want 0: they start warm from the cache);
+//	    parallel, git given a signed password (CODECOMMITD_TRANSPORT=direct):
+//	    failed operations (want 0), and STS calls made by the daemons that
+//	    follow (want 0: they start warm from the cache);
 //	(3) 64 clients × 50 requests: failures (want 0), and the daemon's RSS and
 //	    open descriptors before and after;
 //	(4) garbage, truncated frames, oversized length prefixes and 10 MiB
@@ -29,7 +30,14 @@
 //	(8) more connections than the daemon admits, each holding a health
 //	    Watch, from one process and from eight, while git operations run:
 //	    failed operations and fallbacks (want 0), and the seconds each took
-//	    (want: as without them).
+//	    (want: as without them);
+//	(9) the daemon killed with kill -9 while 32 git operations loop in
+//	    parallel through its git transport: operations that fail while under
+//	    way at the kill (each must say so in the helper's line), and those
+//	    started after it that fail (want 0);
+//	(10) a git stand-in that closes connections idle for 5 s, and 200 git
+//	    operations through the transport in bursts 5 s apart: failed
+//	    operations (want 0).
 //
 // It exits non-zero when a figure misses its target.
 package main
@@ -52,7 +60,7 @@ func main() {
 		return
 	}
 	binDir := flag.String("bin", "bin", "directory holding the built binaries")
-	only := flag.String("only", "", "run only the scenarios whose numbers are listed, e.g. 14")
+	only := flag.String("only", "", "run only the scenarios whose numbers are listed, comma-separated, e.g. 1,4,10")
 	flag.Parse()
 	bin, err := filepath.Abs(*binDir)
 	if err != nil {
@@ -72,11 +80,17 @@ func main() {
 		{"6", "the recorded key location squatted", squattedKey},
 		{"7", "the daemon stopped (SIGSTOP) before and during git operations", stoppedDaemon},
 		{"8", "more connections than the daemon admits, each holding a health Watch", heldStreams},
+		{"9", "kill -9 during 32 parallel git operations through the git transport", killDuringTransport},
+		{"10", "a git server closing idle connections every 5 s, 200 operations through the git transport", idleCloses},
+	}
+	selected := map[string]bool{}
+	for _, n := range strings.Split(*only, ",") {
+		selected[strings.TrimSpace(n)] = true
 	}
 	failed := false
 	start := time.Now()
 	for _, s := range scenarios {
-		if *only != "" && !strings.Contains(*only, s.n) {
+		if *only != "" && !selected[s.n] {
 			continue
 		}
 		fmt.Printf("(%s) %s\n", s.n, s.name)

@@ -549,7 +549,10 @@ type GetStatusResponse struct {
 	IdleExit *durationpb.Duration `protobuf:"bytes,14,opt,name=idle_exit,json=idleExit,proto3" json:"idle_exit,omitempty"`
 	// The IAM Identity Center sessions used in the last 24 hours, which the
 	// daemon keeps signed in.
-	SsoSessions   []*SSOSessionStatus `protobuf:"bytes,20,rep,name=sso_sessions,json=ssoSessions,proto3" json:"sso_sessions,omitempty"`
+	SsoSessions []*SSOSessionStatus `protobuf:"bytes,20,rep,name=sso_sessions,json=ssoSessions,proto3" json:"sso_sessions,omitempty"`
+	// The git transport: where it listens, the grants in use, its upstream
+	// connections; unset when the daemon runs none.
+	Transport     *TransportStatus `protobuf:"bytes,30,opt,name=transport,proto3" json:"transport,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -685,6 +688,13 @@ func (x *GetStatusResponse) GetIdleExit() *durationpb.Duration {
 func (x *GetStatusResponse) GetSsoSessions() []*SSOSessionStatus {
 	if x != nil {
 		return x.SsoSessions
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetTransport() *TransportStatus {
+	if x != nil {
+		return x.Transport
 	}
 	return nil
 }
@@ -1551,6 +1561,438 @@ func (*SSOSessionChangedResponse) Descriptor() ([]byte, []int) {
 	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{13}
 }
 
+// OpenTransportRequest asks for a capability for the daemon's git transport
+// for one repository: what a SignURLRequest carries, and git's settings
+// that may apply to the repository's https URL, which the daemon matches
+// against the URL it resolves (the client cannot know the host before).
+type OpenTransportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The repository and how to resolve its profile, as for SignURL.
+	Sign *SignURLRequest `protobuf:"bytes,1,opt,name=sign,proto3" json:"sign,omitempty"`
+	// git's configuration that may apply: every http.* entry and the
+	// remote's remote.<name>.proxy, in the order git reads them (later ones
+	// win among equally specific URL matches).
+	GitConfig []*GitConfigEntry `protobuf:"bytes,2,rep,name=git_config,json=gitConfig,proto3" json:"git_config,omitempty"`
+	// The client's values of the environment variables git's https helper
+	// reads for the connection (GIT_SSL_CAINFO, GIT_SSL_NO_VERIFY,
+	// HTTPS_PROXY, NO_PROXY, AWS_CA_BUNDLE…), and only those.
+	GitEnv        map[string]string `protobuf:"bytes,3,rep,name=git_env,json=gitEnv,proto3" json:"git_env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenTransportRequest) Reset() {
+	*x = OpenTransportRequest{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenTransportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenTransportRequest) ProtoMessage() {}
+
+func (x *OpenTransportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenTransportRequest.ProtoReflect.Descriptor instead.
+func (*OpenTransportRequest) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *OpenTransportRequest) GetSign() *SignURLRequest {
+	if x != nil {
+		return x.Sign
+	}
+	return nil
+}
+
+func (x *OpenTransportRequest) GetGitConfig() []*GitConfigEntry {
+	if x != nil {
+		return x.GitConfig
+	}
+	return nil
+}
+
+func (x *OpenTransportRequest) GetGitEnv() map[string]string {
+	if x != nil {
+		return x.GitEnv
+	}
+	return nil
+}
+
+// GitConfigEntry is one entry of git's configuration, as `git config
+// --get-regexp` lists it.
+type GitConfigEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Key with its section and name in lower case, its subsection (a URL)
+	// as written: http.https://example.com/.proxy.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Value as written.
+	Value string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// NoValue reports a key without "=" (a boolean true).
+	NoValue       bool `protobuf:"varint,3,opt,name=no_value,json=noValue,proto3" json:"no_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GitConfigEntry) Reset() {
+	*x = GitConfigEntry{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GitConfigEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GitConfigEntry) ProtoMessage() {}
+
+func (x *GitConfigEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GitConfigEntry.ProtoReflect.Descriptor instead.
+func (*GitConfigEntry) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GitConfigEntry) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *GitConfigEntry) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *GitConfigEntry) GetNoValue() bool {
+	if x != nil {
+		return x.NoValue
+	}
+	return false
+}
+
+// OpenTransportResponse is one event of an open transport. The first carries the
+// grant; the stream then stays open, with no more events, until it ends.
+type OpenTransportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The capability, in the first event.
+	Grant         *TransportGrant `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenTransportResponse) Reset() {
+	*x = OpenTransportResponse{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenTransportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenTransportResponse) ProtoMessage() {}
+
+func (x *OpenTransportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenTransportResponse.ProtoReflect.Descriptor instead.
+func (*OpenTransportResponse) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *OpenTransportResponse) GetGrant() *TransportGrant {
+	if x != nil {
+		return x.Grant
+	}
+	return nil
+}
+
+// TransportGrant is what git needs to reach the repository through the
+// daemon: the loopback URL and the header to send with every request.
+type TransportGrant struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Loopback URL of the repository: http://127.0.0.1:<port>/v1/repos/<repo>.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// Header line git must send on every request to url (a secret: the
+	// capability).
+	Header string `protobuf:"bytes,2,opt,name=header,proto3" json:"header,omitempty"`
+	// Profile the requests are signed for.
+	Profile string `protobuf:"bytes,3,opt,name=profile,proto3" json:"profile,omitempty"`
+	// Region the requests are signed for.
+	Region string `protobuf:"bytes,4,opt,name=region,proto3" json:"region,omitempty"`
+	// Warnings for the user (unknown region…), one line each.
+	Warnings      []string `protobuf:"bytes,5,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransportGrant) Reset() {
+	*x = TransportGrant{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransportGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransportGrant) ProtoMessage() {}
+
+func (x *TransportGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransportGrant.ProtoReflect.Descriptor instead.
+func (*TransportGrant) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *TransportGrant) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *TransportGrant) GetHeader() string {
+	if x != nil {
+		return x.Header
+	}
+	return ""
+}
+
+func (x *TransportGrant) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
+}
+
+func (x *TransportGrant) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *TransportGrant) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+// TransportStatus describes the daemon's git transport.
+type TransportStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where it listens: http://127.0.0.1:<port>.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// Capabilities in use (one per git operation under way).
+	Grants int64 `protobuf:"varint,2,opt,name=grants,proto3" json:"grants,omitempty"`
+	// Upstream connections, oldest first.
+	Connections   []*TransportConnection `protobuf:"bytes,3,rep,name=connections,proto3" json:"connections,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransportStatus) Reset() {
+	*x = TransportStatus{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransportStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransportStatus) ProtoMessage() {}
+
+func (x *TransportStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransportStatus.ProtoReflect.Descriptor instead.
+func (*TransportStatus) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *TransportStatus) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *TransportStatus) GetGrants() int64 {
+	if x != nil {
+		return x.Grants
+	}
+	return 0
+}
+
+func (x *TransportStatus) GetConnections() []*TransportConnection {
+	if x != nil {
+		return x.Connections
+	}
+	return nil
+}
+
+// TransportConnection describes one upstream connection of the transport.
+type TransportConnection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Endpoint, host:port.
+	Host string `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	// Proxy it goes through, its user and password redacted; empty for none.
+	Proxy string `protobuf:"bytes,2,opt,name=proxy,proto3" json:"proxy,omitempty"`
+	// Protocol: h2 or http/1.1.
+	Protocol string `protobuf:"bytes,3,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// When it was opened.
+	OpenedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	// When a request last started or ended on it.
+	LastUsed *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_used,json=lastUsed,proto3" json:"last_used,omitempty"`
+	// Requests it carries now.
+	InFlight int64 `protobuf:"varint,6,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
+	// Requests it has carried.
+	Requests      int64 `protobuf:"varint,7,opt,name=requests,proto3" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransportConnection) Reset() {
+	*x = TransportConnection{}
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransportConnection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransportConnection) ProtoMessage() {}
+
+func (x *TransportConnection) ProtoReflect() protoreflect.Message {
+	mi := &file_codecommitd_v1_broker_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransportConnection.ProtoReflect.Descriptor instead.
+func (*TransportConnection) Descriptor() ([]byte, []int) {
+	return file_codecommitd_v1_broker_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TransportConnection) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *TransportConnection) GetProxy() string {
+	if x != nil {
+		return x.Proxy
+	}
+	return ""
+}
+
+func (x *TransportConnection) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *TransportConnection) GetOpenedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OpenedAt
+	}
+	return nil
+}
+
+func (x *TransportConnection) GetLastUsed() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsed
+	}
+	return nil
+}
+
+func (x *TransportConnection) GetInFlight() int64 {
+	if x != nil {
+		return x.InFlight
+	}
+	return 0
+}
+
+func (x *TransportConnection) GetRequests() int64 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
 var File_codecommitd_v1_broker_proto protoreflect.FileDescriptor
 
 const file_codecommitd_v1_broker_proto_rawDesc = "" +
@@ -1586,7 +2028,7 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\aprofile\x18\x05 \x01(\tR\aprofile\x12\x16\n" +
 	"\x06region\x18\x06 \x01(\tR\x06region\x12\x1a\n" +
 	"\bwarnings\x18\a \x03(\tR\bwarnings\"\x12\n" +
-	"\x10GetStatusRequest\"\xb3\x06\n" +
+	"\x10GetStatusRequest\"\xf2\x06\n" +
 	"\x11GetStatusResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x03R\x03pid\x129\n" +
 	"\n" +
@@ -1607,7 +2049,8 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\rcache_problem\x18\f \x01(\tR\fcacheProblem\x12\x1b\n" +
 	"\ton_demand\x18\r \x01(\bR\bonDemand\x126\n" +
 	"\tidle_exit\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\bidleExit\x12C\n" +
-	"\fsso_sessions\x18\x14 \x03(\v2 .codecommitd.v1.SSOSessionStatusR\vssoSessions\x1a>\n" +
+	"\fsso_sessions\x18\x14 \x03(\v2 .codecommitd.v1.SSOSessionStatusR\vssoSessions\x12=\n" +
+	"\ttransport\x18\x1e \x01(\v2\x1f.codecommitd.v1.TransportStatusR\ttransport\x1a>\n" +
 	"\x10EnvironmentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
@@ -1705,12 +2148,45 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\x18SSOSessionChangedRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tstart_url\x18\x02 \x01(\tR\bstartUrl\"\x1b\n" +
-	"\x19SSOSessionChangedResponse2\xe0\x02\n" +
+	"\x19SSOSessionChangedResponse\"\x8f\x02\n" +
+	"\x14OpenTransportRequest\x122\n" +
+	"\x04sign\x18\x01 \x01(\v2\x1e.codecommitd.v1.SignURLRequestR\x04sign\x12=\n" +
+	"\n" +
+	"git_config\x18\x02 \x03(\v2\x1e.codecommitd.v1.GitConfigEntryR\tgitConfig\x12I\n" +
+	"\agit_env\x18\x03 \x03(\v20.codecommitd.v1.OpenTransportRequest.GitEnvEntryR\x06gitEnv\x1a9\n" +
+	"\vGitEnvEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x0eGitConfigEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12\x19\n" +
+	"\bno_value\x18\x03 \x01(\bR\anoValue\"M\n" +
+	"\x15OpenTransportResponse\x124\n" +
+	"\x05grant\x18\x01 \x01(\v2\x1e.codecommitd.v1.TransportGrantR\x05grant\"\x88\x01\n" +
+	"\x0eTransportGrant\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
+	"\x06header\x18\x02 \x01(\tR\x06header\x12\x18\n" +
+	"\aprofile\x18\x03 \x01(\tR\aprofile\x12\x16\n" +
+	"\x06region\x18\x04 \x01(\tR\x06region\x12\x1a\n" +
+	"\bwarnings\x18\x05 \x03(\tR\bwarnings\"\x82\x01\n" +
+	"\x0fTransportStatus\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
+	"\x06grants\x18\x02 \x01(\x03R\x06grants\x12E\n" +
+	"\vconnections\x18\x03 \x03(\v2#.codecommitd.v1.TransportConnectionR\vconnections\"\x86\x02\n" +
+	"\x13TransportConnection\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\tR\x04host\x12\x14\n" +
+	"\x05proxy\x18\x02 \x01(\tR\x05proxy\x12\x1a\n" +
+	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x127\n" +
+	"\topened_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\x127\n" +
+	"\tlast_used\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\blastUsed\x12\x1b\n" +
+	"\tin_flight\x18\x06 \x01(\x03R\binFlight\x12\x1a\n" +
+	"\brequests\x18\a \x01(\x03R\brequests2\xc0\x03\n" +
 	"\rBrokerService\x12J\n" +
 	"\aSignURL\x12\x1e.codecommitd.v1.SignURLRequest\x1a\x1f.codecommitd.v1.SignURLResponse\x12P\n" +
 	"\tGetStatus\x12 .codecommitd.v1.GetStatusRequest\x1a!.codecommitd.v1.GetStatusResponse\x12G\n" +
 	"\x06Forget\x12\x1d.codecommitd.v1.ForgetRequest\x1a\x1e.codecommitd.v1.ForgetResponse\x12h\n" +
-	"\x11SSOSessionChanged\x12(.codecommitd.v1.SSOSessionChangedRequest\x1a).codecommitd.v1.SSOSessionChangedResponseBGZEgithub.com/codecommitd/codecommitd/proto/codecommitd/v1;codecommitdv1b\x06proto3"
+	"\x11SSOSessionChanged\x12(.codecommitd.v1.SSOSessionChangedRequest\x1a).codecommitd.v1.SSOSessionChangedResponse\x12^\n" +
+	"\rOpenTransport\x12$.codecommitd.v1.OpenTransportRequest\x1a%.codecommitd.v1.OpenTransportResponse0\x01BGZEgithub.com/codecommitd/codecommitd/proto/codecommitd/v1;codecommitdv1b\x06proto3"
 
 var (
 	file_codecommitd_v1_broker_proto_rawDescOnce sync.Once
@@ -1725,7 +2201,7 @@ func file_codecommitd_v1_broker_proto_rawDescGZIP() []byte {
 }
 
 var file_codecommitd_v1_broker_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_codecommitd_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_codecommitd_v1_broker_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_codecommitd_v1_broker_proto_goTypes = []any{
 	(SignURLRequest_Prompt)(0),        // 0: codecommitd.v1.SignURLRequest.Prompt
 	(ErrorDetail_Reason)(0),           // 1: codecommitd.v1.ErrorDetail.Reason
@@ -1744,50 +2220,67 @@ var file_codecommitd_v1_broker_proto_goTypes = []any{
 	(*SSOSessionStatus)(nil),          // 14: codecommitd.v1.SSOSessionStatus
 	(*SSOSessionChangedRequest)(nil),  // 15: codecommitd.v1.SSOSessionChangedRequest
 	(*SSOSessionChangedResponse)(nil), // 16: codecommitd.v1.SSOSessionChangedResponse
-	nil,                               // 17: codecommitd.v1.SignURLRequest.EnvEntry
-	nil,                               // 18: codecommitd.v1.GetStatusResponse.EnvironmentEntry
-	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 20: google.protobuf.Duration
+	(*OpenTransportRequest)(nil),      // 17: codecommitd.v1.OpenTransportRequest
+	(*GitConfigEntry)(nil),            // 18: codecommitd.v1.GitConfigEntry
+	(*OpenTransportResponse)(nil),     // 19: codecommitd.v1.OpenTransportResponse
+	(*TransportGrant)(nil),            // 20: codecommitd.v1.TransportGrant
+	(*TransportStatus)(nil),           // 21: codecommitd.v1.TransportStatus
+	(*TransportConnection)(nil),       // 22: codecommitd.v1.TransportConnection
+	nil,                               // 23: codecommitd.v1.SignURLRequest.EnvEntry
+	nil,                               // 24: codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	nil,                               // 25: codecommitd.v1.OpenTransportRequest.GitEnvEntry
+	(*timestamppb.Timestamp)(nil),     // 26: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 27: google.protobuf.Duration
 }
 var file_codecommitd_v1_broker_proto_depIdxs = []int32{
-	17, // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
+	23, // 0: codecommitd.v1.SignURLRequest.env:type_name -> codecommitd.v1.SignURLRequest.EnvEntry
 	0,  // 1: codecommitd.v1.SignURLRequest.prompt:type_name -> codecommitd.v1.SignURLRequest.Prompt
-	19, // 2: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
-	19, // 3: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	26, // 2: codecommitd.v1.SignURLResponse.expires_at:type_name -> google.protobuf.Timestamp
+	26, // 3: codecommitd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
 	8,  // 4: codecommitd.v1.GetStatusResponse.profiles:type_name -> codecommitd.v1.ProfileStatus
 	7,  // 5: codecommitd.v1.GetStatusResponse.recent_profiles:type_name -> codecommitd.v1.RecentProfile
-	18, // 6: codecommitd.v1.GetStatusResponse.environment:type_name -> codecommitd.v1.GetStatusResponse.EnvironmentEntry
-	20, // 7: codecommitd.v1.GetStatusResponse.clock_skew:type_name -> google.protobuf.Duration
-	19, // 8: codecommitd.v1.GetStatusResponse.clock_skew_observed_at:type_name -> google.protobuf.Timestamp
-	20, // 9: codecommitd.v1.GetStatusResponse.idle_exit:type_name -> google.protobuf.Duration
+	24, // 6: codecommitd.v1.GetStatusResponse.environment:type_name -> codecommitd.v1.GetStatusResponse.EnvironmentEntry
+	27, // 7: codecommitd.v1.GetStatusResponse.clock_skew:type_name -> google.protobuf.Duration
+	26, // 8: codecommitd.v1.GetStatusResponse.clock_skew_observed_at:type_name -> google.protobuf.Timestamp
+	27, // 9: codecommitd.v1.GetStatusResponse.idle_exit:type_name -> google.protobuf.Duration
 	14, // 10: codecommitd.v1.GetStatusResponse.sso_sessions:type_name -> codecommitd.v1.SSOSessionStatus
-	19, // 11: codecommitd.v1.RecentProfile.last_used:type_name -> google.protobuf.Timestamp
-	19, // 12: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
-	19, // 13: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
-	19, // 14: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
-	19, // 15: codecommitd.v1.ProfileStatus.refreshing_since:type_name -> google.protobuf.Timestamp
-	1,  // 16: codecommitd.v1.ErrorDetail.reason:type_name -> codecommitd.v1.ErrorDetail.Reason
-	13, // 17: codecommitd.v1.ErrorDetail.sso_sign_in:type_name -> codecommitd.v1.SSOSignIn
-	2,  // 18: codecommitd.v1.ReadyReport.outcome:type_name -> codecommitd.v1.ReadyReport.Outcome
-	19, // 19: codecommitd.v1.SSOSignIn.expires_at:type_name -> google.protobuf.Timestamp
-	19, // 20: codecommitd.v1.SSOSessionStatus.expires_at:type_name -> google.protobuf.Timestamp
-	19, // 21: codecommitd.v1.SSOSessionStatus.session_ends:type_name -> google.protobuf.Timestamp
-	19, // 22: codecommitd.v1.SSOSessionStatus.next_refresh:type_name -> google.protobuf.Timestamp
-	19, // 23: codecommitd.v1.SSOSessionStatus.last_refresh:type_name -> google.protobuf.Timestamp
-	19, // 24: codecommitd.v1.SSOSessionStatus.last_used:type_name -> google.protobuf.Timestamp
-	3,  // 25: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
-	5,  // 26: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
-	9,  // 27: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
-	15, // 28: codecommitd.v1.BrokerService.SSOSessionChanged:input_type -> codecommitd.v1.SSOSessionChangedRequest
-	4,  // 29: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
-	6,  // 30: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
-	10, // 31: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
-	16, // 32: codecommitd.v1.BrokerService.SSOSessionChanged:output_type -> codecommitd.v1.SSOSessionChangedResponse
-	29, // [29:33] is the sub-list for method output_type
-	25, // [25:29] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	21, // 11: codecommitd.v1.GetStatusResponse.transport:type_name -> codecommitd.v1.TransportStatus
+	26, // 12: codecommitd.v1.RecentProfile.last_used:type_name -> google.protobuf.Timestamp
+	26, // 13: codecommitd.v1.ProfileStatus.expires_at:type_name -> google.protobuf.Timestamp
+	26, // 14: codecommitd.v1.ProfileStatus.next_refresh:type_name -> google.protobuf.Timestamp
+	26, // 15: codecommitd.v1.ProfileStatus.last_used:type_name -> google.protobuf.Timestamp
+	26, // 16: codecommitd.v1.ProfileStatus.refreshing_since:type_name -> google.protobuf.Timestamp
+	1,  // 17: codecommitd.v1.ErrorDetail.reason:type_name -> codecommitd.v1.ErrorDetail.Reason
+	13, // 18: codecommitd.v1.ErrorDetail.sso_sign_in:type_name -> codecommitd.v1.SSOSignIn
+	2,  // 19: codecommitd.v1.ReadyReport.outcome:type_name -> codecommitd.v1.ReadyReport.Outcome
+	26, // 20: codecommitd.v1.SSOSignIn.expires_at:type_name -> google.protobuf.Timestamp
+	26, // 21: codecommitd.v1.SSOSessionStatus.expires_at:type_name -> google.protobuf.Timestamp
+	26, // 22: codecommitd.v1.SSOSessionStatus.session_ends:type_name -> google.protobuf.Timestamp
+	26, // 23: codecommitd.v1.SSOSessionStatus.next_refresh:type_name -> google.protobuf.Timestamp
+	26, // 24: codecommitd.v1.SSOSessionStatus.last_refresh:type_name -> google.protobuf.Timestamp
+	26, // 25: codecommitd.v1.SSOSessionStatus.last_used:type_name -> google.protobuf.Timestamp
+	3,  // 26: codecommitd.v1.OpenTransportRequest.sign:type_name -> codecommitd.v1.SignURLRequest
+	18, // 27: codecommitd.v1.OpenTransportRequest.git_config:type_name -> codecommitd.v1.GitConfigEntry
+	25, // 28: codecommitd.v1.OpenTransportRequest.git_env:type_name -> codecommitd.v1.OpenTransportRequest.GitEnvEntry
+	20, // 29: codecommitd.v1.OpenTransportResponse.grant:type_name -> codecommitd.v1.TransportGrant
+	22, // 30: codecommitd.v1.TransportStatus.connections:type_name -> codecommitd.v1.TransportConnection
+	26, // 31: codecommitd.v1.TransportConnection.opened_at:type_name -> google.protobuf.Timestamp
+	26, // 32: codecommitd.v1.TransportConnection.last_used:type_name -> google.protobuf.Timestamp
+	3,  // 33: codecommitd.v1.BrokerService.SignURL:input_type -> codecommitd.v1.SignURLRequest
+	5,  // 34: codecommitd.v1.BrokerService.GetStatus:input_type -> codecommitd.v1.GetStatusRequest
+	9,  // 35: codecommitd.v1.BrokerService.Forget:input_type -> codecommitd.v1.ForgetRequest
+	15, // 36: codecommitd.v1.BrokerService.SSOSessionChanged:input_type -> codecommitd.v1.SSOSessionChangedRequest
+	17, // 37: codecommitd.v1.BrokerService.OpenTransport:input_type -> codecommitd.v1.OpenTransportRequest
+	4,  // 38: codecommitd.v1.BrokerService.SignURL:output_type -> codecommitd.v1.SignURLResponse
+	6,  // 39: codecommitd.v1.BrokerService.GetStatus:output_type -> codecommitd.v1.GetStatusResponse
+	10, // 40: codecommitd.v1.BrokerService.Forget:output_type -> codecommitd.v1.ForgetResponse
+	16, // 41: codecommitd.v1.BrokerService.SSOSessionChanged:output_type -> codecommitd.v1.SSOSessionChangedResponse
+	19, // 42: codecommitd.v1.BrokerService.OpenTransport:output_type -> codecommitd.v1.OpenTransportResponse
+	38, // [38:43] is the sub-list for method output_type
+	33, // [33:38] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_codecommitd_v1_broker_proto_init() }
@@ -1801,7 +2294,7 @@ func file_codecommitd_v1_broker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_codecommitd_v1_broker_proto_rawDesc), len(file_codecommitd_v1_broker_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   16,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	BrokerService_GetStatus_FullMethodName         = "/codecommitd.v1.BrokerService/GetStatus"
 	BrokerService_Forget_FullMethodName            = "/codecommitd.v1.BrokerService/Forget"
 	BrokerService_SSOSessionChanged_FullMethodName = "/codecommitd.v1.BrokerService/SSOSessionChanged"
+	BrokerService_OpenTransport_FullMethodName     = "/codecommitd.v1.BrokerService/OpenTransport"
 )
 
 // BrokerServiceClient is the client API for BrokerService service.
@@ -45,6 +46,13 @@ type BrokerServiceClient interface {
 	// the file again now, and a sign-in it runs for that session ends once
 	// the file holds a usable token.
 	SSOSessionChanged(ctx context.Context, in *SSOSessionChangedRequest, opts ...grpc.CallOption) (*SSOSessionChangedResponse, error)
+	// OpenTransport resolves the profile exactly as SignURL does (the same
+	// errors, the same MFA gate: a failure is the RPC's error, before any
+	// event), then grants a capability for the daemon's git transport: the
+	// first event carries the loopback URL and the header git must send. The
+	// capability lasts as long as the stream: when the client ends it (the
+	// helper exited or was killed) or the daemon stops, it is revoked.
+	OpenTransport(ctx context.Context, in *OpenTransportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OpenTransportResponse], error)
 }
 
 type brokerServiceClient struct {
@@ -95,6 +103,25 @@ func (c *brokerServiceClient) SSOSessionChanged(ctx context.Context, in *SSOSess
 	return out, nil
 }
 
+func (c *brokerServiceClient) OpenTransport(ctx context.Context, in *OpenTransportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OpenTransportResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &BrokerService_ServiceDesc.Streams[0], BrokerService_OpenTransport_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[OpenTransportRequest, OpenTransportResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BrokerService_OpenTransportClient = grpc.ServerStreamingClient[OpenTransportResponse]
+
 // BrokerServiceServer is the server API for BrokerService service.
 // All implementations must embed UnimplementedBrokerServiceServer
 // for forward compatibility.
@@ -115,6 +142,13 @@ type BrokerServiceServer interface {
 	// the file again now, and a sign-in it runs for that session ends once
 	// the file holds a usable token.
 	SSOSessionChanged(context.Context, *SSOSessionChangedRequest) (*SSOSessionChangedResponse, error)
+	// OpenTransport resolves the profile exactly as SignURL does (the same
+	// errors, the same MFA gate: a failure is the RPC's error, before any
+	// event), then grants a capability for the daemon's git transport: the
+	// first event carries the loopback URL and the header git must send. The
+	// capability lasts as long as the stream: when the client ends it (the
+	// helper exited or was killed) or the daemon stops, it is revoked.
+	OpenTransport(*OpenTransportRequest, grpc.ServerStreamingServer[OpenTransportResponse]) error
 	mustEmbedUnimplementedBrokerServiceServer()
 }
 
@@ -136,6 +170,9 @@ func (UnimplementedBrokerServiceServer) Forget(context.Context, *ForgetRequest) 
 }
 func (UnimplementedBrokerServiceServer) SSOSessionChanged(context.Context, *SSOSessionChangedRequest) (*SSOSessionChangedResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SSOSessionChanged not implemented")
+}
+func (UnimplementedBrokerServiceServer) OpenTransport(*OpenTransportRequest, grpc.ServerStreamingServer[OpenTransportResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method OpenTransport not implemented")
 }
 func (UnimplementedBrokerServiceServer) mustEmbedUnimplementedBrokerServiceServer() {}
 func (UnimplementedBrokerServiceServer) testEmbeddedByValue()                       {}
@@ -230,6 +267,17 @@ func _BrokerService_SSOSessionChanged_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BrokerService_OpenTransport_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(OpenTransportRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BrokerServiceServer).OpenTransport(m, &grpc.GenericServerStream[OpenTransportRequest, OpenTransportResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BrokerService_OpenTransportServer = grpc.ServerStreamingServer[OpenTransportResponse]
+
 // BrokerService_ServiceDesc is the grpc.ServiceDesc for BrokerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -254,6 +302,12 @@ var BrokerService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _BrokerService_SSOSessionChanged_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "OpenTransport",
+			Handler:       _BrokerService_OpenTransport_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "codecommitd/v1/broker.proto",
 }
