@@ -62,6 +62,10 @@ type Config struct {
 	// refreshes are retried; the zero value means credmgr.DefaultPolicy.
 	// The fault suite runs a scaled-down one.
 	CredentialPolicy credmgr.Policy
+	// TransportIdle is how long the git transport keeps an upstream
+	// connection after its last request; zero means transport's default
+	// (10 minutes).
+	TransportIdle time.Duration
 
 	testQuiet func()
 }
@@ -174,7 +178,7 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 	// It stops once the server has: every grant has ended by then (the
 	// server waited ShutdownGrace for their streams), so what is left to
 	// drain are requests of a git cut off at that bound.
-	tr, err := transport.New(transport.Config{Logger: cfg.Log, DrainTimeout: time.Second})
+	tr, err := transport.New(transport.Config{Logger: cfg.Log, IdleTimeout: cfg.TransportIdle, DrainTimeout: time.Second})
 	if err != nil {
 		d.log.WarnContext(ctx, "running without the git transport: "+clean.Line(err.Error(), 300))
 		tr = nil

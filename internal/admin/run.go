@@ -33,6 +33,8 @@ type runFlags struct {
 	logFormat   string
 	autostarted bool
 	idleExit    time.Duration
+	// transportIdle is how long the git transport keeps a connection.
+	transportIdle time.Duration
 }
 
 // DefaultIdleExit is how long a daemon started on demand runs without a
@@ -46,6 +48,9 @@ func newRunCommand(g *globals) *cobra.Command {
 		Short: "Run the daemon in the foreground (what the service manager runs)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.transportIdle <= 0 {
+				return fmt.Errorf("--transport-idle %s: give a positive duration, e.g. 10m", f.transportIdle)
+			}
 			if !cmd.Flags().Changed("idle-exit") && f.autostarted {
 				f.idleExit = DefaultIdleExit
 			}
@@ -57,6 +62,7 @@ func newRunCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.register(cmd)
 	cmd.Flags().DurationVar(&f.idleExit, "idle-exit", 0, "stop after this long without a request (0: never; default for a daemon started on demand: "+DefaultIdleExit.String()+")")
+	cmd.Flags().DurationVar(&f.transportIdle, "transport-idle", 10*time.Minute, "keep a connection of the git transport this long after its last request")
 	cmd.Flags().BoolVar(&f.autostarted, "autostarted", false, "started by a client: log to the default log file, stop when idle")
 	_ = cmd.Flags().MarkHidden("autostarted") // fails only for unknown flags
 	return cmd
@@ -87,12 +93,13 @@ func runDaemon(ctx context.Context, g *globals, f *runFlags, stderr io.Writer) e
 		debug.SetGCPercent(50)
 	}
 	cfg := daemon.Config{
-		IdleExit: f.idleExit,
-		OnDemand: f.autostarted,
-		Socket:   g.socketPath(),
-		Log:      log,
-		Version:  version.Version,
-		Ready:    ready,
+		IdleExit:      f.idleExit,
+		TransportIdle: f.transportIdle,
+		OnDemand:      f.autostarted,
+		Socket:        g.socketPath(),
+		Log:           log,
+		Version:       version.Version,
+		Ready:         ready,
 		OpenStore: func() (daemon.StoreInfo, error) {
 			owner := fmt.Sprintf("pid %d on socket %s", os.Getpid(), g.socketPath())
 			c, err := f.openCache(log, owner, time.Second)

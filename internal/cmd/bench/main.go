@@ -8,10 +8,18 @@
 //	(b) signed URLs per second through a running daemon, from -clients
 //	    concurrent gRPC clients for -duration (target ≥ 20,000/s on 2 cores);
 //	(c) the daemon's resident memory after 10,000 requests (target ≤ 20 MiB);
-//	(e), (f) whole git ls-remote, fetch and push through the helper against
-//	    the same git given a pre-signed URL, through a WAN link (package
-//	    wanlink) at RTT 0, 50 ms and 100 ms, with the requests, 401s, TCP
-//	    connections and TLS handshakes each made.
+//	(e), (f) whole git ls-remote, fetch and push through the helper (the
+//	    daemon's git transport, warm, and the direct path) against the same
+//	    git given a pre-signed URL, through a WAN link (package wanlink) at
+//	    RTT 0, 50 ms and 100 ms, with the requests, 401s, TCP connections
+//	    and TLS handshakes each made;
+//	(g) the same ls-remote and fetch on a cold transport (the first after
+//	    its idle time);
+//	(h) a clone with 20 submodules at RTT 100 ms, transport and direct;
+//	(i) 16 parallel ls-remote at RTT 100 ms: the time, and how many
+//	    upstream connections (HTTP/2 or not) each way opened;
+//	(j) a 200 MB clone at RTT 0: the transport's throughput against the
+//	    direct path, and how much the daemon's memory grew.
 //
 // Everything runs against the stand-ins of package testenv, so no AWS
 // account is needed and STS is never on the measured path.
@@ -84,13 +92,33 @@ func run(binDir string, runs, clients int, duration time.Duration) error {
 			return err
 		}
 	}
+	if want("b") {
+		if err := throughput(ctx, c, req, clients, duration); err != nil {
+			return err
+		}
+	}
+	// From here on the daemon is restarted: after each change of RTT, so
+	// the transport's connection is one opened at that RTT, and with a
+	// short idle time for (g) and (i).
 	if want("e") || want("f") {
 		if err := wholeOperations(ctx, e, max(runs/8, 21)); err != nil {
 			return err
 		}
 	}
-	if want("b") {
-		return throughput(ctx, c, req, clients, duration)
+	steps := []struct {
+		parts string
+		run   func() error
+	}{
+		{"h", func() error { return submodules(ctx, e, 5) }},
+		{"gi", func() error { return coldOperations(ctx, e, max(runs/8, 21)) }},
+		{"j", func() error { return bigClone(ctx, e, 3) }},
+	}
+	for _, s := range steps {
+		if strings.ContainsAny(s.parts, only) || only == "" {
+			if err := s.run(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
