@@ -291,11 +291,16 @@ func (b *Broker) startSignIn(s sso.Session, browser bool, stale sso.Token) *sign
 			}
 			if tok, err := b.tokens.Load(s); err == nil && tok.AccessToken != stale.AccessToken && time.Until(tok.ExpiresAt) > 0 {
 				cancel()
-				if err := <-flow; err != nil { // that it was cancelled, as a rule
-					b.log.DebugContext(ctx, "the sign-in flow stopped", "session", s.String(), "error", err.Error())
-				}
 				b.signIns.finish(key, g, nil)
-				b.log.InfoContext(ctx, "signed in to IAM Identity Center elsewhere meanwhile", "session", s.String())
+				if err := <-flow; err == nil {
+					b.logSignIn(ctx, s, nil) // the flow wrote the file just before the poll read it
+				} else { // it was cancelled, as a rule: another program signed in
+					b.log.DebugContext(ctx, "the sign-in flow stopped", "session", s.String(), "error", err.Error())
+					b.log.InfoContext(ctx, "signed in to IAM Identity Center elsewhere meanwhile", "session", s.String())
+				}
+				if b.keeper != nil {
+					b.keeper.Reread() // the new token shows in status at once
+				}
 				return
 			}
 		}
