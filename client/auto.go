@@ -103,9 +103,9 @@ func (a *Auto) SignURL(ctx context.Context, req *broker.SignRequest) (*broker.Si
 	switch {
 	case !errors.Is(err, broker.ErrUnavailable):
 		return s, err
-	case errors.Is(err, broker.ErrUntrustedDaemon):
-		// Whatever listens there is not ours: never start one beside
-		// it, never speak to it again.
+	case errors.Is(err, broker.ErrUntrustedDaemon), errors.Is(err, errBadSocket):
+		// Whatever listens there is not ours, or nothing can: never
+		// start one beside it, never speak to it again.
 		return a.fallback(ctx, req, err, "")
 	case errors.As(err, &stuck):
 		// Ours, but stopped: a second daemon could take neither its

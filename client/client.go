@@ -20,6 +20,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/peercred"
 	"github.com/codecommitd/codecommitd/internal/privdir"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -64,7 +65,8 @@ type verifier struct {
 
 // Dial returns a Client for the daemon on socket. It connects on the first
 // call, and checks every connection before sending anything on it: the
-// socket's folder must exist and be this user's own and private, and the
+// path must be one a socket can have (sockpath.Check; calls fail with its
+// one line, and Auto starts no daemon for it), the socket's folder must exist and be this user's own and private, and the
 // process listening must run as this user (the kernel says who, on the
 // connection itself). Requests carry environment credentials and MFA codes,
 // and the daemon's answers can make a helper run mfa_process: a daemon that
@@ -94,6 +96,9 @@ func dial(socket string, v verifier) (*Client, error) {
 func (c *Client) connect(ctx context.Context, v verifier) (net.Conn, error) {
 	if r := c.refused.Load(); r != nil {
 		return nil, *r
+	}
+	if err := sockpath.Check(c.socket); err != nil {
+		return nil, c.badPath(err)
 	}
 	dir := filepath.Dir(c.socket)
 	if err := privdir.Check(dir); err != nil {
@@ -141,6 +146,19 @@ func (c *Client) refuse(why error) error {
 	}
 	err := error(&broker.Error{Kind: broker.ErrUnavailable, Msg: msg, Err: fmt.Errorf("%w: %w", broker.ErrUntrustedDaemon, why)})
 	c.refused.CompareAndSwap(nil, &err)
+	return err
+}
+
+// errBadSocket marks a socket path that cannot be one: no daemon can
+// listen there, so none is started.
+var errBadSocket = errors.New("bad socket path")
+
+// badPath records that the socket path cannot be one and returns the
+// error calls report: sockpath.Check's one line, which says what is wrong
+// and what to do.
+func (c *Client) badPath(why error) error {
+	err := error(&broker.Error{Kind: broker.ErrUnavailable, Msg: why.Error(), Err: fmt.Errorf("%w: %w", errBadSocket, why)})
+	c.dialErr.Store(&err)
 	return err
 }
 
