@@ -65,8 +65,12 @@ const (
 	// end of the HTTP/2 handshake.
 	HandshakeTimeout = 5 * time.Second
 	// MaxConnections bounds concurrent connections. When all are open, a
-	// new one closes the connection idle longest (for at least a second);
-	// it waits only while every connection has a request under way.
+	// new one closes the connection idle longest (for at least a second).
+	// While every connection has a request under way, as many more are
+	// accepted and answered (the handshake, health checks: the client
+	// sees a busy daemon, not a stopped one); the first request on one
+	// waits for a slot. Beyond those, connections wait in the kernel's
+	// queue.
 	MaxConnections = 256
 	// MaxConnectionsPerProcess bounds the connections on which one
 	// process has a request or stream under way; a request that would
@@ -156,12 +160,14 @@ func audit(log *slog.Logger) grpc.UnaryServerInterceptor {
 }
 
 // underWay counts a request as under way on its connection while it runs
-// (the listener closes only connections with none), or refuses it when its
-// process keeps MaxConnectionsPerProcess connections busy already.
-func underWay(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+// (the listener closes only connections with none), after waiting for a
+// slot on a connection accepted without one (a health check does not
+// wait), or refuses it when its process keeps MaxConnectionsPerProcess
+// connections busy already.
+func underWay(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	a := admissionFrom(ctx)
 	if a.conn != nil {
-		end, err := a.begin()
+		end, err := a.begin(ctx, !strings.HasPrefix(info.FullMethod, "/"+healthpb.Health_ServiceDesc.ServiceName+"/"))
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +193,7 @@ func admitStreams(open chan struct{}) grpc.StreamServerInterceptor {
 			return status.Errorf(codes.ResourceExhausted, "codecommitd serves at most %d streams (health Watch, reflection) at once; try again when one has closed", cap(open))
 		}
 		if a.conn != nil {
-			end, err := a.begin()
+			end, err := a.begin(ss.Context(), true)
 			if err != nil {
 				return err
 			}

@@ -78,8 +78,19 @@ func (c peerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInf
 }
 
 // begin records a request or stream under way on a's connection (see
-// trackedConn.begin), or says why it is refused.
-func (a admission) begin() (end func(), err error) {
+// trackedConn.begin), or says why it is refused. On a connection accepted
+// while every slot was busy, a health check (wait false) is answered
+// without one, and anything else waits for one until ctx ends.
+func (a admission) begin(ctx context.Context, wait bool) (end func(), err error) {
+	if !wait && a.conn.isQueued() {
+		return func() {}, nil
+	}
+	if err := a.conn.take(ctx.Done()); err != nil {
+		if ctx.Err() != nil {
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+		return nil, status.Error(codes.Unavailable, "codecommitd is stopping")
+	}
 	end, busy := a.conn.begin()
 	if end != nil {
 		return end, nil
