@@ -92,16 +92,9 @@ const (
 	MaxConnectionAgeGrace = 5 * time.Minute
 )
 
-// NewGRPCServer returns the daemon's gRPC server for b (the health service,
-// reflection, the audit log), admitting only connections from this user,
-// for a listener of the caller's: the client's tests serve it on a socket
-// they can freeze.
-func NewGRPCServer(b broker.Broker, log *slog.Logger) *grpc.Server {
-	return newGRPCServer(b, log, newPeerCreds())
-}
-
-// newGRPCServer is NewGRPCServer with the peer check creds, and more run
-// after its own interceptors.
+// newGRPCServer returns the daemon's gRPC server for b (the health
+// service, reflection, the audit log), admitting only connections that
+// pass the peer check creds, with more run after its own interceptors.
 func newGRPCServer(b broker.Broker, log *slog.Logger, creds peerCreds, more ...grpc.UnaryServerInterceptor) *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
