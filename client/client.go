@@ -25,12 +25,12 @@ import (
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
-// Message size limits: requests and answers are small. A status lists
-// every profile the daemon keeps, so its answer may be larger.
+// Answer size limits (a request's is wire.MaxRequest): answers are small.
+// A status lists every profile the daemon keeps, so its answer may be
+// larger.
 const (
-	maxRequest = 64 << 10
-	maxAnswer  = 64 << 10
-	maxStatus  = 4 << 20
+	maxAnswer = 64 << 10
+	maxStatus = 4 << 20
 )
 
 // Client is a broker.Broker that talks to a daemon over its socket. A
@@ -82,7 +82,7 @@ func dial(socket string, v verifier) (*Client, error) {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return c.connect(ctx, v) }),
 		grpc.WithNoProxy(),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(maxRequest), grpc.MaxCallRecvMsgSize(maxAnswer)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(wire.MaxRequest), grpc.MaxCallRecvMsgSize(maxAnswer)),
 	)
 	if err != nil {
 		return nil, err

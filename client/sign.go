@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
+	"github.com/codecommitd/codecommitd/internal/wire"
 )
-
-// SignTimeout bounds one signing request of a helper, an MFA prompt
-// included.
-const SignTimeout = 5 * time.Minute
 
 // Process is what a helper takes from the process it runs in. The zero
 // value means this process's own environment and streams.
@@ -61,7 +57,7 @@ type SignOptions struct {
 
 // Sign is the request path both helpers share: it asks o.Broker (by
 // default the daemon, started if need be, else a one-shot) for a signed
-// password within SignTimeout, with the variables of the caller's
+// password within wire.SignTimeout, with the variables of the caller's
 // environment a request carries, asks a person for an MFA code when one is
 // needed (Prompter, SignWithMFA), and prints the answer's warnings on
 // Process.Stderr.
@@ -77,7 +73,7 @@ func Sign(ctx context.Context, o SignOptions) (*broker.SignedURL, error) {
 		defer auto.Close()
 		b = auto
 	}
-	ctx, cancel := context.WithTimeout(ctx, SignTimeout)
+	ctx, cancel := context.WithTimeout(ctx, wire.SignTimeout)
 	defer cancel()
 	req := o.Request
 	req.Env = broker.Environ(o.Process.Lookup)

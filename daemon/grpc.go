@@ -56,8 +56,6 @@ func (a *grpcAdapter) Forget(ctx context.Context, m *codecommitdv1.ForgetRequest
 // requests. No client, however many connections or streams it holds, can
 // keep a git helper from being served at once.
 const (
-	// MaxMessage bounds a request the daemon reads.
-	MaxMessage = 64 << 10
 	// IdleTimeout closes a connection with no request under way for this
 	// long, including one that sent the HTTP/2 preface and nothing else.
 	IdleTimeout = 30 * time.Second
@@ -87,9 +85,10 @@ const (
 	// connection (GOAWAY: requests under way go on, new ones reconnect);
 	// MaxConnectionAgeGrace is how long after that it closes the old one,
 	// ending its streams. The grace outlasts any request a helper waits
-	// for (five minutes), so only long-lived streams are cut.
+	// for (wire.SignTimeout) by a minute, so only long-lived streams are
+	// cut.
 	MaxConnectionAge      = time.Minute
-	MaxConnectionAgeGrace = 5 * time.Minute
+	MaxConnectionAgeGrace = wire.SignTimeout + time.Minute
 )
 
 // newGRPCServer returns the daemon's gRPC server for b (the health
@@ -101,7 +100,7 @@ func newGRPCServer(b broker.Broker, log *slog.Logger, creds peerCreds, more ...g
 		grpc.InTapHandle(refuseStrangers(log)),
 		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{underWay, audit(log)}, more...)...),
 		grpc.ChainStreamInterceptor(admitStreams(make(chan struct{}, MaxLongStreams))),
-		grpc.MaxRecvMsgSize(MaxMessage),
+		grpc.MaxRecvMsgSize(wire.MaxRequest),
 		grpc.MaxConcurrentStreams(MaxStreams),
 		grpc.ConnectionTimeout(HandshakeTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout,

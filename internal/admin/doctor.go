@@ -275,7 +275,7 @@ func (d *doctor) checkClock(ctx context.Context) finding {
 }
 
 func clockFinding(skew time.Duration, at time.Time, source string) finding {
-	if skew >= awsprofile.MaxClockSkew || skew <= -awsprofile.MaxClockSkew {
+	if skew >= broker.MaxClockSkew || skew <= -broker.MaxClockSkew {
 		return finding{vFail, "clock: " + awsprofile.SkewMessage(skew, at), ""}
 	}
 	return finding{vOK, fmt.Sprintf("clock: within %s of AWS's (per %s)", max(skew, -skew).Round(time.Second)+time.Second, source), ""}
