@@ -191,7 +191,7 @@ func TestTheFallbackNoteIsOneLineWithTheCause(t *testing.T) {
 // (the second time with an MFA code) does not wait for a daemon that could
 // not be started the first time.
 func TestAFailedStartIsNotRetriedInTheSameProcess(t *testing.T) {
-	dir := t.TempDir()
+	dir := testprobe.ShortDir(t) // the socket's path must fit, whatever TMPDIR is
 	runs := filepath.Join(dir, "runs")
 	daemon := filepath.Join(dir, "codecommitd")
 	os.WriteFile(daemon, []byte("#!/bin/sh\necho \"$1\" >> "+runs+"\necho 'cannot start' >&2\nexit 1\n"), 0o755)

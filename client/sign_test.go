@@ -14,6 +14,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/envvar"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
@@ -73,7 +74,7 @@ func TestSignIsTheOneRequestPath(t *testing.T) {
 // TestSignNotesTheFallbackWhereItIsTold: without a broker Sign asks the
 // daemon on the environment's socket, and its note goes to Note.
 func TestSignNotesTheFallbackWhereItIsTold(t *testing.T) {
-	dir := t.TempDir()
+	dir := testprobe.ShortDir(t) // the socket's path must fit, whatever TMPDIR is
 	bin, _ := recordingDaemon(t)
 	env := map[string]string{envvar.Socket: filepath.Join(dir, "none", "d.sock"), envvar.Autostart: "0", envvar.Bin: bin}
 	for k, v := range env {
