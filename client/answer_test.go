@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,9 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codecommitd/codecommitd/daemon"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/testprobe"
+	"github.com/codecommitd/codecommitd/internal/wire"
+	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
 // freezer is a listener whose connections can be frozen the way SIGSTOP
@@ -113,16 +117,34 @@ func (b *slowBroker) SSOSessionChanged(context.Context, broker.SSOSession) error
 	return nil
 }
 
-// serveDaemon serves the daemon's real gRPC server (peer check, health,
-// audit) for b on a freezable socket in a private folder.
+// serveDaemon serves b's SignURL and a health service, as the daemon
+// does, on a freezable socket in a private folder. (That the daemon's own
+// server answers at once, health checks included, while requests wait is
+// its tests': package daemon's slots_test.go, with this package's client.)
 func serveDaemon(t *testing.T, b broker.Broker) (socket string, f *freezer) {
 	t.Helper()
 	socket = filepath.Join(testprobe.ShortDir(t), "d.sock")
 	f = newFreezer(t, socket)
-	srv := daemon.NewGRPCServer(b, slog.New(slog.DiscardHandler))
+	srv := grpc.NewServer()
+	codecommitdv1.RegisterBrokerServiceServer(srv, signer{b: b})
+	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go srv.Serve(f)
 	t.Cleanup(func() { f.thaw(); srv.Stop() })
 	return socket, f
+}
+
+// signer serves SignURL from b.
+type signer struct {
+	codecommitdv1.UnimplementedBrokerServiceServer
+	b broker.Broker
+}
+
+func (s signer) SignURL(ctx context.Context, m *codecommitdv1.SignURLRequest) (*codecommitdv1.SignURLResponse, error) {
+	u, err := s.b.SignURL(ctx, wire.SignRequestFromProto(m))
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return wire.SignedURLToProto(u), nil
 }
 
 var quick = timing{answer: 300 * time.Millisecond, probe: 100 * time.Millisecond}

@@ -156,9 +156,9 @@ func (a *Auto) try(ctx context.Context, rpc func(*Client) error) error {
 	switch {
 	case !errors.Is(err, broker.ErrUnavailable):
 		return err
-	case errors.Is(err, broker.ErrUntrustedDaemon):
-		// Whatever listens there is not ours: never start one beside
-		// it, never speak to it again.
+	case errors.Is(err, broker.ErrUntrustedDaemon), errors.Is(err, errBadSocket):
+		// Whatever listens there is not ours, or nothing can: never
+		// start one beside it, never speak to it again.
 		return &noDaemon{err, ""}
 	case errors.As(err, &stuck):
 		// Ours, but stopped: a second daemon could take neither its

@@ -20,16 +20,17 @@ import (
 	"github.com/codecommitd/codecommitd/internal/envvar"
 	"github.com/codecommitd/codecommitd/internal/peercred"
 	"github.com/codecommitd/codecommitd/internal/privdir"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/wire"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
 
-// Message size limits: requests and answers are small. A status lists
-// every profile the daemon keeps, so its answer may be larger.
+// Answer size limits (a request's is wire.MaxRequest): answers are small.
+// A status lists every profile the daemon keeps, so its answer may be
+// larger.
 const (
-	maxRequest = 64 << 10
-	maxAnswer  = 64 << 10
-	maxStatus  = 4 << 20
+	maxAnswer = 64 << 10
+	maxStatus = 4 << 20
 )
 
 // Client is a broker.Broker that talks to a daemon over its socket. A
@@ -64,7 +65,8 @@ type verifier struct {
 
 // Dial returns a Client for the daemon on socket. It connects on the first
 // call, and checks every connection before sending anything on it: the
-// socket's folder must exist and be this user's own and private, and the
+// path must be one a socket can have (sockpath.Check; calls fail with its
+// one line, and Auto starts no daemon for it), the socket's folder must exist and be this user's own and private, and the
 // process listening must run as this user (the kernel says who, on the
 // connection itself). Requests carry environment credentials and MFA codes,
 // and the daemon's answers can make a helper run mfa_process: a daemon that
@@ -80,7 +82,7 @@ func dial(socket string, v verifier) (*Client, error) {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return c.connect(ctx, v) }),
 		grpc.WithNoProxy(),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(maxRequest), grpc.MaxCallRecvMsgSize(maxAnswer)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(wire.MaxRequest), grpc.MaxCallRecvMsgSize(maxAnswer)),
 	)
 	if err != nil {
 		return nil, err
@@ -94,6 +96,9 @@ func dial(socket string, v verifier) (*Client, error) {
 func (c *Client) connect(ctx context.Context, v verifier) (net.Conn, error) {
 	if r := c.refused.Load(); r != nil {
 		return nil, *r
+	}
+	if err := sockpath.Check(c.socket); err != nil {
+		return nil, c.badPath(err)
 	}
 	dir := filepath.Dir(c.socket)
 	if err := privdir.Check(dir); err != nil {
@@ -141,6 +146,19 @@ func (c *Client) refuse(why error) error {
 	}
 	err := error(&broker.Error{Kind: broker.ErrUnavailable, Msg: msg, Err: fmt.Errorf("%w: %w", broker.ErrUntrustedDaemon, why)})
 	c.refused.CompareAndSwap(nil, &err)
+	return err
+}
+
+// errBadSocket marks a socket path that cannot be one: no daemon can
+// listen there, so none is started.
+var errBadSocket = errors.New("bad socket path")
+
+// badPath records that the socket path cannot be one and returns the
+// error calls report: sockpath.Check's one line, which says what is wrong
+// and what to do.
+func (c *Client) badPath(why error) error {
+	err := error(&broker.Error{Kind: broker.ErrUnavailable, Msg: why.Error(), Err: fmt.Errorf("%w: %w", errBadSocket, why)})
+	c.dialErr.Store(&err)
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/envvar"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/testprobe"
 	codecommitdv1 "github.com/codecommitd/codecommitd/proto/codecommitd/v1"
 )
@@ -81,6 +83,21 @@ func TestMessagesWhenTheDaemonCannotBeUsed(t *testing.T) {
 			return filepath.Join(d, "d.sock")
 		}, broker.ErrUntrustedDaemon,
 			"codecommitd does not trust what listens on %s: its folder belongs to uid 65534, not to this user (uid 0): another user may be listening there; it will not send it anything. To fix: choose a path in a private folder of your own with CODECOMMITD_SOCKET (for example: mkdir -m 700 ~/.codecommitd)", 0},
+		// Issue #21: a path that cannot be a socket is named with the
+		// fix, not taken for a daemon that stopped.
+		{"a regular file as the socket", func(t *testing.T) string {
+			s := filepath.Join(private(t), "d.sock")
+			os.WriteFile(s, nil, 0o600)
+			return s
+		}, broker.ErrUnavailable, "socket path %s is a regular file, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket", 0},
+		{"a folder as the socket", func(t *testing.T) string {
+			s := filepath.Join(private(t), "d.sock")
+			os.Mkdir(s, 0o700)
+			return s
+		}, broker.ErrUnavailable, "socket path %s is a folder, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket", 0},
+		{"a socket path too long", func(t *testing.T) string {
+			return filepath.Join(private(t), strings.Repeat("d", 120), "d.sock")
+		}, broker.ErrUnavailable, "socket path %s is %d bytes long; the limit here is " + strconv.Itoa(sockpath.MaxLen) + " (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with CODECOMMITD_SOCKET or --socket", 0},
 		{"a daemon that hangs up", func(t *testing.T) string {
 			s := filepath.Join(private(t), "d.sock")
 			serve(t, s, func(c net.Conn) { c.Close() })
@@ -109,7 +126,7 @@ func TestMessagesWhenTheDaemonCannotBeUsed(t *testing.T) {
 			if !errors.Is(err, tc.kind) {
 				t.Errorf("kind: %v, want %v", err, tc.kind)
 			}
-			want := strings.Replace(tc.want, "%s", socket, 1)
+			want := strings.NewReplacer("%s", socket, "%d", strconv.Itoa(len(socket))).Replace(tc.want)
 			if err.Error() != want {
 				t.Errorf("message\n got: %s\nwant: %s", err, want)
 			}
@@ -139,20 +156,28 @@ func serve(t *testing.T, socket string, handle func(net.Conn)) {
 func TestTheFallbackNoteIsOneLineWithTheCause(t *testing.T) {
 	dir := testprobe.ShortDir(t)
 	socket := filepath.Join(dir, "run", "d.sock")
+	file := filepath.Join(dir, "file.sock")
+	os.WriteFile(file, nil, 0o600)
+	long := filepath.Join(dir, strings.Repeat("d", 300), "d.sock")
 	for _, tc := range []struct {
 		name      string
+		socket    string
 		autostart bool
 		idleExit  string
 		want      string
 	}{
-		{"autostart off", false, "", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); CODECOMMITD_AUTOSTART=0 keeps it from being started; resolving in this process\n"},
-		{"start fails", true, "", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); starting it failed: cannot run /nonexistent/codecommitd: no such file or directory; resolving in this process\n"},
-		{"a bad idle exit", true, "30", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); starting it failed: CODECOMMITD_IDLE_EXIT=30 is not a duration (such as 30m or 8h; 0 for never); resolving in this process\n"},
+		// Issue #21: what is wrong and the fix, whole, and no daemon
+		// started (it could not listen there either).
+		{"a regular file as the socket", file, true, "", "codecommitd: socket path " + file + " is a regular file, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket; resolving in this process\n"},
+		{"a socket path much too long", long, true, "", "codecommitd: socket path " + long[:sockpath.MaxLen/2] + "…" + long[len(long)-sockpath.MaxLen/2:] + " is " + strconv.Itoa(len(long)) + " bytes long; the limit here is " + strconv.Itoa(sockpath.MaxLen) + " (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with CODECOMMITD_SOCKET or --socket; resolving in this process\n"},
+		{"autostart off", socket, false, "", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); CODECOMMITD_AUTOSTART=0 keeps it from being started; resolving in this process\n"},
+		{"start fails", socket, true, "", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); starting it failed: cannot run /nonexistent/codecommitd: no such file or directory; resolving in this process\n"},
+		{"a bad idle exit", socket, true, "30", "codecommitd: no daemon answers on " + socket + " (the daemon is not running); starting it failed: CODECOMMITD_IDLE_EXIT=30 is not a duration (such as 30m or 8h; 0 for never); resolving in this process\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(envvar.IdleExit, tc.idleExit)
 			var stderr bytes.Buffer
-			a := &Auto{Socket: socket, Autostart: tc.autostart, Daemon: "/nonexistent/codecommitd", Stderr: &stderr}
+			a := &Auto{Socket: tc.socket, Autostart: tc.autostart, Daemon: "/nonexistent/codecommitd", Stderr: &stderr}
 			defer a.Close()
 			a.SignURL(context.Background(), &broker.SignRequest{Repository: "repo"})
 			if stderr.String() != tc.want {
@@ -166,7 +191,7 @@ func TestTheFallbackNoteIsOneLineWithTheCause(t *testing.T) {
 // (the second time with an MFA code) does not wait for a daemon that could
 // not be started the first time.
 func TestAFailedStartIsNotRetriedInTheSameProcess(t *testing.T) {
-	dir := t.TempDir()
+	dir := testprobe.ShortDir(t) // the socket's path must fit, whatever TMPDIR is
 	runs := filepath.Join(dir, "runs")
 	daemon := filepath.Join(dir, "codecommitd")
 	os.WriteFile(daemon, []byte("#!/bin/sh\necho \"$1\" >> "+runs+"\necho 'cannot start' >&2\nexit 1\n"), 0o755)

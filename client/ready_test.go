@@ -69,3 +69,35 @@ func TestStartReadsTheTypedReport(t *testing.T) {
 		})
 	}
 }
+
+// noDeadline is a readiness pipe that cannot be given a deadline, and
+// whose reads would block for as long as the daemon runs.
+type noDeadline struct{ read chan struct{} }
+
+func (p noDeadline) Read([]byte) (int, error) {
+	close(p.read)
+	select {} // as long as the daemon runs
+}
+
+func (noDeadline) SetReadDeadline(time.Time) error { return os.ErrNoDeadline }
+
+// TestAReportWithoutADeadlineIsNotWaitedFor: if the pipe takes no
+// deadline, the client says so at once rather than wait on it without
+// bound.
+func TestAReportWithoutADeadlineIsNotWaitedFor(t *testing.T) {
+	p := noDeadline{read: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := readReport(p, time.Second)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		want := "cannot wait for the daemon's readiness report (file type does not support deadline); it may still start: run codecommitd status to see"
+		if err == nil || err.Error() != want {
+			t.Errorf("readReport = %v, want %q", err, want)
+		}
+	case <-p.read:
+		t.Fatal("read a pipe that has no deadline")
+	}
+}

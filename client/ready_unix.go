@@ -32,10 +32,11 @@ func startAndWait(cmd *exec.Cmd, socket string, timeout time.Duration) error {
 		return fmt.Errorf("cannot run %s: %w", cmd.Path, startCause(err))
 	}
 	cmd.Process.Release()
-	r.SetReadDeadline(time.Now().Add(timeout))
-	report, readErr := io.ReadAll(io.LimitReader(r, wire.MaxReadyReport))
+	report, readErr := readReport(r, timeout)
 	outcome, why, err := wire.DecodeReadyReport(report)
 	switch {
+	case readErr != nil && !errors.Is(readErr, os.ErrDeadlineExceeded):
+		return readErr
 	case errors.Is(err, wire.ErrNoReport) && errors.Is(readErr, os.ErrDeadlineExceeded):
 		return fmt.Errorf("the daemon did not start within %s", timeout)
 	case err != nil:
@@ -47,4 +48,17 @@ func startAndWait(cmd *exec.Cmd, socket string, timeout time.Duration) error {
 		return waitListening(socket, time.Now().Add(timeout))
 	}
 	return errors.New(cmp.Or(why, "the daemon stopped before listening"))
+}
+
+// readReport reads the readiness report from r until the daemon closes its
+// end, at most timeout. A pipe that cannot be given a deadline is not read
+// at all: the read could wait as long as the daemon runs.
+func readReport(r interface {
+	io.Reader
+	SetReadDeadline(time.Time) error
+}, timeout time.Duration) ([]byte, error) {
+	if err := r.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return nil, fmt.Errorf("cannot wait for the daemon's readiness report (%w); it may still start: run codecommitd status to see", err)
+	}
+	return io.ReadAll(io.LimitReader(r, wire.MaxReadyReport))
 }

@@ -6,16 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/browser"
 )
-
-// SignTimeout bounds one signing request of a helper, an MFA prompt
-// included; a helper waiting for an IAM Identity Center sign-in makes one
-// request after another until that ends (SignWithSSO).
-const SignTimeout = 5 * time.Minute
 
 // Process is what a helper takes from the process it runs in. The zero
 // value means this process's own environment and streams.
@@ -64,7 +58,7 @@ type SignOptions struct {
 
 // Sign is the request path both helpers share: it asks o.Broker (by
 // default the daemon, started if need be, else a one-shot) for a signed
-// password within SignTimeout, with the variables of the caller's
+// password within wire.SignTimeout, with the variables of the caller's
 // environment a request carries, asks a person for an MFA code when one is
 // needed (Prompter, SignWithMFA), shows an IAM Identity Center sign-in
 // when one is needed and waits for it (SignInUI, SignWithSSO), and prints
@@ -89,7 +83,7 @@ var ErrNoTransport = errors.New("no git transport")
 // o.Broker (which must be a broker.Transporter, such as an Auto; a nil one
 // is an error wrapping ErrNoTransport, since the capability must outlive
 // this call) for a capability for the repository, with git's settings for
-// its https URL (gitConfig, gitEnv), within SignTimeout (the capability
+// its https URL (gitConfig, gitEnv), within wire.SignTimeout (the capability
 // then lasts until it is released), with the same MFA prompt, and prints
 // the answer's warnings.
 func OpenTransport(ctx context.Context, o SignOptions, gitConfig []broker.ConfigEntry, gitEnv map[string]string) (*broker.Capability, error) {
@@ -123,7 +117,7 @@ func (o *SignOptions) broker() (broker.Broker, func()) {
 	return auto, func() { auto.Close() }
 }
 
-// request makes o's request with call, each call within SignTimeout: the
+// request makes o's request with call, each call within wire.SignTimeout: the
 // variables of the caller's environment a request carries, an MFA prompt
 // when one is needed, and an IAM Identity Center sign-in shown and waited
 // for when one is needed.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/envvar"
+	"github.com/codecommitd/codecommitd/internal/testprobe"
+	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
 // mfaBroker wants an MFA code, then signs; it records the requests.
@@ -35,7 +37,7 @@ func (b *mfaBroker) SignURL(ctx context.Context, r *broker.SignRequest) (*broker
 
 // TestSignIsTheOneRequestPath: Sign sends the request variables of the
 // environment (file paths made absolute) and no others, within
-// SignTimeout, asks for the MFA code the broker wants, and prints the
+// wire.SignTimeout, asks for the MFA code the broker wants, and prints the
 // answer's warnings.
 func TestSignIsTheOneRequestPath(t *testing.T) {
 	dir := t.TempDir()
@@ -60,8 +62,8 @@ func TestSignIsTheOneRequestPath(t *testing.T) {
 		if !reflect.DeepEqual(r.Env, wantEnv) {
 			t.Errorf("request %d env = %v, want %v", i, r.Env, wantEnv)
 		}
-		if d := b.deadlines[i]; d <= SignTimeout-time.Minute || d > SignTimeout {
-			t.Errorf("request %d has %s left, want about %s", i, d, SignTimeout)
+		if d := b.deadlines[i]; d <= wire.SignTimeout-time.Minute || d > wire.SignTimeout {
+			t.Errorf("request %d has %s left, want about %s", i, d, wire.SignTimeout)
 		}
 	}
 	if stderr.String() != "region xx-east-9 is not one this version knows\n" {
@@ -72,7 +74,7 @@ func TestSignIsTheOneRequestPath(t *testing.T) {
 // TestSignNotesTheFallbackWhereItIsTold: without a broker Sign asks the
 // daemon on the environment's socket, and its note goes to Note.
 func TestSignNotesTheFallbackWhereItIsTold(t *testing.T) {
-	dir := t.TempDir()
+	dir := testprobe.ShortDir(t) // the socket's path must fit, whatever TMPDIR is
 	bin, _ := recordingDaemon(t)
 	env := map[string]string{envvar.Socket: filepath.Join(dir, "none", "d.sock"), envvar.Autostart: "0", envvar.Bin: bin}
 	for k, v := range env {

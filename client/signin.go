@@ -10,6 +10,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/browser"
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/wire"
 )
 
 // signInSlack is how long past a sign-in's own end a helper goes on
@@ -66,7 +67,7 @@ func (u *SignInUI) show(s *broker.SignIn, canOpen bool) {
 	}
 }
 
-// SignWithSSO calls SignWithMFA (each call within SignTimeout) and, while
+// SignWithSSO calls SignWithMFA (each call within wire.SignTimeout) and, while
 // the broker answers that the profile's IAM Identity Center session needs
 // a sign-in (ErrSSOSignIn), shows that sign-in once when the broker makes
 // this caller the one to show it (ui), then calls again, naming it, until
@@ -91,7 +92,7 @@ func withSSO[T any](ctx context.Context, req *broker.SignRequest, prompter *Prom
 	canOpen := ui != nil && ui.canOpen()
 	r.Browser = canOpen
 	for {
-		cctx, cancel := context.WithTimeout(ctx, SignTimeout)
+		cctx, cancel := context.WithTimeout(ctx, wire.SignTimeout)
 		s, err := withMFA(cctx, &r, prompter, call)
 		cancel()
 		var be *broker.Error

@@ -88,8 +88,6 @@ func (a *grpcAdapter) OpenTransport(m *codecommitdv1.OpenTransportRequest, strea
 // requests. No client, however many connections or streams it holds, can
 // keep a git helper from being served at once.
 const (
-	// MaxMessage bounds a request the daemon reads.
-	MaxMessage = 64 << 10
 	// IdleTimeout closes a connection with no request under way for this
 	// long, including one that sent the HTTP/2 preface and nothing else.
 	IdleTimeout = 30 * time.Second
@@ -97,8 +95,12 @@ const (
 	// end of the HTTP/2 handshake.
 	HandshakeTimeout = 5 * time.Second
 	// MaxConnections bounds concurrent connections. When all are open, a
-	// new one closes the connection idle longest (for at least a second);
-	// it waits only while every connection has a request under way.
+	// new one closes the connection idle longest (for at least a second).
+	// While every connection has a request under way, as many more are
+	// accepted and answered (the handshake, health checks: the client
+	// sees a busy daemon, not a stopped one); the first request on one
+	// waits for a slot. Beyond those, connections wait in the kernel's
+	// queue.
 	MaxConnections = 256
 	// MaxConnectionsPerProcess bounds the connections on which one
 	// process has a request or stream under way; a request that would
@@ -115,36 +117,28 @@ const (
 	// connection (GOAWAY: requests under way go on, new ones reconnect);
 	// MaxConnectionAgeGrace is how long after that it closes the old one,
 	// ending its streams (the limitListener does). The grace outlasts any
-	// request a helper waits for (five minutes), so only long-lived
-	// streams are cut; but a git transport stream (OpenTransport), which
+	// request a helper waits for (wire.SignTimeout) by a minute, so only
+	// long-lived streams are cut; but a git transport stream (OpenTransport), which
 	// lasts as long as its git operation (a push may take an hour), is
 	// never cut for its age: its connection is closed when it ends. Nor is
 	// one capped with the streams of MaxLongStreams: it counts as a
 	// request under way on its connection, so its connection is neither
 	// idle nor evicted.
 	MaxConnectionAge      = time.Minute
-	MaxConnectionAgeGrace = 5 * time.Minute
+	MaxConnectionAgeGrace = wire.SignTimeout + time.Minute
 )
 
-// NewGRPCServer returns the daemon's gRPC server for b (the health service,
-// reflection, the audit log; the git transport when b is a
-// broker.Transporter), admitting only connections from this user, for a
-// listener of the caller's: the client's tests serve it on a socket they
-// can freeze.
-func NewGRPCServer(b broker.Broker, log *slog.Logger) *grpc.Server {
-	t, _ := b.(broker.Transporter)
-	return newGRPCServer(b, t, log, newPeerCreds())
-}
-
-// newGRPCServer is NewGRPCServer with the transport t (nil: none), the
-// peer check creds, and more run after its own interceptors.
+// newGRPCServer returns the daemon's gRPC server for b (the health
+// service, reflection, the audit log) and the git transport t (nil: none),
+// admitting only connections that pass the peer check creds, with more run
+// after its own interceptors.
 func newGRPCServer(b broker.Broker, t broker.Transporter, log *slog.Logger, creds peerCreds, more ...grpc.UnaryServerInterceptor) *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.InTapHandle(refuseStrangers(log)),
 		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{underWay, audit(log)}, more...)...),
 		grpc.ChainStreamInterceptor(admitStreams(make(chan struct{}, MaxLongStreams)), auditTransport(log)),
-		grpc.MaxRecvMsgSize(MaxMessage),
+		grpc.MaxRecvMsgSize(wire.MaxRequest),
 		grpc.MaxConcurrentStreams(MaxStreams),
 		grpc.ConnectionTimeout(HandshakeTimeout),
 		// No MaxConnectionAgeGrace: the limitListener closes old
@@ -197,12 +191,14 @@ func audit(log *slog.Logger) grpc.UnaryServerInterceptor {
 }
 
 // underWay counts a request as under way on its connection while it runs
-// (the listener closes only connections with none), or refuses it when its
-// process keeps MaxConnectionsPerProcess connections busy already.
-func underWay(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+// (the listener closes only connections with none), after waiting for a
+// slot on a connection accepted without one (a health check does not
+// wait), or refuses it when its process keeps MaxConnectionsPerProcess
+// connections busy already.
+func underWay(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	a := admissionFrom(ctx)
 	if a.conn != nil {
-		end, err := a.begin()
+		end, err := a.begin(ctx, !strings.HasPrefix(info.FullMethod, "/"+healthpb.Health_ServiceDesc.ServiceName+"/"))
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +222,7 @@ func admitStreams(open chan struct{}) grpc.StreamServerInterceptor {
 		}
 		if info.FullMethod == codecommitdv1.BrokerService_OpenTransport_FullMethodName {
 			if a.conn != nil {
-				end, err := a.beginTransport()
+				end, err := a.beginTransport(ss.Context())
 				if err != nil {
 					return err
 				}
@@ -241,7 +237,7 @@ func admitStreams(open chan struct{}) grpc.StreamServerInterceptor {
 			return status.Errorf(codes.ResourceExhausted, "codecommitd serves at most %d streams (health Watch, reflection) at once; try again when one has closed", cap(open))
 		}
 		if a.conn != nil {
-			end, err := a.begin()
+			end, err := a.begin(ss.Context(), true)
 			if err != nil {
 				return err
 			}

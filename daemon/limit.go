@@ -12,19 +12,22 @@ import (
 // limitListener keeps at most max connections open, and room for new
 // ones: when all are taken, a new connection closes the one idle longest
 // (no request or stream under way for at least evictAfter: a client done
-// with it, one that connected and sent nothing), and waits only while every
-// connection has something under way. Nor can any one client keep them all
-// busy: one process may have something under way on at most perProcess
-// connections (a request beyond is refused), and long-lived streams are
-// capped apart (MaxLongStreams). A connection is closed once it is older
-// than maxAge (ending its streams), unless it carries a git transport
-// stream, which lasts as long as its git operation (then it is closed when
-// the last one ends). Unlike golang.org/x/net/netutil's, its
-// connections still give access to the socket (syscall.Conn), which the
-// peer check needs.
+// with it, one that connected and sent nothing). When every connection has
+// something under way, a new one is still accepted, up to maxQueued of
+// them, so the daemon answers it (its HTTP/2 handshake, health checks: a
+// busy daemon is never taken for a stopped one); its first request waits
+// for a slot (take). Only beyond that do new connections wait in the
+// kernel's queue. Nor can any one client keep them all busy: one process
+// may have something under way on at most perProcess connections (a
+// request beyond is refused), and long-lived streams are capped apart
+// (MaxLongStreams). A connection is closed once it is older than maxAge
+// (ending its streams), unless it carries a git transport stream, which
+// lasts as long as its git operation (then it is closed when the last one
+// ends). Unlike golang.org/x/net/netutil's, its connections still give
+// access to the socket (syscall.Conn), which the peer check needs.
 type limitListener struct {
 	net.Listener
-	max, perProcess int
+	max, perProcess, maxQueued int
 	// now is the clock idle times are read from (time.Now; a test moves
 	// it to age every connection at once).
 	now func() time.Time
@@ -36,11 +39,14 @@ type limitListener struct {
 
 	done      chan struct{}
 	closeOnce sync.Once
-	// freed is signalled when a connection closes or goes idle.
-	freed chan struct{}
 
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{}
+	// queued counts the connections accepted without a slot.
+	queued int
+	// freed is closed, and replaced, when a connection closes or goes
+	// idle: it wakes every wait for a slot.
+	freed chan struct{}
 	// busy counts, per process, its connections with something under way.
 	busy map[int]int
 }
@@ -50,13 +56,13 @@ type limitListener struct {
 // first request.
 const evictAfter = time.Second
 
-// newLimitListener returns a limitListener of n connections, at most
-// MaxConnectionsPerProcess of them busy for one process (tests change these
-// before the first Accept).
+// newLimitListener returns a limitListener of n connections (and as many
+// queued), at most MaxConnectionsPerProcess of them busy for one process
+// (tests change these before the first Accept).
 func newLimitListener(l net.Listener, n int) *limitListener {
-	ll := &limitListener{Listener: l, max: n, perProcess: MaxConnectionsPerProcess, now: time.Now,
+	ll := &limitListener{Listener: l, max: n, perProcess: MaxConnectionsPerProcess, maxQueued: n, now: time.Now,
 		maxAge: MaxConnectionAge + MaxConnectionAgeGrace,
-		done:   make(chan struct{}), freed: make(chan struct{}, 1),
+		done:   make(chan struct{}), freed: make(chan struct{}),
 		conns: make(map[*trackedConn]struct{}), busy: make(map[int]int)}
 	go ll.reap()
 	return ll
@@ -109,23 +115,39 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	t := &trackedConn{Conn: c, l: l}
-	if err := l.admit(t); err != nil {
+	if err := l.admit(t, true, nil); err != nil {
 		c.Close()
 		return nil, err
 	}
+	l.open.Add(1)
 	return t, nil
 }
 
+// errStopped ends a wait for a slot whose request ended first.
+var errStopped = errors.New("the request ended before a connection slot was free")
+
 // admit gives t a slot: a free one, else that of the connection idle
-// longest, else the first to free.
-func (l *limitListener) admit(t *trackedConn) error {
+// longest; else, when queue is set and there is room, it queues t (its
+// first request takes a slot); else it waits for the first slot to free,
+// until the listener closes or stop is closed.
+func (l *limitListener) admit(t *trackedConn, queue bool, stop <-chan struct{}) error {
 	for {
 		l.mu.Lock()
+		if _, in := l.conns[t]; in || t.closed {
+			l.mu.Unlock()
+			if t.closed {
+				return net.ErrClosed
+			}
+			return nil
+		}
 		if len(l.conns) < l.max {
+			if t.queued {
+				t.queued = false
+				l.queued--
+			}
 			t.idleSince = l.now()
 			t.opened = t.idleSince
 			l.conns[t] = struct{}{}
-			l.open.Add(1)
 			l.mu.Unlock()
 			return nil
 		}
@@ -135,8 +157,15 @@ func (l *limitListener) admit(t *trackedConn) error {
 			open = append(open, c)
 			states = append(states, connState{busy: c.busy, idleSince: c.idleSince})
 		}
-		l.mu.Unlock()
 		victim, wait := evictable(states, l.now())
+		if victim < 0 && queue && l.queued < l.maxQueued {
+			t.queued = true
+			l.queued++
+			l.mu.Unlock()
+			return nil
+		}
+		freed := l.freed
+		l.mu.Unlock()
 		if victim >= 0 {
 			_ = open[victim].Close() // frees its slot, whatever the socket says
 			continue
@@ -146,10 +175,12 @@ func (l *limitListener) admit(t *trackedConn) error {
 			later = time.After(wait)
 		}
 		select {
-		case <-l.freed:
+		case <-freed:
 		case <-later:
 		case <-l.done:
 			return net.ErrClosed
+		case <-stop:
+			return errStopped
 		}
 	}
 }
@@ -185,21 +216,27 @@ func (l *limitListener) Close() error {
 	return l.Listener.Close()
 }
 
-func (l *limitListener) signal() {
-	select {
-	case l.freed <- struct{}{}:
-	default:
-	}
+// wake wakes every wait for a slot; l.mu is held.
+func (l *limitListener) wake() {
+	close(l.freed)
+	l.freed = make(chan struct{})
 }
 
 func (l *limitListener) release(t *trackedConn) {
 	l.mu.Lock()
-	delete(l.conns, t)
-	if t.busy > 0 {
-		l.idle(t.pid)
+	t.closed = true
+	if t.queued {
+		t.queued = false
+		l.queued--
 	}
+	if _, in := l.conns[t]; in {
+		delete(l.conns, t)
+		if t.busy > 0 {
+			l.idle(t.pid)
+		}
+	}
+	l.wake()
 	l.mu.Unlock()
-	l.signal()
 	if l.open.Add(-1) == 0 && l.quiet != nil {
 		l.quiet()
 	}
@@ -216,14 +253,17 @@ func (l *limitListener) idle(pid int) {
 }
 
 // trackedConn is a connection of a limitListener: it knows which process
-// is at the other end (once the peer check has asked), how many requests
-// and streams are under way on it, and since when none is.
+// is at the other end (once the peer check has asked), whether it waits
+// for a slot, how many requests and streams are under way on it, and
+// since when none is.
 type trackedConn struct {
 	net.Conn
 	l         *limitListener
 	closeOnce sync.Once
 	// Guarded by l.mu:
 	pid       int // 0: not known
+	queued    bool
+	closed    bool
 	busy      int
 	idleSince time.Time
 	opened    time.Time
@@ -253,6 +293,20 @@ func (c *trackedConn) setPID(pid int) {
 	c.pid = pid
 }
 
+// isQueued reports whether c was accepted without a slot and has none yet.
+func (c *trackedConn) isQueued() bool {
+	c.l.mu.Lock()
+	defer c.l.mu.Unlock()
+	return c.queued
+}
+
+// take gives a queued c a slot (see limitListener.admit), waiting until
+// one frees or stop is closed; for a connection with a slot it does
+// nothing.
+func (c *trackedConn) take(stop <-chan struct{}) error {
+	return c.l.admit(c, false, stop)
+}
+
 // begin records a request or stream under way on c, and returns the
 // function to call when it ends. When c has nothing under way yet and its
 // process already has perProcess busy connections, it records nothing and
@@ -279,8 +333,8 @@ func (c *trackedConn) begin() (end func(), busy int) {
 				l.idle(c.pid)
 			}
 		}
+		l.wake()
 		l.mu.Unlock()
-		l.signal()
 	}), 0
 }
 

@@ -96,6 +96,7 @@ func TestLimitListener(t *testing.T) {
 		inner := newPipeListener()
 		l := newLimitListener(inner, 2)
 		l.maxAge = 1000 * time.Hour // TestAgedConnections checks the age
+		l.maxQueued = 0 // connections wait in Accept, as beyond the queue
 		defer l.Close()
 		var clients []net.Conn
 		for range 4 {
@@ -312,4 +313,81 @@ func isClosed(c net.Conn) bool {
 	defer c.SetReadDeadline(time.Time{})
 	_, err := c.Read(make([]byte, 1))
 	return errors.Is(err, io.EOF)
+}
+
+// TestLimitListenerQueues: with every slot busy, a new connection is
+// accepted at once without one (up to maxQueued, then Accept waits); its
+// first request waits for a slot and gets the first to free, or gives up
+// when it ends; a health check on it needs none.
+func TestLimitListenerQueues(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inner := newPipeListener()
+		l := newLimitListener(inner, 1)
+		l.maxQueued = 2
+		defer l.Close()
+		accept := func() *trackedConn {
+			t.Helper()
+			c := inner.dial()
+			t.Cleanup(func() { c.Close() })
+			a, err := l.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a.(*trackedConn)
+		}
+		first := accept()
+		end, _ := first.begin()
+		second, third := accept(), accept()
+		if !second.isQueued() || !third.isQueued() {
+			t.Fatal("connections accepted while every slot is busy have a slot")
+		}
+		if l.open.Load() != 3 {
+			t.Errorf("%d open, want 3 (queued ones count)", l.open.Load())
+		}
+		// Beyond the queue, Accept waits.
+		inner.dial()
+		fourth := accepted(l)
+		synctest.Wait()
+		select {
+		case <-fourth:
+			t.Fatal("a connection beyond the queue was accepted")
+		default:
+		}
+		// A request that ends before a slot frees gives up.
+		stop := make(chan struct{})
+		gaveUp := make(chan error, 1)
+		go func() { gaveUp <- third.take(stop) }()
+		took := make(chan error, 1)
+		go func() { took <- second.take(nil) }()
+		synctest.Wait()
+		close(stop)
+		if err := <-gaveUp; !errors.Is(err, errStopped) {
+			t.Errorf("a wait whose request ended: %v, want errStopped", err)
+		}
+		select {
+		case err := <-took:
+			t.Fatalf("a queued connection got a slot while every one was busy: %v", err)
+		default:
+		}
+		// The busy one ends, and is idle for evictAfter: the waiting
+		// request takes its slot.
+		end()
+		time.Sleep(evictAfter)
+		if err := <-took; err != nil {
+			t.Fatalf("the queued request: %v", err)
+		}
+		if second.isQueued() {
+			t.Error("still queued after taking a slot")
+		}
+		if err := second.take(nil); err != nil {
+			t.Errorf("take on a connection with a slot: %v", err)
+		}
+		// Closing a queued connection frees its place in the queue.
+		third.Close()
+		if c4 := <-fourth; c4 == nil {
+			t.Fatal("Accept did not go on when the queue had room")
+		} else {
+			defer c4.Close()
+		}
+	})
 }

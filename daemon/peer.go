@@ -78,16 +78,29 @@ func (c peerCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInf
 }
 
 // begin records a request or stream under way on a's connection (see
-// trackedConn.begin), or says why it is refused.
-func (a admission) begin() (end func(), err error) { return a.beginWith(a.conn.begin) }
+// trackedConn.begin), or says why it is refused. On a connection accepted
+// while every slot was busy, a health check (wait false) is answered
+// without one, and anything else waits for one until ctx ends.
+func (a admission) begin(ctx context.Context, wait bool) (end func(), err error) {
+	return a.beginWith(ctx, wait, a.conn.begin)
+}
 
 // beginTransport is begin for a git transport stream
 // (trackedConn.beginTransport).
-func (a admission) beginTransport() (end func(), err error) {
-	return a.beginWith(a.conn.beginTransport)
+func (a admission) beginTransport(ctx context.Context) (end func(), err error) {
+	return a.beginWith(ctx, true, a.conn.beginTransport)
 }
 
-func (a admission) beginWith(begin func() (func(), int)) (end func(), err error) {
+func (a admission) beginWith(ctx context.Context, wait bool, begin func() (func(), int)) (end func(), err error) {
+	if !wait && a.conn.isQueued() {
+		return func() {}, nil
+	}
+	if err := a.conn.take(ctx.Done()); err != nil {
+		if ctx.Err() != nil {
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+		return nil, status.Error(codes.Unavailable, "codecommitd is stopping")
+	}
 	end, busy := begin()
 	if end != nil {
 		return end, nil

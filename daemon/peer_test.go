@@ -112,7 +112,7 @@ func TestStrangersAreRefusedBeforeTheirRequestIsRead(t *testing.T) {
 			// PermissionDenied, not ResourceExhausted, and its profile is
 			// never logged.
 			big := &codecommitdv1.SignURLRequest{Profile: "stranger-profile", Repository: "repo",
-				Env: map[string]string{"HOME": strings.Repeat("x", 2*MaxMessage)}}
+				Env: map[string]string{"HOME": strings.Repeat("x", 2*wire.MaxRequest)}}
 			_, err := api.SignURL(ctx, big)
 			if tc.want == nil {
 				if status.Code(err) != codes.ResourceExhausted {

@@ -173,6 +173,72 @@ func TestOneProcessCannotKeepEverySlotBusy(t *testing.T) {
 	}
 }
 
+// TestABusyDaemonIsNotTakenForAStoppedOne (issue #17): with a request
+// under way on every one of MaxConnections connections (each held, as by
+// a slow STS), the next caller's connection is answered, its health checks
+// too, so the client does not call the daemon stuck; its request waits and
+// is served once one ends.
+func TestABusyDaemonIsNotTakenForAStoppedOne(t *testing.T) {
+	t.Parallel() // it waits for three probes a second apart
+	b := &holdingBroker{entered: make(chan struct{}, MaxConnections+1), release: make(chan struct{})}
+	checks := make(chan struct{}, 100)
+	countChecks := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if strings.HasSuffix(info.FullMethod, "/Check") {
+			checks <- struct{}{}
+		}
+		return resp, err
+	}
+	sock := serveLimited(t, b, slog.New(slog.DiscardHandler), nil, func(n int) int { return 1000 + n }, countChecks)
+	held := make(chan error, MaxConnections)
+	for range MaxConnections {
+		go func() {
+			conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				held <- err
+				return
+			}
+			defer conn.Close()
+			_, err = codecommitdv1.NewBrokerServiceClient(conn).SignURL(context.Background(), &codecommitdv1.SignURLRequest{Repository: "r"})
+			held <- err
+		}()
+	}
+	for range MaxConnections {
+		<-b.entered
+	}
+	c, err := client.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.SignURL(context.Background(), &broker.SignRequest{Repository: "r"})
+		done <- err
+	}()
+	for range 3 { // the client asks once a second while its request waits
+		select {
+		case <-checks:
+		case err := <-done:
+			t.Fatalf("the request on a busy daemon ended before it was served: %v", err)
+		}
+	}
+	select {
+	case <-b.entered:
+		t.Fatal("a request reached the broker while every connection was busy")
+	default:
+	}
+	b.release <- struct{}{} // one held request ends
+	if err := <-held; err != nil {
+		t.Errorf("a held request: %v", err)
+	}
+	<-b.entered // the waiting one takes its slot
+	close(b.release)
+	if err := <-done; err != nil {
+		t.Fatalf("the request on a busy daemon: %v", err)
+	}
+}
+
 // holdingBroker holds every SignURL until released.
 type holdingBroker struct {
 	countingBroker

@@ -104,8 +104,8 @@ func claim(path string) (*instance, error) {
 // socket is a listening Unix socket of an instance. The gRPC server closes
 // it when it starts to drain (Close: the socket file goes, so no new
 // request comes); the instance's lock is released only when the daemon is
-// done with everything it holds (closeAndRelease). Both remove only what is
-// still theirs, so a stopping daemon never takes away the socket or the
+// done with everything it holds (instance.release). Both remove only what
+// is still theirs, so a stopping daemon never takes away the socket or the
 // lock of the daemon that follows it.
 type socket struct {
 	net.Listener
@@ -113,21 +113,6 @@ type socket struct {
 	file      fs.FileInfo // the socket file as created, to know it is still ours
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// listen claims path and listens on it at once: claim, then
-// instance.listen.
-func listen(path string) (*socket, error) {
-	in, err := claim(path)
-	if err != nil {
-		return nil, err
-	}
-	s, err := in.listen()
-	if err != nil {
-		in.release()
-		return nil, err
-	}
-	return s, nil
 }
 
 // listen removes a stale socket file and listens with a socket that is
@@ -188,13 +173,4 @@ func (s *socket) Close() error {
 		s.closeErr = err
 	})
 	return s.closeErr
-}
-
-// closeAndRelease closes the socket if it is open, then removes the lock
-// file (if still this daemon's) and releases the lock: the last thing a
-// daemon does.
-func (s *socket) closeAndRelease() error {
-	err := s.Close()
-	s.in.release()
-	return err
 }

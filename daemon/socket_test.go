@@ -14,6 +14,30 @@ import (
 	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
+// claimAndListen takes the socket at path as the daemon does (build
+// claims it, then listens; when that fails, its close releases the claim).
+func claimAndListen(path string) (*socket, error) {
+	in, err := claim(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := in.listen()
+	if err != nil {
+		in.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+// stopListening lets go of s as a stopping daemon does: the gRPC server
+// closes the socket, and once the daemon is done with everything else, it
+// releases the instance lock.
+func stopListening(s *socket) error {
+	err := s.Close()
+	s.in.release()
+	return err
+}
+
 func TestListenNeverChangesAFolderItDidNotCreate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -28,7 +52,7 @@ func TestListenNeverChangesAFolderItDidNotCreate(t *testing.T) {
 			os.Mkdir(dir, 0o700)
 			os.Chmod(dir, tc.mode)
 			before, _ := os.Stat(dir)
-			s, err := listen(filepath.Join(dir, "cc.sock"))
+			s, err := claimAndListen(filepath.Join(dir, "cc.sock"))
 			if err == nil {
 				s.Close()
 				t.Fatal("listened in a folder open to other users")
@@ -51,7 +75,7 @@ func TestListenNeverChangesAFolderItDidNotCreate(t *testing.T) {
 func TestListenCreatesItsOwnFolderPrivateAndCleansUp(t *testing.T) {
 	dir := filepath.Join(testprobe.ShortDir(t), "run", "codecommitd")
 	sock := filepath.Join(dir, "d.sock")
-	s, err := listen(sock)
+	s, err := claimAndListen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,10 +84,10 @@ func TestListenCreatesItsOwnFolderPrivateAndCleansUp(t *testing.T) {
 	if fi.Mode().Perm() != 0o700 || si.Mode().Perm()&0o077 != 0 {
 		t.Errorf("folder %v, socket %v: want 0700 and 0600", fi.Mode().Perm(), si.Mode().Perm())
 	}
-	if _, err := listen(sock); !errors.Is(err, ErrAlreadyRunning) {
+	if _, err := claimAndListen(sock); !errors.Is(err, ErrAlreadyRunning) {
 		t.Errorf("a second listen = %v, want ErrAlreadyRunning", err)
 	}
-	if err := s.closeAndRelease(); err != nil {
+	if err := stopListening(s); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{sock, sock + ".lock"} {
@@ -79,7 +103,7 @@ func TestLockFileIsNeverFollowed(t *testing.T) {
 	victim := filepath.Join(t.TempDir(), "victim")
 	os.WriteFile(victim, []byte("keep me\n"), 0o600)
 	os.Symlink(victim, filepath.Join(dir, "d.sock.lock"))
-	if s, err := listen(filepath.Join(dir, "d.sock")); err == nil {
+	if s, err := claimAndListen(filepath.Join(dir, "d.sock")); err == nil {
 		s.Close()
 		t.Fatal("took a lock through a symlink")
 	}
@@ -95,7 +119,7 @@ func TestLockFileIsNeverFollowed(t *testing.T) {
 // its cache.
 func TestAStoppingDaemonLeavesItsSuccessorAlone(t *testing.T) {
 	sock := filepath.Join(testprobe.ShortDir(t), "run", "d.sock")
-	old, err := listen(sock)
+	old, err := claimAndListen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +137,7 @@ func TestAStoppingDaemonLeavesItsSuccessorAlone(t *testing.T) {
 	}
 	started := make(chan result, 1)
 	go func() {
-		s, err := listen(sock)
+		s, err := claimAndListen(sock)
 		started <- result{s, err}
 	}()
 	select {
@@ -121,7 +145,7 @@ func TestAStoppingDaemonLeavesItsSuccessorAlone(t *testing.T) {
 		t.Fatalf("a daemon started while the old one still held the lock: %v", r.err)
 	default:
 	}
-	if err := old.closeAndRelease(); err != nil {
+	if err := stopListening(old); err != nil {
 		t.Fatal(err)
 	}
 	r := <-started
@@ -129,15 +153,15 @@ func TestAStoppingDaemonLeavesItsSuccessorAlone(t *testing.T) {
 		t.Fatalf("the daemon started while the old one stopped: %v", r.err)
 	}
 	next := r.s
-	defer next.closeAndRelease()
+	defer stopListening(next)
 	old.Close()
-	old.closeAndRelease()
+	stopListening(old)
 	for _, p := range []string{sock, sock + ".lock"} {
 		if _, err := os.Lstat(p); err != nil {
 			t.Errorf("the stopped daemon took away its successor's %s: %v", filepath.Base(p), err)
 		}
 	}
-	if _, err := listen(sock); !errors.Is(err, ErrAlreadyRunning) {
+	if _, err := claimAndListen(sock); !errors.Is(err, ErrAlreadyRunning) {
 		t.Errorf("the successor lost its lock: a third listen = %v", err)
 	}
 }
@@ -157,13 +181,13 @@ func TestListenRefusesWhatIsNotASocketAndLeavesNoLock(t *testing.T) {
 		// see), and is refused once the lock is held.
 		{link, "socket path " + link + " is a symbolic link, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
 	} {
-		s, err := listen(tc.path)
+		s, err := claimAndListen(tc.path)
 		if err == nil {
-			s.closeAndRelease()
+			stopListening(s)
 			t.Fatalf("listened on %s", tc.path)
 		}
 		if err.Error() != tc.want {
-			t.Errorf("listen(%s)\n got: %v\nwant: %s", tc.path, err, tc.want)
+			t.Errorf("claimAndListen(%s)\n got: %v\nwant: %s", tc.path, err, tc.want)
 		}
 		if _, err := os.Lstat(LockPath(tc.path)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("a refused start left %s behind", LockPath(tc.path))
@@ -200,7 +224,7 @@ func TestAStartingDaemonTurnsASecondAwayAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.closeAndRelease()
+	defer stopListening(s)
 	if b, _ := os.ReadFile(LockPath(sock)); string(b) != strconv.Itoa(os.Getpid())+"\n" {
 		t.Errorf("the lock file of a daemon that listens says %q", b)
 	}

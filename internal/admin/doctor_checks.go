@@ -333,7 +333,7 @@ func entryFor(st *broker.Status, profile string) *broker.ProfileStatus {
 // at from source.
 func clockFinding(skew time.Duration, at time.Time, source string) finding {
 	f := finding{check: "clock"}
-	if skew >= awsprofile.MaxClockSkew || skew <= -awsprofile.MaxClockSkew {
+	if skew >= broker.MaxClockSkew || skew <= -broker.MaxClockSkew {
 		f.v, f.what = vFail, "clock: "+awsprofile.SkewMessage(skew, at)
 		return f
 	}

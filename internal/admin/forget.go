@@ -48,11 +48,16 @@ func newForgetCommand(g *globals) *cobra.Command {
 }
 
 // forget asks the daemon; when none runs, it edits the cache file itself.
+// A daemon that holds the socket but does not answer is said as status
+// says it, with the fix: its cache is its own.
 func forget(ctx context.Context, g *globals, f *cacheFlags, profile string, all bool) (int, error) {
 	c, err := client.Dial(g.socketPath())
 	if err == nil {
 		defer c.Close()
 		n, err := c.Forget(ctx, profile, all)
+		if s, ok := errors.AsType[*client.StuckError](err); ok {
+			return 0, fmt.Errorf("%w; %s", s, s.Fix())
+		}
 		if !errors.Is(err, broker.ErrUnavailable) {
 			return n, err
 		}

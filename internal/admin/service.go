@@ -180,7 +180,8 @@ func (s *services) waitService(ctx context.Context) (*broker.Status, error) {
 
 // stop stops the daemon, whoever started it: the service's through the
 // service manager (so that it does not start it again), any other (or one
-// the manager did not stop) as stopDaemon does.
+// the manager did not stop) by the pid the kernel names for the socket
+// (stopPID).
 func (s *services) stop(ctx context.Context) error {
 	st, pid, err := s.running(ctx)
 	switch {

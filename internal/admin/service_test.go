@@ -183,10 +183,16 @@ func newWorld(t *testing.T, answers, installed bool) *world {
 		w.m.Install()
 	}
 	t.Cleanup(func() {
-		w.m.Stop()
-		stopDaemon(context.Background(), w.socket, 5*time.Second, io.Discard) // by the pid the kernel names
+		w.stopAll()
 	})
 	return w
+}
+
+// stopAll stops the daemon on w's socket, whoever started it, as
+// codecommitd stop does.
+func (w *world) stopAll() {
+	w.m.Stop()
+	(&services{m: w.m, socket: w.socket, out: io.Discard}).stop(context.Background())
 }
 
 // run runs the codecommitd command line in w with args and returns what
@@ -260,7 +266,7 @@ func (w *world) start(t *testing.T, daemon string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
-			stopDaemon(context.Background(), w.socket, 5*time.Second, io.Discard)
+			w.stopAll()
 			<-done
 		})
 	}
@@ -449,18 +455,19 @@ func TestStopKillsADaemonThatDoesNotStop(t *testing.T) {
 	go func() { cmd.Wait(); close(done) }()
 
 	var out bytes.Buffer
-	pid, err := stopDaemon(context.Background(), socket, 200*time.Millisecond, &out)
+	_, pid, _ := askStatus(context.Background(), socket) // as stop asks: the pid the kernel names
+	pid, err := stopPID(socket, pid, 200*time.Millisecond, &out)
 	if err != nil || pid != cmd.Process.Pid {
-		t.Fatalf("stopDaemon = %d, %v; want pid %d stopped", pid, err, cmd.Process.Pid)
+		t.Fatalf("stopPID = %d, %v; want pid %d stopped", pid, err, cmd.Process.Pid)
 	}
 	want := fmt.Sprintf("codecommitd (pid %d) did not stop within 200ms of SIGTERM; killed it (SIGKILL): requests under way were cut off, the cache file is kept\n", pid)
 	if out.String() != want {
-		t.Errorf("stopDaemon said\n%s\nwant\n%s", out.String(), want)
+		t.Errorf("stopPID said\n%s\nwant\n%s", out.String(), want)
 	}
 	select {
 	case <-done:
 	case <-time.After(time.Minute):
-		t.Fatal("the stubborn listener still runs a minute after stopDaemon returned")
+		t.Fatal("the stubborn listener still runs a minute after stopPID returned")
 	}
 }
 

@@ -68,23 +68,6 @@ func notRunning(err error) bool {
 	return errors.Is(err, broker.ErrUnavailable) && !errors.Is(err, broker.ErrUntrustedDaemon) && !stuck
 }
 
-// stopDaemon stops the daemon on socket, whoever started it, as stopPID
-// does: the process the kernel says listens there. It returns the pid
-// stopped, or 0 when no daemon runs. A daemon that does not answer is
-// stopped all the same.
-func stopDaemon(ctx context.Context, socket string, grace time.Duration, out io.Writer) (int, error) {
-	_, pid, err := askStatus(ctx, socket)
-	_, stuck := errors.AsType[*client.StuckError](err)
-	switch {
-	case stuck:
-	case notRunning(err):
-		return 0, nil
-	case err != nil:
-		return 0, err
-	}
-	return stopPID(socket, pid, grace, out)
-}
-
 // stopPID stops process pid, which the kernel said listens on socket (0:
 // it did not say): it asks it to stop (SIGTERM; on Windows it is killed,
 // which the cache survives) and waits until that process is gone, the cache

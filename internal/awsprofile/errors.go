@@ -130,7 +130,7 @@ func (r *Resolver) classifyAPI(p *Profile, api smithy.APIError, cause error) err
 	case code == "InvalidClientTokenId" || code == "UnrecognizedClientException" || code == "ExpiredToken" || code == "ExpiredTokenException":
 		return e(broker.ErrNoCredentials, "profile %s: AWS rejected the source credentials (%s: %s); %s", name, code, msg, p.fixSourceCredentials())
 	case code == "SignatureDoesNotMatch" || code == "RequestExpired" || code == "InvalidSignatureException":
-		if skew, at := r.ClockSkew(); !at.IsZero() && (skew >= MaxClockSkew || skew <= -MaxClockSkew) {
+		if skew, at := r.ClockSkew(); !at.IsZero() && (skew >= broker.MaxClockSkew || skew <= -broker.MaxClockSkew) {
 			return e(broker.ErrClockSkew, "profile %s: AWS refused the request (%s): %s", name, code, SkewMessage(skew, at))
 		}
 		return e(broker.ErrNoCredentials, "profile %s: AWS rejected the signature (%s: %s); check the secret key, and that this machine's clock is right", name, code, msg)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 
@@ -56,23 +57,22 @@ func (e *ProcessError) Error() string {
 
 func (e *ProcessError) Unwrap() error { return e.Err }
 
-// secretWords mark stderr lines that may hold a credential.
-var secretWords = []string{"secret", "token", "password", "accesskey", "access_key", "credential"}
+// secretKey matches a key that names a credential, where a line gives it a
+// value: the word (secret, token, password, access key, credential) inside
+// a name that a ':' or '=' follows, as in aws_secret_access_key=…,
+// "SessionToken": "…", token: … or export AWS_SESSION_TOKEN=…. A line that
+// only mentions one ("permission denied for path secret/aws", "the token
+// has expired") has none.
+var secretKey = regexp.MustCompile(`(?i)[a-z0-9_.-]*(secret|token|passw(or)?d|access_?key|credential)[a-z0-9_.-]*["']?\s*[:=]`)
 
-// safeStderr keeps the lines of stderr that name no credential, with
-// anything that looks like one redacted, on one line, at most 300 bytes.
+// safeStderr keeps the lines of stderr that give no credential a value,
+// with anything that looks like one redacted, on one line, at most 300
+// bytes.
 func safeStderr(stderr string) string {
 	var keep []string
 	for _, line := range strings.Split(stderr, "\n") {
-		lower := strings.ToLower(line)
-		secret := false
-		for _, w := range secretWords {
-			if strings.Contains(lower, w) && (strings.Contains(lower, "=") || strings.Contains(lower, ":")) {
-				secret = true
-			}
-		}
-		if !secret && strings.TrimSpace(line) != "" {
-			keep = append(keep, strings.TrimSpace(line))
+		if line = strings.TrimSpace(line); line != "" && !secretKey.MatchString(line) {
+			keep = append(keep, line)
 		}
 	}
 	return clean.Line(clean.Redact(strings.Join(keep, " / ")), 300)

@@ -9,12 +9,9 @@ import (
 
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-)
 
-// MaxClockSkew is how far this machine's clock may be from AWS's before
-// codecommitd says so: SigV4 refuses requests signed more than five minutes
-// off.
-const MaxClockSkew = 5 * time.Minute
+	"github.com/codecommitd/codecommitd/internal/broker"
+)
 
 // skewRecorder remembers how far AWS's clock (the Date header of its last
 // answer) was from ours.
@@ -40,10 +37,10 @@ func (r *Resolver) ClockSkew() (skew time.Duration, observed time.Time) {
 }
 
 // SkewWarning returns a one-line warning when the last observed skew is
-// over MaxClockSkew, or "".
+// over broker.MaxClockSkew, or "".
 func (r *Resolver) SkewWarning() string {
 	skew, at := r.ClockSkew()
-	if at.IsZero() || (skew < MaxClockSkew && skew > -MaxClockSkew) {
+	if at.IsZero() || (skew < broker.MaxClockSkew && skew > -broker.MaxClockSkew) {
 		return ""
 	}
 	return SkewMessage(skew, at)

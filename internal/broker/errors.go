@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kinds of failure. Every error a Broker returns wraps one of them, so
@@ -41,6 +42,12 @@ var (
 	// itself: the network, throttling, a fault on AWS's side, a timeout.
 	ErrTemporary = errors.New("temporary failure")
 )
+
+// MaxClockSkew is how far this machine's clock may be from AWS's before a
+// failure is put down to the clock (ErrClockSkew): SigV4 refuses requests
+// signed more than five minutes off. The credential sources, the SSO
+// client and doctor all read it.
+const MaxClockSkew = 5 * time.Minute
 
 // Kinds lists every kind, for mapping tables and tests (a test checks that
 // it names every Err… of this package).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/codecommitd/codecommitd/internal/fakests"
+	"github.com/codecommitd/codecommitd/internal/sockpath"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 )
 
@@ -219,5 +220,40 @@ func TestRemoteHelperProfileIsNotGitConfigs(t *testing.T) {
 	git(t, e, "", "ls-remote", "codecommit://app")
 	if p := principalFor(e, "app"); !strings.HasSuffix(p, ":user/alice") {
 		t.Errorf("signed by %q, want profile dev from AWS_PROFILE", p)
+	}
+}
+
+// TestABadSocketPathIsNamed (issue #21): with CODECOMMITD_SOCKET naming
+// something that cannot be a socket, both helpers say so in one line with
+// the fix, start no daemon, and git still works through the fallback.
+func TestABadSocketPathIsNamed(t *testing.T) {
+	e := twoProfileEnv(t)
+	host := "https://" + e.Git.Host
+	git(t, e, "", "config", "--global", "credential."+host+".helper", "codecommit")
+	git(t, e, "", "config", "--global", "credential."+host+".useHttpPath", "true")
+	git(t, e, "", "config", "--global", "codecommit.profile", "dev")
+	file, folder := filepath.Join(e.Dir, "file.sock"), filepath.Join(e.Dir, "folder.sock")
+	os.WriteFile(file, nil, 0o600)
+	os.Mkdir(folder, 0o700)
+	long := filepath.Join(e.Dir, strings.Repeat("d", 120), "d.sock")
+	fix := "choose another path with CODECOMMITD_SOCKET or --socket"
+	for _, tc := range []struct{ name, socket, want string }{
+		{"a regular file", file, "socket path " + file + " is a regular file, not a socket; move it away, or " + fix},
+		{"a folder", folder, "socket path " + folder + " is a folder, not a socket; move it away, or " + fix},
+		{"too long", long, fmt.Sprintf("socket path %s is %d bytes long; the limit here is %d (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with CODECOMMITD_SOCKET or --socket", long, len(long), sockpath.MaxLen)},
+	} {
+		for _, url := range []string{"codecommit://dev@app", host + "/v1/repos/app"} {
+			t.Run(tc.name+" "+url[:strings.Index(url, ":")], func(t *testing.T) {
+				e.Extra = []string{"CODECOMMITD_SOCKET=" + tc.socket}
+				defer func() { e.Extra = nil }()
+				_, stderr, err := e.Run(ctx(t), "", "git", "ls-remote", url)
+				if err != nil {
+					t.Fatalf("git ls-remote %s: %v\n%s", url, err, stderr)
+				}
+				if want := "codecommitd: " + tc.want + "; resolving in this process\n"; stderr != want {
+					t.Errorf("stderr\n got: %q\nwant: %q", stderr, want)
+				}
+			})
+		}
 	}
 }

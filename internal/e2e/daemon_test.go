@@ -527,6 +527,13 @@ func TestAStuckDaemon(t *testing.T) {
 		t.Errorf("status --json: exit %d (want 1, not 3: something runs), stderr %q", code, stderr.String())
 	}
 
+	// forget says the same, once, not "no daemon answers" and then that
+	// the cache is held by another daemon, which is this one.
+	out, stderrF, err := e.Run(ctx(t), "", "codecommitd", "forget", "--all")
+	if err == nil || out != "" || stderrF != "codecommitd: "+want+"\n" {
+		t.Errorf("forget --all: %v, stdout %q, stderr\n got: %q\nwant: %q", err, out, stderrF, "codecommitd: "+want+"\n")
+	}
+
 	out, stderr2, err := e.Run(ctx(t), "", "codecommitd", "restart")
 	wantOut := fmt.Sprintf("codecommitd (pid %d) was stopped (Ctrl-Z, kill -STOP or a debugger); resumed it so it could stop\nstopped codecommitd (pid %d)\nstarted codecommitd (pid ", pid, pid)
 	if err != nil || !strings.HasPrefix(out, wantOut) {

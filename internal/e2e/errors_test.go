@@ -39,6 +39,9 @@ region = us-east-1
 [profile proc]
 credential_process = sh -c 'echo "token for proc expired, log in again" >&2; exit 3'
 region = us-east-1
+[profile vault]
+credential_process = sh -c 'echo "vault: permission denied for path secret/aws" >&2; echo "aws_secret_access_key=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY" >&2; exit 2'
+region = us-east-1
 [profile sso]
 sso_session = corp
 sso_account_id = 123456789012
@@ -67,11 +70,14 @@ region = us-east-1
 	}{
 		{"malformed", "codecommit:///repo", []string{strings.Replace(malformed, "%s", "codecommit:///repo", 1)}},
 		{"bad repository", "codecommit://dev@bad%20name", []string{"The following URL is malformed"}},
-		{"unknown profile", "codecommit://nope@repo", []string{"profile nope not found", "profiles that exist: denied, dev, empty, noregion, proc, sso"}},
+		{"unknown profile", "codecommit://nope@repo", []string{"profile nope not found", "profiles that exist: denied, dev, empty, noregion, proc, sso, vault"}},
 		{"no region", "codecommit://noregion@repo", []string{"no region for profile noregion", "region = ", "[profile noregion]", "codecommit::<region>://noregion@<repository>"}},
 		{"access denied", "codecommit://denied@repo", []string{"profile denied", "AccessDenied", denied, u.ARN}},
 		{"credential_process", "codecommit://proc@repo", []string{"credential_process of profile proc failed", "exit status 3", "token for proc expired, log in again"}},
 		{"sso never signed in", "codecommit://sso@repo", []string{"SSO session corp is not signed in: run codecommitd login --sso-session corp"}},
+		// Issue #21: a line that only names a secret path is shown; one
+		// that gives a credential key a value is not.
+		{"credential_process names a secret path", "codecommit://vault@repo", []string{"credential_process of profile vault failed", "exit status 2", "it said: vault: permission denied for path secret/aws"}},
 		{"no credentials", "codecommit://empty@repo", []string{"profile empty has no credentials", "aws configure --profile empty"}},
 	}
 	for _, tt := range tests {
@@ -83,7 +89,7 @@ region = us-east-1
 					t.Errorf("stderr lacks %q:\n%s", w, stderr)
 				}
 			}
-			for _, secret := range []string{u.SecretAccessKey} {
+			for _, secret := range []string{u.SecretAccessKey, "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"} {
 				if strings.Contains(stderr, secret) {
 					t.Errorf("stderr leaks a secret:\n%s", stderr)
 				}

@@ -47,7 +47,7 @@ var All = []Var{
 	{Name: IdleExit, Meaning: "how long a daemon the helper starts runs without a request before it stops (Go duration, `0`: never; default `8h`)", Readers: Helper, Section: InHelpers},
 	{Name: ReadyFD, Meaning: "set by the helper for the daemon it starts (the descriptor on which that daemon says whether it listens); not for people", Readers: Daemon, Section: InHelpers},
 	{Name: "GIT_TERMINAL_PROMPT", Meaning: "`0`: never ask for an MFA code on the terminal (as git does for passwords)", Readers: Helper, Section: InHelpers},
-	{Name: "XDG_CACHE_HOME", Meaning: "where the helper caches git's version (`~/.cache/codecommitd`), so it does not run `git version` every call", Readers: Helper | Kept, Section: InHelpers},
+	{Name: "XDG_CACHE_HOME", Meaning: "where the helper caches git's version (`~/.cache/codecommitd`, used only if it is a private folder of yours), so it does not run `git version` every call", Readers: Helper | Kept, Section: InHelpers},
 	{Name: Askpass, Meaning: "program that prints an MFA code; gets the prompt as its argument", Readers: Helper, Section: InHelpers},
 	{Name: "GIT_ASKPASS", Meaning: askpassMeaning, Readers: Helper, Section: InHelpers},
 	{Name: "SSH_ASKPASS", Meaning: askpassMeaning, Readers: Helper, Section: InHelpers},

@@ -7,8 +7,8 @@
 package gitversion
 
 import (
-	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,18 +75,24 @@ func CacheDir(getenv func(string) string) string {
 
 // Of returns the version of the git binary at path, remembered in a file
 // in cacheDir keyed by the binary's path, size and modification time.
-// cacheDir is created private when missing and never trusted or written
-// when it is not private; "" means do not remember.
+// cacheDir is created private when missing; one that is not private is
+// neither read nor written, and "" means do not remember. The file is
+// opened as privdir opens every file another user may have placed: a
+// FIFO, a link or another user's file there is not used, never waited on.
 func Of(path, cacheDir string) (Version, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return Version{}, err
 	}
 	key := fmt.Sprintf("%s\t%d\t%d", path, fi.Size(), fi.ModTime().UnixNano())
-	cacheFile := filepath.Join(cacheDir, "git-versions")
+	cacheFile := filepath.Join(cacheDir, cacheName)
 	private := cacheDir != "" && privdir.Check(cacheDir) == nil
-	if v, ok := lookup(cacheFile, key); ok && private {
-		return v, nil
+	var lines []string
+	if private {
+		lines = read(cacheFile)
+		if v, ok := lookup(lines, key); ok {
+			return v, nil
+		}
 	}
 	out, err := exec.Command(path, "--version").Output()
 	if err != nil {
@@ -96,24 +102,41 @@ func Of(path, cacheDir string) (Version, error) {
 	if err != nil {
 		return Version{}, err
 	}
-	if cacheDir != "" && !private && os.MkdirAll(cacheDir, 0o700) == nil {
-		private = privdir.Check(cacheDir) == nil
+	if cacheDir != "" && !private {
+		private = privdir.Ensure(cacheDir) == nil
 	}
 	if private {
-		remember(cacheFile, key, v)
+		remember(cacheFile, lines, key, v)
 	}
 	return v, nil
 }
 
-func lookup(file, key string) (Version, bool) {
-	f, err := os.Open(file)
+// cacheName is the cache file's name in the cache folder.
+const cacheName = "git-versions"
+
+// maxCache bounds what is read of the cache file: it holds a few dozen
+// short lines.
+const maxCache = 16 << 10
+
+// read returns the lines of the cache file; none when it is missing,
+// unreadable, or not a regular 0600 file of this user's.
+func read(file string) []string {
+	f, err := privdir.OpenFile(file, os.O_RDONLY, 0)
 	if err != nil {
-		return Version{}, false
+		return nil
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "\tv")
+	b, err := io.ReadAll(io.LimitReader(f, maxCache))
+	if err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// lookup finds key's version among the cache's lines.
+func lookup(lines []string, key string) (Version, bool) {
+	for _, l := range lines {
+		k, v, ok := strings.Cut(l, "\tv")
 		if ok && k == key {
 			if gv, err := Parse("git version " + v); err == nil {
 				return gv, true
@@ -123,19 +146,24 @@ func lookup(file, key string) (Version, bool) {
 	return Version{}, false
 }
 
-// remember adds key's version to file; failures only cost a git run next
+// remember writes the cache's last lines and key's version to file: to a
+// new file of its own (privdir.OpenFile, O_EXCL: nothing at that name is
+// written through), renamed into place. Failures only cost a git run next
 // time.
-func remember(file, key string, v Version) {
-	old, _ := os.ReadFile(file)
-	lines := strings.Split(strings.TrimSpace(string(old)), "\n")
+func remember(file string, lines []string, key string, v Version) {
 	if len(lines) > 32 {
 		lines = lines[len(lines)-32:]
 	}
 	lines = append(lines, key+"\tv"+v.String())
 	tmp := file + "." + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(tmp, []byte(strings.TrimSpace(strings.Join(lines, "\n"))+"\n"), 0o600); err == nil {
-		if os.Rename(tmp, file) != nil {
-			os.Remove(tmp)
-		}
+	os.Remove(tmp) // left by a process of this pid that died; the folder is private
+	f, err := privdir.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return
 	}
+	_, err = f.WriteString(strings.TrimSpace(strings.Join(lines, "\n")) + "\n")
+	if cerr := f.Close(); err == nil && cerr == nil && os.Rename(tmp, file) == nil {
+		return
+	}
+	os.Remove(tmp)
 }

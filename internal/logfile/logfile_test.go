@@ -155,3 +155,54 @@ func TestRefusesWhatAnotherUserCouldPlace(t *testing.T) {
 		}
 	})
 }
+
+// TestAFailedReopenIsTriedAgain: when the file cannot be opened again after
+// a rotation (here a FIFO took its place, and the rename failed), writes
+// fail at once, the next try comes ReopenInterval later (not at every
+// write), it is said once on stderr, and once the file opens the log goes
+// on in it.
+func TestAFailedReopenIsTriedAgain(t *testing.T) {
+	dir := privateDir(t)
+	path := filepath.Join(dir, "d.log")
+	w, err := Open(path, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	now := time.Unix(1000, 0)
+	var stderr bytes.Buffer
+	w.now, w.stderr = func() time.Time { return now }, &stderr
+	if _, err := w.Write([]byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	// The rename to .1 fails (a folder with something in it is there),
+	// and what is at the path then is a FIFO.
+	os.MkdirAll(filepath.Join(path+".1", "x"), 0o700)
+	os.Remove(path)
+	syscall.Mkfifo(path, 0o600)
+	for i := range 3 {
+		if _, err := w.Write([]byte("lost\n")); err == nil {
+			t.Fatalf("write %d succeeded with a FIFO at the log's path", i)
+		}
+		now = now.Add(ReopenInterval / 2)
+	}
+	want := "codecommitd: cannot open the log again after rotating it: log file " + path + " is not a regular file (a FIFO); move it away, or choose another path with --log-file; what is logged is lost until it opens (tried again once a minute)\n"
+	if stderr.String() != want {
+		t.Errorf("stderr\n got: %q\nwant: %q", stderr.String(), want)
+	}
+	os.Remove(path)
+	now = now.Add(ReopenInterval / 4) // 3/4 of an interval since the last try
+	if _, err := w.Write([]byte("early\n")); err == nil {
+		t.Error("tried again before ReopenInterval had passed")
+	}
+	now = now.Add(ReopenInterval / 4)
+	if _, err := w.Write([]byte("back\n")); err != nil {
+		t.Fatalf("the write after ReopenInterval: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "back\n" {
+		t.Errorf("the reopened log holds %q, want %q", b, "back\n")
+	}
+	if strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("said more than once:\n%s", stderr.String())
+	}
+}

@@ -41,12 +41,16 @@ func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 // Ensure makes sure dir is private for this user. A missing dir (and any
 // missing parent) is created with mode 0700: codecommitd creates its own
-// folders and only those. An existing dir is checked and never changed: one
-// that is not private is refused with a *NotPrivateError.
+// folders and only those, and none under a folder another user could move
+// (see Check). An existing dir is checked and never changed: one that is
+// not private is refused with a *NotPrivateError.
 func Ensure(dir string) error {
 	err := Check(dir)
 	if !IsNotExist(err) {
 		return err
+	}
+	if err := checkAncestors(dir); err != nil {
+		return err // nothing is made where another user could move it
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(dir), err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/codecommitd/codecommitd/internal/envvar"
 )
@@ -71,13 +72,23 @@ func userID() string {
 // fine.
 func Check(path string) error {
 	if len(path) > MaxLen {
-		return fmt.Errorf("socket path %s is %d bytes long; the limit here is %d (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with %s or --socket", path, len(path), MaxLen, envvar.Socket)
+		return fmt.Errorf("socket path %s is %d bytes long; the limit here is %d (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with %s or --socket", shorten(path), len(path), MaxLen, envvar.Socket)
 	}
 	fi, err := os.Stat(path) // a link to a socket is one, for a client
 	if err != nil || fi.Mode()&fs.ModeSocket != 0 {
 		return nil
 	}
 	return NotASocket(path, fi.Mode())
+}
+
+// shorten keeps a path of up to 2×MaxLen bytes whole, and of a longer one
+// its first and last MaxLen/2 bytes, so that the line that names it stays
+// short enough to be shown whole, fix included.
+func shorten(path string) string {
+	if len(path) <= 2*MaxLen {
+		return path
+	}
+	return strings.ToValidUTF8(path[:MaxLen/2], "") + "…" + strings.ToValidUTF8(path[len(path)-MaxLen/2:], "")
 }
 
 // NotASocket is the one line for a socket path where something else is,

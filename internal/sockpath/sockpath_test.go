@@ -30,6 +30,8 @@ func TestCheck(t *testing.T) {
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, nil, 0o600)
 	long := "/" + strings.Repeat("d", 120) + "/s.sock"
+	huge := "/" + strings.Repeat("é", 150) + "/s.sock"
+	cut := strings.ToValidUTF8(huge[:MaxLen/2], "") + "…" + strings.ToValidUTF8(huge[len(huge)-MaxLen/2:], "")
 	for _, tc := range []struct {
 		name, path, want string
 	}{
@@ -37,6 +39,7 @@ func TestCheck(t *testing.T) {
 		{"nothing there yet", filepath.Join(dir, "d.sock"), ""},
 		{"in a folder not made yet", filepath.Join(dir, "run", "d.sock"), ""},
 		{"too long", long, fmt.Sprintf("socket path %s is 128 bytes long; the limit here is %d (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with CODECOMMITD_SOCKET or --socket", long, MaxLen)},
+		{"much too long: the middle is cut", huge, fmt.Sprintf("socket path %s is 308 bytes long; the limit here is %d (107 on Linux, 103 on macOS and the BSDs): choose a shorter path with CODECOMMITD_SOCKET or --socket", cut, MaxLen)},
 		{"a regular file", file, "socket path " + file + " is a regular file, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
 		{"a folder", dir, "socket path " + dir + " is a folder, not a socket; move it away, or choose another path with CODECOMMITD_SOCKET or --socket"},
 	} {

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/codecommitd/codecommitd/internal/broker"
 )
 
 // Reason is why an SSO operation failed, for callers that branch on it and
@@ -189,10 +191,6 @@ func ReasonOf(err error) Reason {
 
 func stamp(t time.Time) string { return t.UTC().Format(timeFormat) }
 
-// MaxClockSkew is how far this machine's clock may be from AWS's before a
-// refused token is put down to the clock.
-const MaxClockSkew = 5 * time.Minute
-
 // errorCode is what an AWS error code looks like; anything else is not
 // shown as one.
 var errorCode = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._:-]{0,63}$`)
@@ -276,7 +274,7 @@ func oidcError(s Session, path string, ctx context.Context, err error) *Error {
 // *Error: ForbiddenException is ReasonNotAssigned; UnauthorizedException
 // (the token expired, was revoked, or the clock says otherwise) is
 // ReasonClockSkew when skew (how far AWS's clock was ahead of this
-// machine's, as the caller last saw it; 0 if unknown) is MaxClockSkew or
+// machine's, as the caller last saw it; 0 if unknown) is broker.MaxClockSkew or
 // more, else ReasonExpired; the network and AWS's faults are
 // ReasonTemporary. It is for the credential side (part of resolving a
 // profile), which calls the portal.
@@ -288,7 +286,7 @@ func ClassifyGetRoleCredentials(s Session, account, role string, skew time.Durat
 		e.Reason = ReasonCanceled
 	case code == "ForbiddenException":
 		e.Reason, e.Code = ReasonNotAssigned, code
-	case code == "UnauthorizedException" && (skew >= MaxClockSkew || skew <= -MaxClockSkew):
+	case code == "UnauthorizedException" && (skew >= broker.MaxClockSkew || skew <= -broker.MaxClockSkew):
 		e.Reason, e.Code, e.Skew = ReasonClockSkew, code, skew
 	case code == "UnauthorizedException":
 		e.Reason, e.Code = ReasonExpired, code

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/codecommitd/codecommitd/internal/testprobe"
 )
 
 // clock is a settable clock.
@@ -203,12 +205,9 @@ func TestAnotherUsersConnectionIsRefused(t *testing.T) {
 	}
 	w := newWorld(t, Config{})
 	c, _ := w.grant("repo")
-	// Not under t.TempDir(), which only root may enter.
-	home, err := os.MkdirTemp("", "transport-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(home) })
+	// Not under t.TempDir() (nor in TMPDIR), which only root may enter.
+	home := testprobe.ShortDir(t)
+	testprobe.RequireOthersCanEnter(t, home)
 	if err := os.Chown(home, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}

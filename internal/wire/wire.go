@@ -55,6 +55,18 @@ var mappings = []mapping{
 // MaxMessage bounds an error message that crosses the wire.
 const MaxMessage = 2048
 
+// What both ends of the socket hold to, declared once.
+const (
+	// MaxRequest bounds a request message: the client sends none larger,
+	// and the daemon reads none larger. Requests are a few hundred bytes.
+	MaxRequest = 64 << 10
+	// SignTimeout bounds one signing request a helper waits for, an MFA
+	// prompt included. The daemon lets a connection it asked to move on
+	// live longer than that (daemon.MaxConnectionAgeGrace), so no such
+	// request is cut.
+	SignTimeout = 5 * time.Minute
+)
+
 // message is err's text as a status carries it: one line of valid UTF-8
 // (a status with invalid UTF-8 cannot be sent), at most MaxMessage bytes.
 func message(err error) string { return clean.Line(err.Error(), MaxMessage) }
