@@ -96,7 +96,7 @@ func TestLimitListener(t *testing.T) {
 		inner := newPipeListener()
 		l := newLimitListener(inner, 2)
 		l.maxAge = 1000 * time.Hour // TestAgedConnections checks the age
-		l.maxQueued = 0 // connections wait in Accept, as beyond the queue
+		l.maxQueued = 0             // connections wait in Accept, as beyond the queue
 		defer l.Close()
 		var clients []net.Conn
 		for range 4 {

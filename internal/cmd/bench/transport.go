@@ -35,8 +35,12 @@ var directEnv = []string{envvar.Transport + "=direct"}
 // parallel ls-remote on a cold transport and on the direct path. It
 // restarts the daemon with a short idle time and again with the default
 // after.
-func coldOperations(ctx context.Context, e *testenv.Env, runs int) error {
-	defer restartDaemon(ctx, e)
+func coldOperations(ctx context.Context, e *testenv.Env, runs int) (err error) {
+	defer func() {
+		if rerr := restartDaemon(ctx, e); err == nil {
+			err = rerr
+		}
+	}()
 	if want("g") {
 		if err := coldTable(ctx, e, runs); err != nil {
 			return err
