@@ -193,13 +193,49 @@ func TestUsersOwnExtraHeadersKeepWorking(t *testing.T) {
 	}
 }
 
-// TestAPushThatOutlivesItsPasswordSaysWhy moves the clocks of the daemon
-// and the git server 16 minutes forward between the two requests of a
-// push, as a push whose pack takes long to build would see: the second
-// request is refused, and the helper says exactly why and what to do.
+// TestAPushThatOutlivesItsPasswordSaysWhy: on the password's path (the
+// direct path), a push whose second request comes after the password's 15
+// minutes is refused, and the helper says exactly why and what to do.
 func TestAPushThatOutlivesItsPasswordSaysWhy(t *testing.T) {
 	e, _ := roleEnv(t)
-	direct(e) // the transport signs each request afresh: no password to outlive
+	direct(e)
+	moved := pushAfterFifteenMinutes(t, e)
+	stderr := gitFails(t, e, "w", "push", "--quiet", "origin", "HEAD:main")
+	if !moved.Load() {
+		t.Fatal("the clock was never moved; the test proves nothing")
+	}
+	for _, want := range []string{"403", "stopped working at", "repository repo, profile dev", "CodeCommit accepts one for 15 minutes", "run the command again"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// And the next push, with a fresh password, goes through.
+	e.Git.OnRequest(nil)
+	git(t, e, "w", "push", "--quiet", "origin", "HEAD:main")
+}
+
+// TestAPushThroughTheTransportOutlivesAPassword: through the daemon's git
+// transport the same push goes through, since the daemon signs each
+// upstream request afresh (issue #19).
+func TestAPushThroughTheTransportOutlivesAPassword(t *testing.T) {
+	e, _ := roleEnv(t)
+	moved := pushAfterFifteenMinutes(t, e)
+	git(t, e, "w", "push", "--quiet", "origin", "HEAD:main")
+	if !moved.Load() {
+		t.Fatal("the clock was never moved; the test proves nothing")
+	}
+	if _, unauthorized := e.Git.Seen(); unauthorized != 0 {
+		t.Errorf("the stand-in refused %d requests", unauthorized)
+	}
+}
+
+// pushAfterFifteenMinutes runs a daemon in this process whose clock, shared
+// with the stand-ins, starts 16 minutes behind, clones, commits, and makes
+// the clocks jump to now at the next push's first request, as a push whose
+// pack takes long to build would see: a password signed at its start is
+// then over. It returns whether the clocks moved.
+func pushAfterFifteenMinutes(t *testing.T, e *testenv.Env) *atomic.Bool {
+	t.Helper()
 	// The daemon runs in this process, signing by a clock the test moves,
 	// which the stand-ins share. It starts 16 minutes behind, so that when
 	// it has moved, the helper's own clock agrees that the password's 15
@@ -218,7 +254,7 @@ func TestAPushThatOutlivesItsPasswordSaysWhy(t *testing.T) {
 		ended <- daemon.Run(dctx, daemon.Config{Socket: e.Socket, Now: now, Log: slog.New(slog.DiscardHandler),
 			Ready: func(err error) { ready <- err }})
 	}()
-	defer func() { stop(); <-ended }()
+	t.Cleanup(func() { stop(); <-ended })
 	if err := <-ready; err != nil {
 		t.Fatal(err)
 	}
@@ -232,16 +268,5 @@ func TestAPushThatOutlivesItsPasswordSaysWhy(t *testing.T) {
 			behind.Store(0)
 		}
 	})
-	stderr := gitFails(t, e, "w", "push", "--quiet", "origin", "HEAD:main")
-	if !moved.Load() {
-		t.Fatal("the clock was never moved; the test proves nothing")
-	}
-	for _, want := range []string{"403", "stopped working at", "repository repo, profile dev", "CodeCommit accepts one for 15 minutes", "run the command again"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
-	// And the next push, with a fresh password, goes through.
-	e.Git.OnRequest(nil)
-	git(t, e, "w", "push", "--quiet", "origin", "HEAD:main")
+	return &moved
 }
