@@ -42,14 +42,17 @@ func newDoctorCommand(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check git, the helpers, the daemon, its socket, recently used profiles and the clock",
+		Short: "Check git, the helpers, the daemon, its socket, cache, SSO sessions and git transport, recently used profiles and the clock",
 		Long: `doctor checks everything codecommitd depends on and prints one line per finding,
 with what to do when something is wrong: the git version, the helpers on PATH,
 whether the daemon runs, answers and can be trusted, its socket, what the
-daemon's own environment holds, every profile used in the last week (and
-AWS_PROFILE), each with its credentials' expiry and its password's lifetime,
-and whether this machine's clock agrees with AWS's. It never prompts: a
-profile that needs an MFA code is fine.
+daemon's own environment holds, its credential cache, the IAM Identity
+Center sessions it keeps signed in, whether git's traffic goes through its
+git transport, every profile used in the last week (and AWS_PROFILE), each
+with its credentials' expiry and its password's lifetime, and whether this
+machine's clock agrees with AWS's. It never prompts: a profile that needs
+an MFA code is fine. Its own requests are probes: they count as no use of
+a profile.
 
 Each line starts with its verdict: ok; info (a fact, such as a daemon that is
 not running: git starts it); warn (works, but look at it); FAIL (you must act:

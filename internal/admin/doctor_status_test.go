@@ -33,7 +33,10 @@ func TestCheckSSOSession(t *testing.T) {
 	corp := broker.SSOSessionStatus{Session: "profile dev (sso-session corp)", Name: "corp", StartURL: "https://corp.awsapps.com/start", Region: "us-east-1",
 		TokenFile: "/h/.aws/sso/cache/c.json", Expires: now.Add(47 * time.Minute), SessionEnds: now.Add(14 * time.Hour), Renewable: true, NextRefresh: now.Add(35 * time.Minute)}
 	legacy := broker.SSOSessionStatus{Session: "profile old", StartURL: "https://old.awsapps.com/start", Region: "us-east-1", Expires: now.Add(30 * time.Minute)}
-	with := func(s broker.SSOSessionStatus, f func(*broker.SSOSessionStatus)) broker.SSOSessionStatus { f(&s); return s }
+	with := func(s broker.SSOSessionStatus, f func(*broker.SSOSessionStatus)) broker.SSOSessionStatus {
+		f(&s)
+		return s
+	}
 	const notSignedIn = "sso-session corp is not signed in: run codecommitd login --sso-session corp"
 	for _, tc := range []struct {
 		name string
