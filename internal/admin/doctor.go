@@ -23,6 +23,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/awsprofile"
 	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/clean"
+	"github.com/codecommitd/codecommitd/internal/gitversion"
 	"github.com/codecommitd/codecommitd/internal/localbroker"
 	"github.com/codecommitd/codecommitd/internal/peercred"
 	"github.com/codecommitd/codecommitd/internal/privdir"
@@ -41,14 +42,17 @@ func newDoctorCommand(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check git, the helpers, the daemon, its socket, recently used profiles and the clock",
+		Short: "Check git, the helpers, the daemon, its socket, cache, SSO sessions and git transport, recently used profiles and the clock",
 		Long: `doctor checks everything codecommitd depends on and prints one line per finding,
 with what to do when something is wrong: the git version, the helpers on PATH,
 whether the daemon runs, answers and can be trusted, its socket, what the
-daemon's own environment holds, every profile used in the last week (and
-AWS_PROFILE), each with its credentials' expiry and its password's lifetime,
-and whether this machine's clock agrees with AWS's. It never prompts: a
-profile that needs an MFA code is fine.
+daemon's own environment holds, its credential cache, the IAM Identity
+Center sessions it keeps signed in, whether git's traffic goes through its
+git transport, every profile used in the last week (and AWS_PROFILE), each
+with its credentials' expiry and its password's lifetime, and whether this
+machine's clock agrees with AWS's. It never prompts: a profile that needs
+an MFA code is fine. Its own requests are probes: they count as no use of
+a profile.
 
 Each line starts with its verdict: ok; info (a fact, such as a daemon that is
 not running: git starts it); warn (works, but look at it); FAIL (you must act:
@@ -137,15 +141,18 @@ func (d *doctor) run(ctx context.Context, progress func(finding)) []finding {
 	}
 	out, err := exec.CommandContext(ctx, "git", "--version").Output()
 	emit(checkGit(string(out), err))
+	gitVersion, verr := gitversion.Parse(string(out))
 	for _, name := range []string{"git-remote-codecommit", "git-credential-codecommit"} {
 		emit(d.helper(ctx, name))
 	}
-	st := d.daemon(ctx, emit)
+	st, daemonErr := d.daemon(ctx, emit)
 	if st != nil {
 		for _, check := range statusChecks {
 			emit(check(st, time.Now())...)
 		}
 	}
+	emit(checkTransport(transportProbe{st: st, daemonErr: daemonErr, getenv: d.getenv,
+		gitOld: err == nil && verr == nil && !gitVersion.AtLeast(gitversion.ConfigEnv), now: time.Now()}))
 	emit(d.profiles(ctx, st)...)
 	emit(d.clock(ctx, st))
 	return all
@@ -163,8 +170,8 @@ func (d *doctor) helper(ctx context.Context, name string) finding {
 }
 
 // daemon checks the daemon and its socket, and returns its status when it
-// answers.
-func (d *doctor) daemon(ctx context.Context, emit func(...finding)) *broker.Status {
+// answers, else why it could not be asked.
+func (d *doctor) daemon(ctx context.Context, emit func(...finding)) (*broker.Status, error) {
 	st, _, err := askStatus(ctx, d.socket)
 	p := daemonProbe{socket: d.socket, st: st, err: err, version: version.Version, now: time.Now()}
 	var m svcmgr.Manager
@@ -196,7 +203,7 @@ func (d *doctor) daemon(ctx context.Context, emit func(...finding)) *broker.Stat
 		}
 		emit(checkSocket(d.socket, di.Mode(), mode, serr))
 	}
-	return st
+	return st, err
 }
 
 // listener reports whether something listens on socket, and its pid as
@@ -237,7 +244,7 @@ func (d *doctor) profiles(ctx context.Context, st *broker.Status) []finding {
 			a := &client.Auto{Socket: d.socket, Stderr: io.Discard}
 			defer a.Close()
 			s, err := a.SignURL(pctx, &broker.SignRequest{
-				Profile: name, Repository: "doctor-check", Env: env, Prompt: broker.PromptUnavailable, Client: "codecommitd doctor",
+				Profile: name, Repository: "doctor-check", Env: env, Prompt: broker.PromptUnavailable, Client: "codecommitd doctor", Probe: true,
 			})
 			if err != nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
 				err = context.DeadlineExceeded

@@ -195,10 +195,12 @@ func checkSocket(path string, dir, sock os.FileMode, sockErr error) finding {
 }
 
 // statusChecks are the checks that read the daemon's status alone, run
-// when it answers. What else the daemon reports on (its SSO sessions, its
-// git transport) is checked by one more function here.
+// when it answers, in this order. (The git transport's check reads
+// doctor's environment and git's version too: checkTransport.)
 var statusChecks = []func(st *broker.Status, now time.Time) []finding{
 	checkEnvironment,
+	checkCache,
+	checkSSOSessions,
 }
 
 // checkEnvironment shows what the daemon's own environment holds of the
@@ -314,8 +316,10 @@ func credentialsNote(entry *broker.ProfileStatus, now time.Time) string {
 	return fmt.Sprintf("credentials good for %s, until %s", short(entry.Expires.Sub(now)), clock(entry.Expires, now))
 }
 
-// entryFor is the daemon's entry for profile that was used last (the one
-// doctor's own request used), or nil.
+// entryFor is the daemon's entry for profile that was used last, or nil.
+// (doctor's own request is a probe, which leaves the last use alone: where
+// a config edit left two entries of the profile, the one git used last is
+// the one git uses.)
 func entryFor(st *broker.Status, profile string) *broker.ProfileStatus {
 	if st == nil {
 		return nil

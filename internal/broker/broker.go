@@ -100,6 +100,12 @@ type SignRequest struct {
 	Browser bool
 	// Client names the calling program, for the audit log.
 	Client string
+	// Probe reports a request that only checks the profile (codecommitd
+	// doctor's): it is resolved and its credentials refreshed as usual,
+	// but it is not counted as a use (not in the requests status counts,
+	// not among the profiles and SSO sessions used recently, and it keeps
+	// nothing warm).
+	Probe bool
 }
 
 // Prompt is whether a caller can ask a person for an MFA code.
@@ -124,6 +130,7 @@ func (r *SignRequest) LogValue() slog.Value {
 		slog.String("host", r.Host),
 		slog.String("client", r.Client),
 		slog.Bool("mfa_code", r.MFACode != ""),
+		slog.Bool("probe", r.Probe),
 	)
 }
 

@@ -177,6 +177,10 @@ type Spec struct {
 	Key, Profile, Source string
 	Interactive          bool
 	Fetch                FetchFunc
+	// Probe reports a Get that only checks the credentials (codecommitd
+	// doctor's): it is served and refreshes as any other, but is not
+	// counted, nor does it make the entry used (so it keeps nothing warm).
+	Probe bool
 }
 
 // Get returns credentials for spec.Key that may be handed out, fetching
@@ -195,8 +199,10 @@ func (m *Manager) Get(ctx context.Context, spec Spec) (sigv4.Credentials, error)
 	e := m.lookup(spec.Key, true, spec)
 	now := time.Now()
 	m.mu.Lock()
-	e.requests++
-	e.lastUsed = now
+	if !spec.Probe {
+		e.requests++
+		e.lastUsed = now
+	}
 	s := e.state
 	act := s.plan(now, m.policy)
 	firstOnReserve := e.begin(act, now)

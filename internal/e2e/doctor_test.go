@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -13,7 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/codecommitd/codecommitd/client"
+	"github.com/codecommitd/codecommitd/internal/broker"
 	"github.com/codecommitd/codecommitd/internal/fakests"
 	"github.com/codecommitd/codecommitd/internal/testenv"
 )
@@ -76,6 +80,7 @@ func TestDoctorChecksEveryProfileUsedThisWeek(t *testing.T) {
 	git(t, e, "", "ls-remote", "codecommit://dev@app")
 	git(t, e, "", "ls-remote", "codecommit://role@app")
 	gitFails(t, e, "", "ls-remote", "codecommit://ops@app")
+	before := requests(t, e)
 
 	out, code := doctor(t, e)
 	if code != 1 {
@@ -89,6 +94,9 @@ func TestDoctorChecksEveryProfileUsedThisWeek(t *testing.T) {
 		`ok    daemon: pid \d+, started by hand with codecommitd run, up \d+s, on `+q(e.Socket),
 		`ok    socket: `+q(e.Socket)+` \(folder drwx------, socket Srw-------\)`,
 		`info  daemon environment: .* AWS_ENDPOINT_URL_STS=`+q(e.STS.URL)+` .*`,
+		`ok    cache: \S+ \(key from .+\)`,
+		`ok    git transport: http://127\.0\.0\.1:\d+, 0 git operation\(s\) under way, 1 upstream connection\(s\) \(\S+ to `+
+			q(e.GitHost())+`, idle \d+s\)`,
 		`ok    profile dev: credentials do not expire \(static keys\); password lifetime 15m; region us-east-1`,
 		`ok    profile role: credentials good for 1h, until \d\d:\d\d; password lifetime 15m; region us-east-1`,
 		`FAIL  profile ops: AWS STS denied the request \(AccessDenied\): .*role/Dev-gone; check the role's trust policy and the profile's role_arn`,
@@ -114,6 +122,11 @@ func TestDoctorChecksEveryProfileUsedThisWeek(t *testing.T) {
 	}
 	if want := map[string]string{"dev": "ok", "role": "ok", "ops": "fail"}; !maps.Equal(verdicts, want) {
 		t.Errorf("doctor --json's profiles: %v, want %v", verdicts, want)
+	}
+
+	// doctor's own requests are probes: no use of any profile.
+	if after := requests(t, e); !maps.Equal(after, before) {
+		t.Errorf("requests per profile: %v before doctor, %v after; doctor's probes counted", before, after)
 	}
 
 	// Mended, doctor exits 0.
@@ -165,4 +178,79 @@ func TestDoctorTellsUntrustedFromNotRunning(t *testing.T) {
 	if strings.Contains(out, "not running") {
 		t.Errorf("doctor says the running daemon is not running:\n%s", out)
 	}
+}
+
+// requests is how many requests the daemon counts per profile, and when
+// each was last used.
+func requests(t *testing.T, e *testenv.Env) map[string]string {
+	t.Helper()
+	out, _, err := e.Run(ctx(t), "", "codecommitd", "status", "--json")
+	var st struct {
+		Profiles []struct {
+			Profile  string
+			LastUsed string `json:"last_used"`
+			Requests int64
+		}
+	}
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	m := map[string]string{}
+	for _, p := range st.Profiles {
+		m[p.Profile] = fmt.Sprintf("%d requests, last used %s", p.Requests, p.LastUsed)
+	}
+	return m
+}
+
+// TestDoctorChecksSSOSessions: a session signed in and used is ok, with
+// its token's lifetime and renewal; once its token file is gone (and the
+// daemon has read that), it is FAIL naming the command that signs it in,
+// and doctor exits 1.
+func TestDoctorChecksSSOSessions(t *testing.T) {
+	e := ssoEnv(t)
+	if err := e.StartDaemon(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	login := e.Command(ctx(t), "", "codecommitd", "login", "--sso-session", "corp", "--use-device-code")
+	screen := &screen{fake: e.STS}
+	login.Stdout, login.Stderr = screen, screen
+	if err := login.Run(); err != nil {
+		t.Fatalf("login: %v\n%s", err, screen)
+	}
+	git(t, e, "", "ls-remote", "codecommit://dev@repo")
+
+	out, code := doctor(t, e)
+	if code != 0 {
+		t.Errorf("doctor exited %d with the session signed in:\n%s", code, out)
+	}
+	hasLines(t, out,
+		`ok    sso-session corp: signed in; token good for \S+ \(renewed by the daemon, next at \d\d:\d\d\), session ends .+`,
+		`ok    profile dev: credentials good for .*`,
+		`ok    git transport: http://127\.0\.0\.1:\d+, .*`,
+	)
+
+	if err := os.Remove(tokenFile(e, "corp")); err != nil {
+		t.Fatal(err)
+	}
+	// As codecommitd login and logout do: the daemon reads the file now.
+	a := &client.Auto{Socket: e.Socket}
+	defer a.Close()
+	if err := a.SSOSessionChanged(ctx(t), broker.SSOSession{Name: "corp"}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st, _, _ := e.Run(ctx(t), "", "codecommitd", "status", "--json")
+		if strings.Contains(st, `"last_error": "`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon never saw the token file go:\n%s", st)
+		}
+		time.Sleep(50 * time.Millisecond) // polling, with a deadline
+	}
+	out, code = doctor(t, e)
+	if code != 1 {
+		t.Errorf("doctor exited %d with the session's token file gone, want 1:\n%s", code, out)
+	}
+	hasLines(t, out, `FAIL  sso-session corp: .*not signed in.*`+regexp.QuoteMeta("codecommitd login --sso-session corp")+`.*`)
 }

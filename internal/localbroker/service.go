@@ -257,7 +257,7 @@ func (b *Broker) resolve(ctx context.Context, req *broker.SignRequest) (*resolve
 		return nil, err
 	}
 	canPrompt := req.Prompt != broker.PromptUnavailable
-	creds, err := b.credentials(ctx, p, region, mfaAsk{code: req.MFACode, canPrompt: canPrompt, promptFailed: req.MFAPromptFailed},
+	creds, err := b.credentials(ctx, p, region, req.Probe, mfaAsk{code: req.MFACode, canPrompt: canPrompt, promptFailed: req.MFAPromptFailed},
 		signInAsk{canPrompt: canPrompt, shown: req.SSOSignInShown, browser: req.Browser})
 	if err != nil {
 		return nil, err
@@ -265,7 +265,9 @@ func (b *Broker) resolve(ctx context.Context, req *broker.SignRequest) (*resolve
 	if w := b.resolver.SkewWarning(); w != "" {
 		warnings = append(warnings, "warning: "+w)
 	}
-	b.usage.touch(ctx, b.store, p.Name, time.Now(), b.log)
+	if !req.Probe {
+		b.usage.touch(ctx, b.store, p.Name, time.Now(), b.log)
+	}
 	return &resolved{p: p, region: region, host: host, warnings: warnings, creds: creds}, nil
 }
 
@@ -337,10 +339,13 @@ func (b *Broker) where(p *awsprofile.Profile, req *broker.SignRequest) (region, 
 // credentials returns usable credentials for p. When the cached ones are
 // gone it first has the chain's SSO sessions signed in and its MFA
 // sessions established, asking the caller for what a person must do; a
-// session the portal turns out to have ended is signed in once more.
-func (b *Broker) credentials(ctx context.Context, p *awsprofile.Profile, region string, ask mfaAsk, signIn signInAsk) (sigv4.Credentials, error) {
-	b.useSSO(p)
-	spec := credmgr.Spec{Key: p.Key, Profile: p.Name, Source: awsprofile.Describe(p), Fetch: b.fetcher(p, region)}
+// session the portal turns out to have ended is signed in once more. A
+// probe (broker.SignRequest.Probe) counts as no use of p or its sessions.
+func (b *Broker) credentials(ctx context.Context, p *awsprofile.Profile, region string, probe bool, ask mfaAsk, signIn signInAsk) (sigv4.Credentials, error) {
+	if !probe {
+		b.useSSO(p)
+	}
+	spec := credmgr.Spec{Key: p.Key, Profile: p.Name, Source: awsprofile.Describe(p), Fetch: b.fetcher(p, region), Probe: probe}
 	if _, ok := b.manager.Peek(p.Key); ok {
 		return b.manager.Get(ctx, spec) // counts the use, refreshes in the background if due
 	}

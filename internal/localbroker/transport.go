@@ -79,7 +79,7 @@ func (s *grantSigner) Sign(ctx context.Context, host, path string) (string, erro
 	creds, ok := s.b.manager.Peek(s.p.Key)
 	var err error
 	if !ok {
-		creds, err = s.b.credentials(ctx, s.p, s.region, mfaAsk{canPrompt: false}, signInAsk{})
+		creds, err = s.b.credentials(ctx, s.p, s.region, false, mfaAsk{canPrompt: false}, signInAsk{})
 	}
 	if err != nil {
 		var be *broker.Error

@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	mode, err := transportMode(cfg.Getenv)
+	mode, err := TransportMode(cfg.Getenv)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// The daemon's git transport, when one answers and git can take the
 	// capability from its environment; else (no daemon: the one-shot,
 	// CODECOMMITD_TRANSPORT=direct, git < 2.31) a signed password.
-	if mode == modeDaemon && v.AtLeast(gitversion.ConfigEnv) {
+	if mode == ModeDaemon && v.AtLeast(gitversion.ConfigEnv) {
 		c, err := openTransport(ctx, cfg, opts, git, remoteName)
 		if err == nil {
 			return launchTransport(cfg, git, remoteName, remote, c)

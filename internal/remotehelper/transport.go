@@ -17,24 +17,26 @@ import (
 	"github.com/codecommitd/codecommitd/internal/sibling"
 )
 
-// Transport modes (CODECOMMITD_TRANSPORT).
+// Transport modes (CODECOMMITD_TRANSPORT): ModeDaemon, the daemon's git
+// transport; ModeDirect, a signed password handed to git.
 const (
-	modeDaemon = "daemon"
-	modeDirect = "direct"
+	ModeDaemon = "daemon"
+	ModeDirect = "direct"
 )
 
-// transportMode reads CODECOMMITD_TRANSPORT: unset or "daemon" uses the
+// TransportMode reads CODECOMMITD_TRANSPORT as the helper does (and
+// doctor, to say which path git takes): unset or "daemon" uses the
 // daemon's git transport when a daemon answers; "direct" hands git a
-// signed password.
-func transportMode(getenv func(string) string) (string, error) {
+// signed password; anything else is an error that says what to set.
+func TransportMode(getenv func(string) string) (string, error) {
 	switch v := getenv(envvar.Transport); v {
-	case "", modeDaemon:
-		return modeDaemon, nil
-	case modeDirect:
-		return modeDirect, nil
+	case "", ModeDaemon:
+		return ModeDaemon, nil
+	case ModeDirect:
+		return ModeDirect, nil
 	default:
 		return "", fmt.Errorf("%s=%s is neither %s nor %s; unset it to use the daemon's git transport, or set it to %s to hand git a signed password",
-			envvar.Transport, clean.Quote(v, 40), modeDaemon, modeDirect, modeDirect)
+			envvar.Transport, clean.Quote(v, 40), ModeDaemon, ModeDirect, ModeDirect)
 	}
 }
 
@@ -76,7 +78,7 @@ func gitHTTPConfig(cfg Config, git, remoteName string) ([]broker.ConfigEntry, er
 			}
 		}
 		if size += len(key) + len(value); size > maxGitConfig {
-			return nil, fmt.Errorf("git's http settings (git config --get-regexp '^http\\.') are larger than %d KiB; codecommitd cannot pass them to its git transport, so set %s=%s", maxGitConfig>>10, envvar.Transport, modeDirect)
+			return nil, fmt.Errorf("git's http settings (git config --get-regexp '^http\\.') are larger than %d KiB; codecommitd cannot pass them to its git transport, so set %s=%s", maxGitConfig>>10, envvar.Transport, ModeDirect)
 		}
 		entries = append(entries, broker.ConfigEntry{Key: key, Value: value, NoValue: !hasValue})
 	}

@@ -166,7 +166,7 @@ func SignRequestToProto(r *broker.SignRequest) *codecommitdv1.SignURLRequest {
 		Profile: r.Profile, Region: r.Region, Repository: r.Repository, Env: r.Env,
 		MfaCode: r.MFACode, Host: r.Host, Client: r.Client,
 		Prompt: codecommitdv1.SignURLRequest_Prompt(r.Prompt), MfaPromptFailed: r.MFAPromptFailed,
-		SsoSignInShown: r.SSOSignInShown, Browser: r.Browser,
+		SsoSignInShown: r.SSOSignInShown, Browser: r.Browser, Probe: r.Probe,
 	}
 }
 
@@ -183,7 +183,7 @@ func SignRequestFromProto(m *codecommitdv1.SignURLRequest) *broker.SignRequest {
 		Profile: m.GetProfile(), Region: m.GetRegion(), Repository: m.GetRepository(), Env: env,
 		MFACode: m.GetMfaCode(), Host: m.GetHost(), Client: m.GetClient(),
 		Prompt: broker.Prompt(m.GetPrompt()), MFAPromptFailed: m.GetMfaPromptFailed(),
-		SSOSignInShown: m.GetSsoSignInShown(), Browser: m.GetBrowser(),
+		SSOSignInShown: m.GetSsoSignInShown(), Browser: m.GetBrowser(), Probe: m.GetProbe(),
 	}
 }
 

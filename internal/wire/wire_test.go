@@ -125,7 +125,7 @@ func TestStatusWithoutDetail(t *testing.T) {
 func TestMessagesRoundTrip(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	req := &broker.SignRequest{Profile: "p", Region: "eu-west-1", Repository: "r", Host: "h:1",
-		Env: map[string]string{"AWS_PROFILE": "x"}, MFACode: "123456", Client: "c", SSOSignInShown: "id", Browser: true}
+		Env: map[string]string{"AWS_PROFILE": "x"}, MFACode: "123456", Client: "c", SSOSignInShown: "id", Browser: true, Probe: true}
 	if got := SignRequestFromProto(SignRequestToProto(req)); !reflect.DeepEqual(got, req) {
 		t.Errorf("request round trip = %+v", got)
 	}

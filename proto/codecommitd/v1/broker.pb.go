@@ -258,7 +258,11 @@ type SignURLRequest struct {
 	SsoSignInShown string `protobuf:"bytes,20,opt,name=sso_sign_in_shown,json=ssoSignInShown,proto3" json:"sso_sign_in_shown,omitempty"`
 	// Browser reports that a browser can be opened where the client's person
 	// is: a sign-in it shows may use the authorization code grant.
-	Browser       bool `protobuf:"varint,21,opt,name=browser,proto3" json:"browser,omitempty"`
+	Browser bool `protobuf:"varint,21,opt,name=browser,proto3" json:"browser,omitempty"`
+	// Probe reports a request that only checks the profile (codecommitd
+	// doctor's): it is resolved and refreshed as usual, but not counted as a
+	// use of the profile or of its SSO sessions.
+	Probe         bool `protobuf:"varint,22,opt,name=probe,proto3" json:"probe,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -366,6 +370,13 @@ func (x *SignURLRequest) GetSsoSignInShown() string {
 func (x *SignURLRequest) GetBrowser() bool {
 	if x != nil {
 		return x.Browser
+	}
+	return false
+}
+
+func (x *SignURLRequest) GetProbe() bool {
+	if x != nil {
+		return x.Probe
 	}
 	return false
 }
@@ -1997,7 +2008,7 @@ var File_codecommitd_v1_broker_proto protoreflect.FileDescriptor
 
 const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcodecommitd/v1/broker.proto\x12\x0ecodecommitd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x04\n" +
+	"\x1bcodecommitd/v1/broker.proto\x12\x0ecodecommitd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x04\n" +
 	"\x0eSignURLRequest\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x16\n" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12\x1e\n" +
@@ -2011,7 +2022,8 @@ const file_codecommitd_v1_broker_proto_rawDesc = "" +
 	"\x06prompt\x18\b \x01(\x0e2%.codecommitd.v1.SignURLRequest.PromptR\x06prompt\x12*\n" +
 	"\x11mfa_prompt_failed\x18\t \x01(\bR\x0fmfaPromptFailed\x12)\n" +
 	"\x11sso_sign_in_shown\x18\x14 \x01(\tR\x0essoSignInShown\x12\x18\n" +
-	"\abrowser\x18\x15 \x01(\bR\abrowser\x1a6\n" +
+	"\abrowser\x18\x15 \x01(\bR\abrowser\x12\x14\n" +
+	"\x05probe\x18\x16 \x01(\bR\x05probe\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
