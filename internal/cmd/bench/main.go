@@ -97,6 +97,9 @@ func run(binDir string, runs, clients int, duration time.Duration) error {
 			return err
 		}
 	}
+	if err := trustSystemCAs(e); err != nil {
+		return err
+	}
 	// From here on the daemon is restarted: after each change of RTT, so
 	// the transport's connection is one opened at that RTT, and with a
 	// short idle time for (g) and (i).

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,7 +29,56 @@ const (
 	coldWait = 400 * time.Millisecond
 )
 
-var directEnv = []string{envvar.Transport + "=direct"}
+// baselineEnv is the environment of git run without the transport (the
+// direct path and a pre-signed URL), set by trustSystemCAs; directEnv adds
+// the direct path's setting.
+var baselineEnv, directEnv []string
+
+// trustSystemCAs makes git run without the transport trust the stand-in's
+// CA among the system's, as git does against CodeCommit: its TLS library
+// then reads every certificate of the system, on each connection, instead
+// of the one file GIT_SSL_CAINFO names. Through the transport git makes no
+// TLS connection, and the daemon reads its roots once.
+func trustSystemCAs(e *testenv.Env) error {
+	dir := filepath.Join(e.Dir, "system-cas")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	const system = "/etc/ssl/certs"
+	entries, err := os.ReadDir(system)
+	if err != nil {
+		return fmt.Errorf("the system's certificates: %w", err)
+	}
+	for _, en := range entries {
+		if !en.IsDir() {
+			if err := os.Symlink(filepath.Join(system, en.Name()), filepath.Join(dir, en.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	ca, err := os.ReadFile(e.Git.CAFile)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "codecommitd-stand-in.pem"), ca, 0o644); err != nil {
+		return err
+	}
+	baselineEnv = []string{"GIT_SSL_CAINFO", "GIT_SSL_CAPATH=" + dir}
+	directEnv = append(slices.Clone(baselineEnv), envvar.Transport+"=direct")
+	return nil
+}
+
+// setEnv sets each NAME=value of kv in cmd's environment, replacing what
+// was there, and removes each bare NAME.
+func setEnv(cmd *exec.Cmd, kv []string) {
+	for _, x := range kv {
+		name, _, _ := strings.Cut(x, "=")
+		cmd.Env = slices.DeleteFunc(cmd.Env, func(v string) bool { return strings.HasPrefix(v, name+"=") })
+		if strings.Contains(x, "=") {
+			cmd.Env = append(cmd.Env, x)
+		}
+	}
+}
 
 // coldOperations is (g): the first ls-remote and fetch after the idle
 // time, through the transport, against a pre-signed URL, and (i): 16
@@ -65,7 +115,7 @@ func coldTable(ctx context.Context, e *testenv.Env, runs int) error {
 			return err
 		}
 		for _, op := range ops {
-			tr, signed := way{name: "transport"}, way{name: "pre-signed"}
+			tr, signed := way{name: "transport"}, way{name: "pre-signed", env: baselineEnv}
 			for range runs {
 				presigned, err := presignURL(ctx, e, op.repo)
 				if err != nil {
@@ -122,7 +172,7 @@ func parallel(ctx context.Context, e *testenv.Env, rounds int) error {
 				wg.Go(func() {
 					cmd := e.Command(ctx, "", "git", "ls-remote", "codecommit://bench@repo")
 					if r == &direct {
-						cmd.Env = append(cmd.Env, directEnv...)
+						setEnv(cmd, directEnv)
 					}
 					if out, err := cmd.CombinedOutput(); err != nil {
 						errs <- fmt.Errorf("parallel ls-remote: %w: %s", err, out)
