@@ -114,7 +114,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &trackedConn{Conn: c, l: l}
+	t := &trackedConn{Conn: c, l: l, opened: l.now()}
 	if err := l.admit(t, true, nil); err != nil {
 		c.Close()
 		return nil, err
@@ -146,7 +146,6 @@ func (l *limitListener) admit(t *trackedConn, queue bool, stop <-chan struct{}) 
 				l.queued--
 			}
 			t.idleSince = l.now()
-			t.opened = t.idleSince
 			l.conns[t] = struct{}{}
 			l.mu.Unlock()
 			return nil
@@ -313,7 +312,12 @@ func (c *trackedConn) take(stop <-chan struct{}) error {
 // returns nil and that number. A process the kernel could not name (pid 0)
 // is not counted, nor a connection already closed; a busy connection
 // counts until it idles or closes, whichever comes first.
-func (c *trackedConn) begin() (end func(), busy int) {
+func (c *trackedConn) begin() (end func(), busy int) { return c.beginCounting(0) }
+
+// beginCounting is begin, adding transports to c's git transport streams
+// in the same critical section, so that the age reaper never sees the
+// request without the stream.
+func (c *trackedConn) beginCounting(transports int) (end func(), busy int) {
 	l := c.l
 	l.mu.Lock()
 	if _, open := l.conns[c]; open && c.busy == 0 && c.pid > 0 {
@@ -324,6 +328,7 @@ func (c *trackedConn) begin() (end func(), busy int) {
 		l.busy[c.pid]++
 	}
 	c.busy++
+	c.transports += transports
 	l.mu.Unlock()
 	return sync.OnceFunc(func() {
 		l.mu.Lock()
@@ -342,14 +347,11 @@ func (c *trackedConn) begin() (end func(), busy int) {
 // not closed for its age while one is under way; once the last ends, a
 // connection past its age is closed.
 func (c *trackedConn) beginTransport() (end func(), busy int) {
-	request, busy := c.begin()
+	request, busy := c.beginCounting(1)
 	if request == nil {
 		return nil, busy
 	}
 	l := c.l
-	l.mu.Lock()
-	c.transports++
-	l.mu.Unlock()
 	return sync.OnceFunc(func() {
 		l.mu.Lock()
 		c.transports--

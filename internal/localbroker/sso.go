@@ -291,11 +291,12 @@ func (b *Broker) startSignIn(s sso.Session, browser bool, stale sso.Token) *sign
 			}
 			if tok, err := b.tokens.Load(s); err == nil && tok.AccessToken != stale.AccessToken && time.Until(tok.ExpiresAt) > 0 {
 				cancel()
+				ferr := <-flow // the flow has stopped before the waiters go on
 				b.signIns.finish(key, g, nil)
-				if err := <-flow; err == nil {
+				if ferr == nil {
 					b.logSignIn(ctx, s, nil) // the flow wrote the file just before the poll read it
 				} else { // it was cancelled, as a rule: another program signed in
-					b.log.DebugContext(ctx, "the sign-in flow stopped", "session", s.String(), "error", err.Error())
+					b.log.DebugContext(ctx, "the sign-in flow stopped", "session", s.String(), "error", ferr.Error())
 					b.log.InfoContext(ctx, "signed in to IAM Identity Center elsewhere meanwhile", "session", s.String())
 				}
 				if b.keeper != nil {
