@@ -419,14 +419,7 @@ func TestDaemonKilledDuringAFetch(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "git-remote-http runs", func() bool {
-		for _, p := range worldProcs(e) {
-			if p.name == "git-remote-http" {
-				return true
-			}
-		}
-		return false
-	})
+	waitForGitRemoteHTTP(t, e)
 	syscall.Kill(pid, syscall.SIGKILL)
 	if err := cmd.Wait(); err == nil {
 		t.Fatal("the fetch under way succeeded, want it to fail")
@@ -436,6 +429,20 @@ func TestDaemonKilledDuringAFetch(t *testing.T) {
 	}
 	e.SetRTT(0)
 	git(t, e, "w", "fetch", "--quiet", "origin")
+}
+
+// waitForGitRemoteHTTP returns once git's http helper runs in e: the
+// operation's requests go through the transport from then on.
+func waitForGitRemoteHTTP(t *testing.T, e *testenv.Env) {
+	t.Helper()
+	waitUntil(t, "git-remote-http runs", func() bool {
+		for _, p := range worldProcs(e) {
+			if p.name == "git-remote-http" {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 const daemonStoppedLine = "git-remote-codecommit: the codecommitd daemon stopped during this git operation (it was restarted or killed), so the operation failed; run the command again: the next one works"
@@ -457,14 +464,7 @@ func TestStopLetsATransferFinish(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "git-remote-http runs", func() bool {
-		for _, p := range worldProcs(e) {
-			if p.name == "git-remote-http" {
-				return true
-			}
-		}
-		return false
-	})
+	waitForGitRemoteHTTP(t, e)
 	_, stopErr, err := e.Run(ctx(t), "", "codecommitd", "stop")
 	if err != nil {
 		t.Fatalf("stop: %v\n%s", err, stopErr)
