@@ -200,7 +200,15 @@ func withMFA[T any](ctx context.Context, req *broker.SignRequest, prompter *Prom
 		release.MFAPromptFailed = true
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		call(rctx, &release) //nolint:errcheck // only tells the daemon; the prompt's error is the one to show
+		// Only tells the daemon; the prompt's error is the one to show.
+		// Should the daemon answer with a grant all the same (another
+		// process gave the code meanwhile), it is not this caller's to
+		// keep: a capability would stay open as long as this process.
+		if v, rerr := call(rctx, &release); rerr == nil {
+			if c, ok := any(v).(*broker.Capability); ok && c != nil && c.Release != nil {
+				c.Release()
+			}
+		}
 		return none, err
 	}
 	again := *req
