@@ -182,6 +182,12 @@ func build(ctx context.Context, cfg Config, stop func()) (_ *parts, err error) {
 	if err != nil {
 		d.log.WarnContext(ctx, "running without the git transport: "+clean.Line(err.Error(), 300))
 		tr = nil
+	} else {
+		defer func() {
+			if err != nil {
+				_ = tr.Close() // it will not run: free its port
+			}
+		}()
 	}
 	d.broker, err = localbroker.New(localbroker.Config{
 		SSO: ssoTokens, Keeper: keeper, SignIn: true,

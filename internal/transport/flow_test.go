@@ -340,3 +340,20 @@ func TestLowSpeed(t *testing.T) {
 		t.Errorf("the log says %d times that a transfer was too slow, want 2:\n%s", n, logs)
 	}
 }
+
+// TestCloseFreesTheListener: a Transport that will not be Run gives its
+// loopback port back with Close.
+func TestCloseFreesTheListener(t *testing.T) {
+	tr, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := tr.ln.Addr().String()
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Errorf("%s still accepts connections after Close", addr)
+	}
+}

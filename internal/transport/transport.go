@@ -126,6 +126,11 @@ func New(cfg Config) (*Transport, error) {
 }
 
 // String names the service.
+// Close releases a Transport that will not be Run (its maker failed
+// after New): it closes the loopback listener. Run closes everything
+// itself.
+func (t *Transport) Close() error { return t.ln.Close() }
+
 func (t *Transport) String() string { return "git transport on " + t.ln.Addr().String() }
 
 // Run serves the transport until ctx ends, then drains it for at most
