@@ -22,6 +22,7 @@ import (
 	"github.com/codecommitd/codecommitd/internal/logfile"
 	"github.com/codecommitd/codecommitd/internal/paths"
 	"github.com/codecommitd/codecommitd/internal/svcmgr"
+	"github.com/codecommitd/codecommitd/internal/transport"
 	"github.com/codecommitd/codecommitd/internal/version"
 	"github.com/codecommitd/codecommitd/internal/wire"
 )
@@ -62,7 +63,7 @@ func newRunCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.register(cmd)
 	cmd.Flags().DurationVar(&f.idleExit, "idle-exit", 0, "stop after this long without a request (0: never; default for a daemon started on demand: "+DefaultIdleExit.String()+")")
-	cmd.Flags().DurationVar(&f.transportIdle, "transport-idle", 10*time.Minute, "keep a connection of the git transport this long after its last request")
+	cmd.Flags().DurationVar(&f.transportIdle, "transport-idle", transport.DefaultIdleTimeout, "keep a connection of the git transport this long after its last request")
 	cmd.Flags().BoolVar(&f.autostarted, "autostarted", false, "started by a client: log to the default log file, stop when idle")
 	_ = cmd.Flags().MarkHidden("autostarted") // fails only for unknown flags
 	return cmd

@@ -18,13 +18,17 @@ import (
 	"github.com/codecommitd/codecommitd/internal/clean"
 )
 
+// DefaultIdleTimeout is how long an upstream connection is kept after its
+// last request unless Config.IdleTimeout says otherwise.
+const DefaultIdleTimeout = 10 * time.Minute
+
 // Config configures a Transport. The zero value is usable.
 type Config struct {
 	// Logger receives the transport's lines (component=transport); nil:
 	// none.
 	Logger *slog.Logger
 	// IdleTimeout is how long an upstream connection is kept after its
-	// last request; default 10 minutes.
+	// last request; default DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// PingInterval is how long an HTTP/2 connection may stay silent before
 	// it is sent a PING (answered within 15 s, or it is closed); default
@@ -56,7 +60,7 @@ func (c *Config) CheckAndSetDefaults() error {
 		def time.Duration
 		n   string
 	}{
-		{&c.IdleTimeout, 10 * time.Minute, "IdleTimeout"},
+		{&c.IdleTimeout, DefaultIdleTimeout, "IdleTimeout"},
 		{&c.PingInterval, time.Minute, "PingInterval"},
 		{&c.DialTimeout, 30 * time.Second, "DialTimeout"},
 		{&c.DrainTimeout, 30 * time.Second, "DrainTimeout"},
