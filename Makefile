@@ -39,7 +39,7 @@ lint: $(TOOLS)/golangci-lint $(TOOLS)/buf ## run golangci-lint and buf lint
 	$(TOOLS)/buf lint
 
 .PHONY: bench
-bench: build ## run the benchmarks: Go benchmarks, then helper start-up and whole git operations (ONLY=abcef for a part)
+bench: build ## run the benchmarks: Go benchmarks, then helper start-up and whole git operations, and the git transport's (ONLY=abcefghij for a part)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./internal/cmd/bench -bin bin -only '$(ONLY)'
 
