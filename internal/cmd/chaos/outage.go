@@ -89,7 +89,7 @@ func stsOutage(ctx context.Context, bin string) (bool, error) {
 	// One operation every `every`, each in its own goroutine as separate
 	// git commands would be: one that waits on STS delays none after it.
 	type result struct {
-		at           time.Time
+		at, end      time.Time // started, ended
 		ok, fellBack bool
 	}
 	results := make(chan result, steps)
@@ -105,7 +105,7 @@ func stsOutage(ctx context.Context, bin string) (bool, error) {
 		wg.Go(func() {
 			at := time.Now()
 			ok, fb, _ := lsRemote(ctx, e, noStart...)
-			results <- result{at, ok, fb}
+			results <- result{at, time.Now(), ok, fb}
 		})
 	}
 	wg.Wait()
@@ -117,7 +117,11 @@ func stsOutage(ctx context.Context, bin string) (bool, error) {
 			fellBack++
 		}
 		switch {
-		case r.at.Before(expires.Add(-lastPart)) && !r.ok:
+		// The daemon judged a request somewhere between its start and
+		// its end (git and the helper start first; on a loaded machine
+		// that takes a while): a failure counts as one while the
+		// credentials lasted only if it ended before their last part.
+		case r.end.Before(expires.Add(-lastPart)) && !r.ok:
 			failedValid++
 		case r.at.Before(expires) && !r.ok:
 			failedLastPart++
